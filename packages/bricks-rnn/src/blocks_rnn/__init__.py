@@ -1,0 +1,12 @@
+"""Recurrent bricks (SimpleRecurrent, LSTM, GatedRecurrent, Bidirectional, RecurrentStack), attention, sequence generators and beam search."""
+
+from __future__ import annotations
+
+from importlib import metadata as _metadata
+
+__all__ = ["__version__"]
+
+try:
+    __version__ = _metadata.version("blocks-bricks-rnn")
+except _metadata.PackageNotFoundError:  # pragma: no cover
+    __version__ = "0.0.0+unknown"

@@ -1,0 +1,56 @@
+"""The ``blocks`` command: subcommands come from ``register_commands``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser(host=None) -> argparse.ArgumentParser:
+    """Build the ``blocks`` argument parser with every plugin's subcommands."""
+    from blocks import __version__
+    from blocks.plugins import get_host
+
+    host = host or get_host()
+    parser = argparse.ArgumentParser(
+        prog="blocks",
+        description="Blocks on PyTorch: plugins, runs, checkpoints and logs.",
+    )
+    parser.add_argument("--version", action="version", version=f"blocks-core {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    host.call_per_plugin("register_commands", subparsers=subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``blocks`` console script."""
+    from blocks.plugins import PluginLoadError
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except PluginLoadError as err:
+        print(f"blocks: error: {err}", file=sys.stderr)
+        return 2
+    if args.verbose:
+        logging.getLogger().setLevel(logging.DEBUG)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0
+    try:
+        status = func(args)
+    except (ValueError, FileNotFoundError, PluginLoadError) as err:
+        print(f"blocks {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return int(status or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,452 @@
+"""The plugin host: discovery, isolation, registries.
+
+Plugins are distributions that declare a module under the entry-point group
+``blocks``; the entry point is named after the distribution. The host loads
+them one at a time, lazily and once: a plugin that fails to import is reported
+(entry point, distribution, version, error) and skipped, unless
+``BLOCKS_STRICT_PLUGINS=1`` makes that fatal.
+
+Environment switches
+--------------------
+``BLOCKS_DISABLE_PLUGIN_AUTOLOAD=1``
+    Load no entry points (core's built-ins stay).
+``BLOCKS_LOAD_PLUGINS=a,b``
+    Load only these distributions (empty: none).
+``BLOCKS_STRICT_PLUGINS=1``
+    A plugin that fails to load or register is an error.
+``BLOCKS_TRACE_PLUGINS=1``
+    Log every hook call with its implementations (logger ``blocks.plugins``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from typing import Any, Callable, Iterable, Mapping
+
+import pluggy
+
+from blocks import hookspecs
+from blocks.registry import KINDS, Entry, Registry
+
+__all__ = [
+    "BUILTIN_MODULES",
+    "CORE_DISTRIBUTION",
+    "PluginHost",
+    "PluginInfo",
+    "PluginLoadError",
+    "get_host",
+    "get_registry",
+    "reset_host",
+    "resolve",
+    "set_host",
+]
+
+logger = logging.getLogger("blocks.plugins")
+
+CORE_DISTRIBUTION = "blocks-core"
+GROUP = "blocks"
+
+def _builtin_modules() -> tuple[str, ...]:
+    import pkgutil
+
+    import blocks._builtins as package
+
+    return tuple(
+        f"{package.__name__}.{m.name}" for m in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name)
+    )
+
+
+BUILTIN_MODULES = _builtin_modules()
+"""Core's own hook modules (every module of :mod:`blocks._builtins`), registered
+directly under ``blocks-core``. Each area of core adds its own module there."""
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in _TRUE
+
+
+class PluginLoadError(RuntimeError):
+    """A plugin failed to load or register while ``BLOCKS_STRICT_PLUGINS=1``."""
+
+
+@dataclass
+class PluginInfo:
+    """What the host knows about one plugin.
+
+    Attributes
+    ----------
+    name : str
+        Distribution name (``"blocks-core"`` for built-ins).
+    version : str
+        Distribution version.
+    entry_point : str
+        ``"name = module"`` of the entry point, or ``""`` for built-ins.
+    status : str
+        ``"loaded"``, ``"failed"`` or ``"skipped"``.
+    error : str
+        The error message when ``status == "failed"``.
+    modules : list of str
+        Hook modules registered for this plugin.
+    hooks : list of str
+        Hooks it implements.
+    registered : dict
+        ``{kind: [names]}`` of what it registered.
+    """
+
+    name: str
+    version: str
+    entry_point: str = ""
+    status: str = "loaded"
+    error: str = ""
+    modules: list[str] = field(default_factory=list)
+    hooks: list[str] = field(default_factory=list)
+    registered: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-able dictionary."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "entry_point": self.entry_point,
+            "status": self.status,
+            "error": self.error,
+            "modules": list(self.modules),
+            "hooks": list(self.hooks),
+            "registered": {k: list(v) for k, v in self.registered.items()},
+        }
+
+
+EntryPointSource = Callable[[], Iterable[Any]]
+
+
+def _default_entry_points() -> Iterable[Any]:
+    return importlib_metadata.entry_points(group=GROUP)
+
+
+class PluginHost:
+    """A pluggy plugin manager plus the registries built from it.
+
+    Parameters
+    ----------
+    entry_points : callable, optional
+        Returns the entry points to consider (objects with ``name``,
+        ``value``, ``dist`` and ``load()``). Defaults to the installed
+        distributions' ``blocks`` group. Tests pass fakes
+        (:mod:`blocks.testing`).
+    builtins : bool
+        Register core's built-in hook modules (default ``True``).
+    env : mapping, optional
+        Environment to read the ``BLOCKS_*`` switches from (default
+        ``os.environ`` at load time).
+
+    Examples
+    --------
+    >>> host = PluginHost(entry_points=lambda: [])
+    >>> "blocks-core" in [p.name for p in host.plugins()]
+    True
+    """
+
+    def __init__(
+        self,
+        entry_points: EntryPointSource | None = None,
+        *,
+        builtins: bool = True,
+        env: Mapping[str, str] | None = None,
+    ):
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self._entry_points = entry_points or _default_entry_points
+        self._builtins = builtins
+        self._env = env
+        self._lock = threading.RLock()
+        self._loaded = False
+        self._plugins: dict[str, PluginInfo] = {}
+        self._owner: dict[str, str] = {}  # pluggy plugin name -> distribution
+        self._registries: dict[str, Registry] | None = None
+        self.validators: dict[str, Callable[[Entry, Any], None]] = {}
+        self._undo_trace: Callable[[], None] | None = None
+
+    # -- environment ---------------------------------------------------------
+    @property
+    def env(self) -> Mapping[str, str]:
+        return os.environ if self._env is None else self._env
+
+    @property
+    def strict(self) -> bool:
+        """Whether plugin failures are fatal (``BLOCKS_STRICT_PLUGINS``)."""
+        return _flag(self.env, "BLOCKS_STRICT_PLUGINS")
+
+    # -- loading -------------------------------------------------------------
+    def load(self) -> None:
+        """Register built-ins and load entry points (once)."""
+        with self._lock:
+            if self._loaded:
+                return
+            self._loaded = True
+            if _flag(self.env, "BLOCKS_TRACE_PLUGINS"):
+                self._install_tracing()
+            if self._builtins:
+                self._load_builtins()
+            self._load_entry_points()
+
+    def _core_version(self) -> str:
+        try:
+            return importlib_metadata.version(CORE_DISTRIBUTION)
+        except importlib_metadata.PackageNotFoundError:
+            return "unknown"
+
+    def _load_builtins(self) -> None:
+        info = PluginInfo(CORE_DISTRIBUTION, self._core_version())
+        self._plugins[CORE_DISTRIBUTION] = info
+        for module_name in BUILTIN_MODULES:
+            module = importlib.import_module(module_name)
+            self.pm.register(module, name=module_name)
+            self._owner[module_name] = CORE_DISTRIBUTION
+            info.modules.append(module_name)
+
+    def _selected(self, dist_name: str) -> bool:
+        env = self.env
+        if _flag(env, "BLOCKS_DISABLE_PLUGIN_AUTOLOAD"):
+            return False
+        if "BLOCKS_LOAD_PLUGINS" in env:
+            wanted = {n.strip().lower().replace("_", "-") for n in env["BLOCKS_LOAD_PLUGINS"].split(",") if n.strip()}
+            return dist_name.lower().replace("_", "-") in wanted
+        return True
+
+    def _load_entry_points(self) -> None:
+        seen: set[str] = set()
+        for ep in self._entry_points():
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.name if dist is not None else ep.name
+            version = dist.version if dist is not None else "unknown"
+            key = f"{dist_name}:{ep.name}"
+            if key in seen or ep.name in self._owner:
+                continue
+            seen.add(key)
+            info = self._plugins.get(dist_name) or PluginInfo(dist_name, version)
+            info.entry_point = f"{ep.name} = {ep.value}"
+            self._plugins[dist_name] = info
+            if not self._selected(dist_name):
+                info.status = "skipped"
+                continue
+            try:
+                module = ep.load()
+                self.pm.register(module, name=ep.name)
+            except Exception as err:  # noqa: BLE001 - isolate every plugin
+                self._fail(info, f"cannot load entry point {ep.name!r} ({ep.value})", err)
+                continue
+            self._owner[ep.name] = dist_name
+            info.modules.append(getattr(module, "__name__", str(module)))
+
+    def _fail(self, info: PluginInfo, what: str, err: BaseException) -> None:
+        message = (
+            f"plugin {info.name} {info.version}: {what}: {err!r} "
+            f"(blocks-core {self._core_version()}). Check that the plugin is compatible with this "
+            "blocks-core, or disable it with BLOCKS_LOAD_PLUGINS."
+        )
+        info.status = "failed"
+        info.error = message
+        if self.strict:
+            raise PluginLoadError(message + " [BLOCKS_STRICT_PLUGINS=1 makes this fatal]") from err
+        logger.warning(message)
+
+    def _install_tracing(self) -> None:
+        def before(hook_name: str, impls: list, kwargs: dict) -> None:
+            logger.info("hook %s called: %s", hook_name, [i.plugin_name for i in impls])
+
+        def after(outcome: Any, hook_name: str, impls: list, kwargs: dict) -> None:
+            logger.info("hook %s returned %r", hook_name, outcome.get_result() if outcome.exception is None else outcome.exception)
+
+        self._undo_trace = self.pm.add_hookcall_monitoring(before, after)
+
+    # -- registration of plugins at run time (tests, notebooks) ---------------
+    def register_plugin(self, plugin: Any, name: str | None = None, *, distribution: str | None = None, version: str = "0") -> str:
+        """Register a hook module or object at run time.
+
+        Parameters
+        ----------
+        plugin : module or object
+            Holds ``@hookimpl`` functions.
+        name : str, optional
+            Plugin name for pluggy; defaults to the object's name.
+        distribution : str, optional
+            Distribution it is listed under (defaults to ``name``).
+        version : str
+            Version shown in listings.
+
+        Returns
+        -------
+        str
+            The name under which it was registered (for :meth:`unregister_plugin`).
+        """
+        self.load()
+        with self._lock:
+            name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+            registered = self.pm.register(plugin, name=name)
+            assert registered is not None
+            dist = distribution or name
+            self._owner[registered] = dist
+            info = self._plugins.setdefault(dist, PluginInfo(dist, version))
+            info.modules.append(registered)
+            self._registries = None
+            return registered
+
+    def unregister_plugin(self, name: str) -> None:
+        """Undo :meth:`register_plugin`."""
+        with self._lock:
+            self.pm.unregister(name=name)
+            dist = self._owner.pop(name, None)
+            if dist is not None and dist in self._plugins:
+                info = self._plugins[dist]
+                if name in info.modules:
+                    info.modules.remove(name)
+                if not info.modules and dist != CORE_DISTRIBUTION:
+                    del self._plugins[dist]
+            self._registries = None
+
+    # -- hooks ---------------------------------------------------------------
+    @property
+    def hook(self) -> Any:
+        """The pluggy hook relay (loads plugins first)."""
+        self.load()
+        return self.pm.hook
+
+    def call_per_plugin(self, hook_name: str, **kwargs: Any) -> None:
+        """Call every implementation of a hook separately, isolating failures.
+
+        A failing implementation is reported like a plugin that fails to load
+        (fatal under ``BLOCKS_STRICT_PLUGINS=1``); the others still run.
+        """
+        self.load()
+        caller = getattr(self.pm.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            dist = self._owner.get(impl.plugin_name, impl.plugin_name)
+            args = {k: v for k, v in kwargs.items() if k in impl.argnames}
+            try:
+                impl.function(**args)
+            except Exception as err:  # noqa: BLE001
+                self._fail(self._plugins.setdefault(dist, PluginInfo(dist, "unknown")), f"hook {hook_name} failed", err)
+
+    def _build_registries(self) -> dict[str, Registry]:
+        registries = {kind: Registry(kind, self.validators.get(kind)) for kind in KINDS}
+        for kind in KINDS:
+            hook_name = f"register_{kind}"
+            caller = getattr(self.pm.hook, hook_name)
+            for impl in reversed(caller.get_hookimpls()):
+                dist = self._owner.get(impl.plugin_name, impl.plugin_name)
+                info = self._plugins.setdefault(dist, PluginInfo(dist, "unknown"))
+                registry = registries[kind]
+
+                def register(name: str, obj: Any, _dist: str = dist, _info: PluginInfo = info, _reg: Registry = registry, **meta: Any) -> None:
+                    _reg.add(name, obj, plugin=_dist, version=_info.version, **meta)
+                    _info.registered.setdefault(_reg.kind, []).append(name)
+
+                try:
+                    impl.function(**({"register": register} if "register" in impl.argnames else {}))
+                except Exception as err:  # noqa: BLE001
+                    if isinstance(err, ValueError) and "registered twice" in str(err):
+                        # a clash is always an error: silently picking one would be a lie
+                        raise
+                    self._fail(info, f"hook {hook_name} failed", err)
+        return registries
+
+    def registry(self, kind: str) -> Registry:
+        """The :class:`~blocks.registry.Registry` of one kind (built once)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown registry kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+        self.load()
+        with self._lock:
+            if self._registries is None:
+                for info in self._plugins.values():
+                    info.registered = {}
+                self._registries = self._build_registries()
+            return self._registries[kind]
+
+    def add_validator(self, kind: str, validator: Callable[[Entry, Any], None]) -> None:
+        """Install a validator called when an object of ``kind`` is first loaded."""
+        self.validators[kind] = validator
+        with self._lock:
+            if self._registries is not None:
+                self._registries[kind].validator = validator
+
+    # -- listing ---------------------------------------------------------------
+    def plugins(self, include_failed: bool = True) -> list[PluginInfo]:
+        """Plugins known to the host, core first, then by name.
+
+        Building the registries fills each plugin's ``registered`` map.
+        """
+        self.load()
+        for kind in KINDS:
+            self.registry(kind)
+        with self._lock:
+            for info in self._plugins.values():
+                hooks: set[str] = set()
+                for module_name in info.modules:
+                    plugin = self.pm.get_plugin(module_name)
+                    if plugin is None:
+                        continue
+                    for caller in self.pm.get_hookcallers(plugin) or []:
+                        hooks.add(caller.name)
+                info.hooks = sorted(hooks)
+            out = sorted(self._plugins.values(), key=lambda p: (p.name != CORE_DISTRIBUTION, p.name))
+        return [p for p in out if include_failed or p.status == "loaded"]
+
+    @property
+    def failures(self) -> list[PluginInfo]:
+        """Plugins that failed to load or register."""
+        self.load()
+        return [p for p in self._plugins.values() if p.status == "failed"]
+
+
+_host: PluginHost | None = None
+_host_lock = threading.Lock()
+
+
+def get_host() -> PluginHost:
+    """The process-wide plugin host (created and loaded lazily, once)."""
+    global _host
+    with _host_lock:
+        if _host is None:
+            _host = PluginHost()
+    _host.load()
+    return _host
+
+
+def set_host(host: PluginHost | None) -> PluginHost | None:
+    """Replace the process-wide host; returns the previous one (tests)."""
+    global _host
+    with _host_lock:
+        previous, _host = _host, host
+    return previous
+
+
+def reset_host() -> None:
+    """Forget the process-wide host; the next :func:`get_host` rediscovers."""
+    set_host(None)
+
+
+def get_registry(kind: str) -> Registry:
+    """The registry of ``kind`` of the process-wide host.
+
+    Examples
+    --------
+    >>> "scale" in get_registry("step_rules")  # doctest: +SKIP
+    True
+    """
+    return get_host().registry(kind)
+
+
+def resolve(kind: str, name: str) -> Any:
+    """Return the object registered as ``name`` in registry ``kind``.
+
+    Unknown names raise :class:`~blocks.registry.UnknownNameError` listing the
+    available ones.
+    """
+    return get_registry(kind).get(name)
