@@ -1,4 +1,11 @@
-"""CUDA backend: device selection, mixed precision, cuDNN/TF32 switches, pinned memory and overlapped host-to-device copies."""
+"""CUDA backend for Blocks: device selection, mixed precision, cuDNN/TF32 switches,
+pinned memory and overlapped host-to-device copies.
+
+The backend is registered through ``register_backends`` as ``"cuda"`` and chosen
+by ``select_backend`` for ``device="auto"`` or ``"cuda[:N]"`` when CUDA exists.
+Import :mod:`blocks_cuda.backend` for :class:`~blocks_cuda.backend.CUDABackend`
+and :class:`~blocks_cuda.backend.CUDAPrefetcher`.
+"""
 
 from __future__ import annotations
 
