@@ -1,0 +1,62 @@
+"""blocks-gpu-cuda: registers everywhere, declines without CUDA, works with it."""
+
+from __future__ import annotations
+
+import numpy
+import pytest
+import torch
+
+import blocks_cuda.plugin as cuda_plugin
+from blocks.backends import CPUBackend, available_backends, get_backend
+
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.fixture
+def cuda_host(register_plugin):
+    register_plugin(cuda_plugin, "blocks_cuda.plugin", distribution="blocks-gpu-cuda")
+
+
+def test_registers_cuda_backend(cuda_host):
+    assert "cuda" in available_backends()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only machine")
+def test_declines_without_cuda_and_never_initializes_it(cuda_host):
+    assert cuda_plugin.select_backend(requested="auto", available=["cpu", "cuda"]) is None
+    assert isinstance(get_backend("auto"), CPUBackend)
+    assert available_backends()["cuda"]["available"] is False
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        get_backend("cuda")
+    assert not torch.cuda.is_initialized()
+
+
+def test_declines_requests_for_other_devices():
+    assert cuda_plugin.select_backend(requested="cpu", available=["cpu", "cuda"]) is None
+    assert cuda_plugin.select_backend(requested="auto", available=["cpu"]) is None
+
+
+@pytest.mark.gpu
+@requires_cuda
+def test_cuda_backend_places_and_prefetches(cuda_host):
+    from blocks_cuda.backend import CUDABackend
+
+    backend = get_backend("auto")
+    assert isinstance(backend, CUDABackend)
+    batches = [{"x": numpy.full((4, 3), i, dtype="float64"), "y": numpy.arange(4)} for i in range(5)]
+    seen = list(backend.prefetch(batches))
+    assert [int(b["x"][0, 0].item()) for b in seen] == list(range(5))
+    assert seen[0]["x"].device.type == "cuda" and seen[0]["x"].dtype == torch.float32
+    assert backend.describe()["backend"] == "cuda"
+
+
+@pytest.mark.gpu
+@requires_cuda
+def test_fp16_loss_scaling_and_bf16_autocast(cuda_host):
+    backend = get_backend("cuda", precision="fp16")
+    scaler = backend.make_loss_scaler()
+    w = torch.randn(8, 8, device=backend.device, requires_grad=True)
+    with backend.autocast():
+        loss = (w @ w).float().pow(2).mean()
+    scaler.scale_loss(loss).backward()
+    assert scaler.unscale_([w.grad])
