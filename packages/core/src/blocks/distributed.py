@@ -68,7 +68,14 @@ def is_main_process() -> bool:
     return rank() == 0
 
 
-def init_distributed(backend: str | None = None, *, device: str | torch.device | None = None, init_method: str | None = None, rank: int | None = None, world_size: int | None = None) -> bool:
+def init_distributed(
+    backend: str | None = None,
+    *,
+    device: str | torch.device | None = None,
+    init_method: str | None = None,
+    rank: int | None = None,
+    world_size: int | None = None,
+) -> bool:
     """Join the process group described by torchrun's environment.
 
     Parameters

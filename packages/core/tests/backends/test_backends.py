@@ -63,7 +63,12 @@ def test_plugin_backend_wins_auto_and_falls_back_for_cpu(register_plugin):
     register_plugin(FakePlugin(), "fake-plugin")
     assert isinstance(get_backend("auto"), FakeAccelerator)
     assert isinstance(get_backend("cpu"), CPUBackend)  # the plugin declines, core serves cpu
-    assert available_backends()["fake"] == {"plugin": "fake-plugin 0", "available": True, "devices": ["fake:0"], "error": ""}
+    assert available_backends()["fake"] == {
+        "plugin": "fake-plugin 0",
+        "available": True,
+        "devices": ["fake:0"],
+        "error": "",
+    }
 
 
 def test_place_batch_casts_floats_to_floatx_and_keeps_integers():

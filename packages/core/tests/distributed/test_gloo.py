@@ -21,7 +21,9 @@ def _model() -> torch.nn.Module:
 
 def _data() -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(1)
-    return torch.randn(STEPS, GLOBAL_BATCH, DIM, generator=gen, dtype=torch.float64), torch.randn(STEPS, GLOBAL_BATCH, 1, generator=gen, dtype=torch.float64)
+    return torch.randn(STEPS, GLOBAL_BATCH, DIM, generator=gen, dtype=torch.float64), torch.randn(
+        STEPS, GLOBAL_BATCH, 1, generator=gen, dtype=torch.float64
+    )
 
 
 def _train(module: torch.nn.Module, xs, ys) -> None:

@@ -37,7 +37,12 @@ def available_backends() -> dict[str, dict[str, Any]]:
     registry = get_registry("backends")
     out: dict[str, dict[str, Any]] = {}
     for entry in registry.entries():
-        info: dict[str, Any] = {"plugin": f"{entry.plugin} {entry.version}".strip(), "available": False, "devices": [], "error": ""}
+        info: dict[str, Any] = {
+            "plugin": f"{entry.plugin} {entry.version}".strip(),
+            "available": False,
+            "devices": [],
+            "error": "",
+        }
         try:
             cls = registry.get(entry.name)
             info["available"] = bool(cls.is_available())
@@ -83,7 +88,11 @@ def get_backend(device: str | None = None, **options: Any) -> Backend:
             f"no backend serves device {requested!r}; registered backends: {listing}. "
             f"Use one of {', '.join(['auto', *usable])}"
             + (
-                ("; CUDA is not available on this machine" if "cuda" in available else "; for CUDA install blocks-gpu-cuda")
+                (
+                    "; CUDA is not available on this machine"
+                    if "cuda" in available
+                    else "; for CUDA install blocks-gpu-cuda"
+                )
                 if requested.startswith("cuda")
                 else ""
             )

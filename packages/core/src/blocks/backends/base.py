@@ -155,7 +155,9 @@ class Backend(abc.ABC):
         """Backends are chosen by configuration; a checkpoint only records them."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(device={str(self.device)!r}, floatX={self.floatX!r}, precision={self.precision!r})"
+        return (
+            f"{type(self).__name__}(device={str(self.device)!r}, floatX={self.floatX!r}, precision={self.precision!r})"
+        )
 
 
 class LossScaler:
@@ -187,7 +189,13 @@ class LossScaler:
     4.0
     """
 
-    def __init__(self, init_scale: float = 2.0**16, growth_factor: float = 2.0, backoff_factor: float = 0.5, growth_interval: int = 2000):
+    def __init__(
+        self,
+        init_scale: float = 2.0**16,
+        growth_factor: float = 2.0,
+        backoff_factor: float = 0.5,
+        growth_interval: int = 2000,
+    ):
         if init_scale <= 0 or growth_factor <= 1 or not 0 < backoff_factor < 1 or growth_interval < 1:
             raise ValueError(
                 "LossScaler needs init_scale > 0, growth_factor > 1, 0 < backoff_factor < 1 and growth_interval >= 1"
