@@ -24,14 +24,15 @@ import importlib
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import pluggy
 
 from blocks import hookspecs
-from blocks.registry import KINDS, Entry, Registry
+from blocks.registry import KINDS, Entry, Registry, RegistryClashError
 
 __all__ = [
     "BUILTIN_MODULES",
@@ -50,6 +51,8 @@ logger = logging.getLogger("blocks.plugins")
 
 CORE_DISTRIBUTION = "blocks-core"
 GROUP = "blocks"
+"""Entry-point group that plugins declare their hook module under."""
+
 
 def _builtin_modules() -> tuple[str, ...]:
     import pkgutil
@@ -70,6 +73,11 @@ _TRUE = {"1", "true", "yes", "on"}
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip().lower() in _TRUE
+
+
+def _canonical(name: str) -> str:
+    """Normalise a distribution name (PEP 503: case, ``_``/``.`` -> ``-``)."""
+    return name.strip().lower().replace("_", "-").replace(".", "-")
 
 
 class PluginLoadError(RuntimeError):
@@ -215,10 +223,14 @@ class PluginHost:
         env = self.env
         if _flag(env, "BLOCKS_DISABLE_PLUGIN_AUTOLOAD"):
             return False
-        if "BLOCKS_LOAD_PLUGINS" in env:
-            wanted = {n.strip().lower().replace("_", "-") for n in env["BLOCKS_LOAD_PLUGINS"].split(",") if n.strip()}
-            return dist_name.lower().replace("_", "-") in wanted
-        return True
+        wanted = self._wanted()
+        return wanted is None or _canonical(dist_name) in wanted
+
+    def _wanted(self) -> set[str] | None:
+        """Distributions named by ``BLOCKS_LOAD_PLUGINS`` (``None``: all)."""
+        if "BLOCKS_LOAD_PLUGINS" not in self.env:
+            return None
+        return {_canonical(n) for n in self.env["BLOCKS_LOAD_PLUGINS"].split(",") if n.strip()}
 
     def _load_entry_points(self) -> None:
         seen: set[str] = set()
@@ -244,6 +256,44 @@ class PluginHost:
                 continue
             self._owner[ep.name] = dist_name
             info.modules.append(getattr(module, "__name__", str(module)))
+            self._check_specs(ep.name, info)
+        self._check_wanted()
+
+    def _check_specs(self, plugin_name: str, info: PluginInfo) -> None:
+        """Reject a plugin that implements a hook no specification declares (a typo)."""
+        plugin = self.pm.get_plugin(plugin_name)
+        unknown = sorted(
+            caller.name
+            for caller in self.pm.get_hookcallers(plugin) or []
+            if caller.spec is None
+            and any(impl.plugin_name == plugin_name and not impl.optionalhook for impl in caller.get_hookimpls())
+        )
+        if unknown:
+            self.pm.unregister(name=plugin_name)
+            self._owner.pop(plugin_name, None)
+            valid = sorted(n for n in dir(hookspecs) if n.startswith(("register_", "select_")))
+            self._fail(
+                info,
+                f"implements unknown hook(s) {', '.join(unknown)}",
+                ValueError(f"valid hooks: {', '.join(valid)}"),
+            )
+
+    def _check_wanted(self) -> None:
+        """Report names in ``BLOCKS_LOAD_PLUGINS`` that no installed plugin has."""
+        wanted = self._wanted()
+        if not wanted:
+            return
+        known = {_canonical(name) for name in self._plugins}
+        missing = sorted(wanted - known)
+        if missing:
+            installed = ", ".join(sorted(n for n in self._plugins if n != CORE_DISTRIBUTION)) or "(none)"
+            message = (
+                f"BLOCKS_LOAD_PLUGINS names {', '.join(missing)}, which is not an installed plugin; "
+                f"installed plugins: {installed}"
+            )
+            if self.strict:
+                raise PluginLoadError(message + " [BLOCKS_STRICT_PLUGINS=1 makes this fatal]")
+            logger.warning(message)
 
     def _fail(self, info: PluginInfo, what: str, err: BaseException) -> None:
         message = (
@@ -290,12 +340,23 @@ class PluginHost:
         with self._lock:
             name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
             registered = self.pm.register(plugin, name=name)
-            assert registered is not None
+            if registered is None:  # pragma: no cover - pluggy only returns None for blocked names
+                raise ValueError(f"plugin name {name!r} is blocked in this host")
             dist = distribution or name
             self._owner[registered] = dist
             info = self._plugins.setdefault(dist, PluginInfo(dist, version))
             info.modules.append(registered)
             self._registries = None
+            unknown = [
+                c.name for c in self.pm.get_hookcallers(plugin) or [] if c.spec is None
+            ]
+            if unknown:
+                self.unregister_plugin(registered)
+                valid = sorted(n for n in dir(hookspecs) if n.startswith(("register_", "select_")))
+                raise ValueError(
+                    f"plugin {dist}: implements unknown hook(s) {', '.join(sorted(unknown))}; "
+                    f"valid hooks: {', '.join(valid)}"
+                )
             return registered
 
     def unregister_plugin(self, name: str) -> None:
@@ -350,10 +411,10 @@ class PluginHost:
 
                 try:
                     impl.function(**({"register": register} if "register" in impl.argnames else {}))
+                except RegistryClashError:
+                    # a clash is always an error: silently picking one would be a lie
+                    raise
                 except Exception as err:  # noqa: BLE001
-                    if isinstance(err, ValueError) and "registered twice" in str(err):
-                        # a clash is always an error: silently picking one would be a lie
-                        raise
                     self._fail(info, f"hook {hook_name} failed", err)
         return registries
 
@@ -386,15 +447,15 @@ class PluginHost:
         for kind in KINDS:
             self.registry(kind)
         with self._lock:
+            hooks: dict[str, set[str]] = {}
+            for plugin_name, dist in self._owner.items():
+                plugin = self.pm.get_plugin(plugin_name)
+                if plugin is None:
+                    continue
+                for caller in self.pm.get_hookcallers(plugin) or []:
+                    hooks.setdefault(dist, set()).add(caller.name)
             for info in self._plugins.values():
-                hooks: set[str] = set()
-                for module_name in info.modules:
-                    plugin = self.pm.get_plugin(module_name)
-                    if plugin is None:
-                        continue
-                    for caller in self.pm.get_hookcallers(plugin) or []:
-                        hooks.add(caller.name)
-                info.hooks = sorted(hooks)
+                info.hooks = sorted(hooks.get(info.name, ()))
             out = sorted(self._plugins.values(), key=lambda p: (p.name != CORE_DISTRIBUTION, p.name))
         return [p for p in out if include_failed or p.status == "loaded"]
 

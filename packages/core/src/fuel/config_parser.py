@@ -15,10 +15,11 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
-__all__ = ["ConfigurationError", "Configuration", "Option", "config", "path_list"]
+__all__ = ["Configuration", "ConfigurationError", "Option", "config", "path_list"]
 
 
 class ConfigurationError(ValueError):
@@ -236,7 +237,7 @@ class Configuration:
             object.__setattr__(self, "_file_values", None)
 
     @contextlib.contextmanager
-    def override(self, **values: Any) -> Iterator["Configuration"]:
+    def override(self, **values: Any) -> Iterator[Configuration]:
         """Temporarily set values in code.
 
         Examples

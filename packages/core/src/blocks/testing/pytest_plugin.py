@@ -5,7 +5,8 @@ Never imports torch: loading this plugin must stay cheap for every test run.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ def plugin_host() -> Iterator[PluginHost]:
     It is the process-wide host (:func:`blocks.plugins.get_host`) during the
     test, so code under test sees exactly what the test registers.
     """
-    host = PluginHost(entry_points=lambda: [], env={})
+    host = PluginHost(entry_points=list, env={})
     previous = set_host(host)
     try:
         yield host
@@ -42,3 +43,30 @@ def register_plugin(plugin_host: PluginHost) -> Iterator[Callable[..., str]]:
     finally:
         for name in reversed(names):
             plugin_host.unregister_plugin(name)
+
+
+@pytest.fixture
+def make_plugin_host() -> Iterator[Callable[..., PluginHost]]:
+    """Build hosts from fake entry points and a fake environment.
+
+    ``make_plugin_host(*entry_points, env=None, builtins=True)`` returns a
+    :class:`~blocks.plugins.PluginHost` that discovers exactly the given
+    :class:`~blocks.testing.FakeEntryPoint` objects and reads the ``BLOCKS_*``
+    switches from ``env`` (default: empty). The newest host is the
+    process-wide one until the test ends.
+    """
+    previous: list[PluginHost | None] = []
+
+    def make(*entry_points: Any, env: Mapping[str, str] | None = None, builtins: bool = True) -> PluginHost:
+        eps: Iterable[Any] = list(entry_points)
+        host = PluginHost(entry_points=lambda: eps, env=dict(env or {}), builtins=builtins)
+        old = set_host(host)
+        if not previous:
+            previous.append(old)
+        return host
+
+    try:
+        yield make
+    finally:
+        if previous:
+            set_host(previous[0])
