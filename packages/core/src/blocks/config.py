@@ -22,11 +22,48 @@ from fuel.config_parser import Configuration, ConfigurationError, _floatx
 __all__ = ["ConfigurationError", "config"]
 
 config = Configuration("blocks", "BLOCKS_CONFIG", "~/.blocksrc")
-config.add_option("default_seed", type=int, default=1, env_var="BLOCKS_DEFAULT_SEED", doc="seed of initialization, dropout/noise and anything random")
-config.add_option("profile", type=bool, default=False, env_var="BLOCKS_PROFILE", doc="print a timing report of the main loop at the end")
-config.add_option("log_backend", type=str, default="python", env_var="BLOCKS_LOG_BACKEND", doc="training log backend by registry name (python, sqlite, ...)")
-config.add_option("sqlite_database", type=lambda v: os.path.expanduser(str(v)), default=os.path.expanduser("~/blocks_log.sqlite"), env_var="BLOCKS_SQLITEDB", doc="database file of the sqlite log backend")
-config.add_option("temp_dir", type=lambda v: os.path.expanduser(str(v)) if v else None, default=None, env_var="BLOCKS_TEMPDIR", doc="directory for temporary files (checkpoints are written beside their target)")
-config.add_option("floatX", type=_floatx, default="float32", env_var="BLOCKS_FLOATX", doc="default float dtype of parameters and data")
-config.add_option("device", type=str, default="auto", env_var="BLOCKS_DEVICE", doc="device to train on: auto, cpu, cuda, cuda:N (a backend plugin may add others)")
-
+config.add_option(
+    "default_seed",
+    type=int,
+    default=1,
+    env_var="BLOCKS_DEFAULT_SEED",
+    doc="seed of initialization, dropout/noise and anything random",
+)
+config.add_option(
+    "profile",
+    type=bool,
+    default=False,
+    env_var="BLOCKS_PROFILE",
+    doc="print a timing report of the main loop at the end",
+)
+config.add_option(
+    "log_backend",
+    type=str,
+    default="python",
+    env_var="BLOCKS_LOG_BACKEND",
+    doc="training log backend by registry name (python, sqlite, ...)",
+)
+config.add_option(
+    "sqlite_database",
+    type=lambda v: os.path.expanduser(str(v)),
+    default="~/blocks_log.sqlite",
+    env_var="BLOCKS_SQLITEDB",
+    doc="database file of the sqlite log backend",
+)
+config.add_option(
+    "temp_dir",
+    type=lambda v: os.path.expanduser(str(v)) if v else None,
+    default=None,
+    env_var="BLOCKS_TEMPDIR",
+    doc="directory for temporary files (checkpoints are written beside their target)",
+)
+config.add_option(
+    "floatX", type=_floatx, default="float32", env_var="BLOCKS_FLOATX", doc="default float dtype of parameters and data"
+)
+config.add_option(
+    "device",
+    type=str,
+    default="auto",
+    env_var="BLOCKS_DEVICE",
+    doc="device to train on: auto, cpu, cuda, cuda:N (a backend plugin may add others)",
+)

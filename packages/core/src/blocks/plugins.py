@@ -312,12 +312,18 @@ class PluginHost:
             logger.info("hook %s called: %s", hook_name, [i.plugin_name for i in impls])
 
         def after(outcome: Any, hook_name: str, impls: list, kwargs: dict) -> None:
-            logger.info("hook %s returned %r", hook_name, outcome.get_result() if outcome.exception is None else outcome.exception)
+            logger.info(
+                "hook %s returned %r",
+                hook_name,
+                outcome.get_result() if outcome.exception is None else outcome.exception,
+            )
 
         self._undo_trace = self.pm.add_hookcall_monitoring(before, after)
 
     # -- registration of plugins at run time (tests, notebooks) ---------------
-    def register_plugin(self, plugin: Any, name: str | None = None, *, distribution: str | None = None, version: str = "0") -> str:
+    def register_plugin(
+        self, plugin: Any, name: str | None = None, *, distribution: str | None = None, version: str = "0"
+    ) -> str:
         """Register a hook module or object at run time.
 
         Parameters
@@ -347,9 +353,7 @@ class PluginHost:
             info = self._plugins.setdefault(dist, PluginInfo(dist, version))
             info.modules.append(registered)
             self._registries = None
-            unknown = [
-                c.name for c in self.pm.get_hookcallers(plugin) or [] if c.spec is None
-            ]
+            unknown = [c.name for c in self.pm.get_hookcallers(plugin) or [] if c.spec is None]
             if unknown:
                 self.unregister_plugin(registered)
                 valid = sorted(n for n in dir(hookspecs) if n.startswith(("register_", "select_")))
@@ -405,7 +409,14 @@ class PluginHost:
                 info = self._plugins.setdefault(dist, PluginInfo(dist, "unknown"))
                 registry = registries[kind]
 
-                def register(name: str, obj: Any, _dist: str = dist, _info: PluginInfo = info, _reg: Registry = registry, **meta: Any) -> None:
+                def register(
+                    name: str,
+                    obj: Any,
+                    _dist: str = dist,
+                    _info: PluginInfo = info,
+                    _reg: Registry = registry,
+                    **meta: Any,
+                ) -> None:
                     _reg.add(name, obj, plugin=_dist, version=_info.version, **meta)
                     _info.registered.setdefault(_reg.kind, []).append(name)
 

@@ -127,8 +127,7 @@ class Entry:
                 return load_object(value)
             except Exception as err:
                 raise ImportError(
-                    f"plugin {self.plugin} {self.version}: cannot import {value!r} "
-                    f"({key} of {self.name!r}): {err!r}"
+                    f"plugin {self.plugin} {self.version}: cannot import {value!r} ({key} of {self.name!r}): {err!r}"
                 ) from err
         return value
 

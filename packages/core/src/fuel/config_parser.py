@@ -70,7 +70,8 @@ class Option:
     key : str
         Option name (attribute and YAML key).
     default : object
-        Value when set nowhere; ``_UNSET`` makes reading it an error.
+        Value when set nowhere, converted by ``type`` when read (``None``
+        stays ``None``); ``_UNSET`` makes reading it an error.
     env_var : str or None
         Environment variable that sets it.
     type : callable
@@ -120,7 +121,14 @@ class Configuration:
         object.__setattr__(self, "_lock", threading.RLock())
 
     # -- options -------------------------------------------------------------
-    def add_option(self, key: str, type: Callable[[Any], Any] = str, default: Any = _UNSET, env_var: str | None = None, doc: str = "") -> None:
+    def add_option(
+        self,
+        key: str,
+        type: Callable[[Any], Any] = str,
+        default: Any = _UNSET,
+        env_var: str | None = None,
+        doc: str = "",
+    ) -> None:
         """Declare an option."""
         if type is bool:
             type = _bool
@@ -138,7 +146,9 @@ class Configuration:
         if path:
             path = os.path.expanduser(path)
             if not os.path.isfile(path):
-                raise ConfigurationError(f"{self._file_env_var}={path!r} does not name a file; unset it or create the file")
+                raise ConfigurationError(
+                    f"{self._file_env_var}={path!r} does not name a file; unset it or create the file"
+                )
             return path
         default = os.path.expanduser(self._default_file)
         return default if os.path.isfile(default) else None
@@ -160,7 +170,9 @@ class Configuration:
                 if loaded is None:
                     loaded = {}
                 if not isinstance(loaded, dict):
-                    raise ConfigurationError(f"{path}: expected a mapping of option: value, got {type(loaded).__name__}")
+                    raise ConfigurationError(
+                        f"{path}: expected a mapping of option: value, got {type(loaded).__name__}"
+                    )
                 unknown = sorted(set(loaded) - set(self._options))
                 if unknown:
                     raise ConfigurationError(
@@ -212,7 +224,12 @@ class Configuration:
             raise ConfigurationError(
                 f"{self._name} option {key!r} is not set: set it in code, in {self._default_file}{hint}"
             )
-        return option.default
+        if option.default is None:
+            return None
+        try:  # defaults go through the type too (e.g. "~" is expanded when read, not at import)
+            return option.type(option.default)
+        except (TypeError, ValueError) as err:
+            raise ConfigurationError(f"{self._name} option {key!r}: invalid default {option.default!r}: {err}") from err
 
     def __getattr__(self, key: str) -> Any:
         if key.startswith("_"):
@@ -275,9 +292,41 @@ def _floatx(value: Any) -> str:
 
 
 config = Configuration("fuel", "FUEL_CONFIG", "~/.fuelrc")
-config.add_option("data_path", type=path_list, env_var="FUEL_DATA_PATH", doc="directories searched for dataset files, in order")
-config.add_option("local_data_path", type=str, default="", env_var="FUEL_LOCAL_DATA_PATH", doc="local cache for files on slow shared storage")
-config.add_option("default_seed", type=int, default=1, env_var="FUEL_DEFAULT_SEED", doc="seed of schemes, random transformers and toy datasets")
-config.add_option("floatX", type=_floatx, default="float32", env_var="FUEL_FLOATX", doc="float dtype of Cast('floatX') and ForceFloatX")
-config.add_option("extra_downloaders", type=lambda v: v.split() if isinstance(v, str) else list(v), default=[], env_var="FUEL_EXTRA_DOWNLOADERS", doc="(Fuel compatibility) modules with extra downloaders; prefer plugins")
-config.add_option("mirrors", type=lambda v: v.split() if isinstance(v, str) else list(v), default=[], env_var="FUEL_MIRRORS", doc="mirror URLs tried before a dataset's own URLs")
+config.add_option(
+    "data_path", type=path_list, env_var="FUEL_DATA_PATH", doc="directories searched for dataset files, in order"
+)
+config.add_option(
+    "local_data_path",
+    type=str,
+    default="",
+    env_var="FUEL_LOCAL_DATA_PATH",
+    doc="local cache for files on slow shared storage",
+)
+config.add_option(
+    "default_seed",
+    type=int,
+    default=1,
+    env_var="FUEL_DEFAULT_SEED",
+    doc="seed of schemes, random transformers and toy datasets",
+)
+config.add_option(
+    "floatX",
+    type=_floatx,
+    default="float32",
+    env_var="FUEL_FLOATX",
+    doc="float dtype of Cast('floatX') and ForceFloatX",
+)
+config.add_option(
+    "extra_downloaders",
+    type=lambda v: v.split() if isinstance(v, str) else list(v),
+    default=[],
+    env_var="FUEL_EXTRA_DOWNLOADERS",
+    doc="(Fuel compatibility) modules with extra downloaders; prefer plugins",
+)
+config.add_option(
+    "mirrors",
+    type=lambda v: v.split() if isinstance(v, str) else list(v),
+    default=[],
+    env_var="FUEL_MIRRORS",
+    doc="mirror URLs tried before a dataset's own URLs",
+)

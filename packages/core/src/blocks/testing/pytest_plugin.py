@@ -5,12 +5,14 @@ Never imports torch: loading this plugin must stay cheap for every test run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import pytest
 
 from blocks.plugins import PluginHost, set_host
+
+__all__ = ["make_plugin_host", "plugin_host", "register_plugin"]
 
 
 @pytest.fixture
