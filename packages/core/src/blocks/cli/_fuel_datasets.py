@@ -1,0 +1,136 @@
+"""What ``fuel-download`` and ``fuel-convert`` share: one subcommand per registered dataset.
+
+Datasets come from the ``datasets`` registry (``register_datasets`` hook) with
+lazy ``download=`` / ``convert=`` ``fill_subparser`` references and a
+``description``. Listing them (``--help``) imports no dataset module: the
+arguments of a dataset are added, by importing its module, only for the
+dataset chosen on the command line (a first parse finds it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any, Callable, Sequence
+
+__all__ = ["NO_DATASETS", "DatasetCommand"]
+
+NO_DATASETS = (
+    "No datasets are installed. Install the standard ones (MNIST, CIFAR-10/100, SVHN, digits, ...) with\n"
+    "    pip install packages/fuel-datasets      (from a checkout of this repository)\n"
+    "    pip install fuel-datasets               (from an index)\n"
+    "Any plugin that registers datasets through the register_datasets hook adds its own; "
+    "`blocks plugins --hook register_datasets` shows what is installed."
+)
+
+
+class DatasetCommand:
+    """A Fuel command with one subcommand per dataset that registered a ``kind`` function.
+
+    Parameters
+    ----------
+    prog : str
+        Program name (``fuel-download``).
+    kind : str
+        Registry metadata key holding the ``fill_subparser`` reference
+        (``"download"`` or ``"convert"``).
+    description : str
+        Shown by ``--help``.
+    add_common : callable
+        ``add_common(parser, defaults)`` adds the options every dataset shares;
+        ``defaults`` is ``False`` for the copy added to a subcommand (its
+        options must use ``default=argparse.SUPPRESS``) so they may be given
+        before or after the dataset name.
+
+    Examples
+    --------
+    >>> cmd = DatasetCommand("fuel-download", "download", "Download datasets.", lambda p, d: None)
+    >>> cmd.prog
+    'fuel-download'
+    """
+
+    def __init__(self, prog: str, kind: str, description: str, add_common: Callable[[Any, bool], None]):
+        self.prog = prog
+        self.kind = kind
+        self.description = description
+        self.add_common = add_common
+
+    def entries(self) -> list[Any]:
+        """Registry entries that provide this command, sorted by name."""
+        from blocks.plugins import get_registry
+
+        return [e for e in get_registry("datasets").entries() if e.metadata.get(self.kind)]
+
+    def build_parser(self, chosen: str | None = None) -> argparse.ArgumentParser:
+        """The parser; only ``chosen``'s module is imported to add its arguments."""
+        entries = self.entries()
+        epilog = None if entries else NO_DATASETS
+        if entries:
+            epilog = f"Run `{self.prog} DATASET --help` for the options of one dataset."
+        parser = argparse.ArgumentParser(
+            prog=self.prog, description=self.description, epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+        self.add_common(parser, True)
+        subparsers = parser.add_subparsers(dest="dataset", metavar="DATASET",
+                                           title="datasets" if entries else "datasets (none installed)")
+        for entry in entries:
+            text = entry.metadata.get("description") or ""
+            sub = subparsers.add_parser(
+                entry.name, help=text, description=text, add_help=entry.name == chosen,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+            self.add_common(sub, False)
+            if entry.name == chosen:
+                fill_subparser = entry.load_metadata(self.kind)
+                func = fill_subparser(sub)
+                if not callable(func):
+                    raise ValueError(
+                        f"plugin {entry.plugin} {entry.version}: {self.kind} fill_subparser of {entry.name!r} "
+                        f"returned {func!r}; it must return the function to call"
+                    )
+                sub.set_defaults(func=func)
+        return parser
+
+    def parse(self, argv: Sequence[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+        """Parse in two steps: find the dataset, then parse with its arguments."""
+        first, _ = self.build_parser().parse_known_args(argv)
+        parser = self.build_parser(first.dataset)
+        return parser, parser.parse_args(argv)
+
+    def run(self, argv: Sequence[str] | None, call: Callable[[argparse.Namespace], int]) -> int:
+        """Parse ``argv`` and run ``call(args)``; user errors become a message and status 2."""
+        from blocks.plugins import PluginLoadError
+
+        argv = list(sys.argv[1:] if argv is None else argv)
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        try:
+            parser, args = self.parse(argv)
+        except (PluginLoadError, ImportError) as err:
+            print(f"{self.prog}: error: {err}", file=sys.stderr)
+            return 2
+        if args.verbose:
+            logging.getLogger().setLevel(logging.DEBUG)
+        if getattr(args, "dataset", None) is None:
+            parser.print_help(sys.stderr)
+            if not self.entries():
+                return 1
+            return 2
+        try:
+            return int(call(args) or 0)
+        except (ValueError, FileNotFoundError, PluginLoadError) as err:
+            print(f"{self.prog} {args.dataset}: error: {err}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f"{self.prog} {args.dataset}: interrupted", file=sys.stderr)
+            return 130
+
+
+def function_kwargs(args: argparse.Namespace, drop: Sequence[str] = ()) -> dict[str, Any]:
+    """The parsed arguments as keyword arguments of the dataset's function."""
+    kwargs = dict(vars(args))
+    for key in ("func", "dataset", "verbose", *drop):
+        kwargs.pop(key, None)
+    return kwargs

@@ -1,0 +1,68 @@
+"""``fuel-convert DATASET [-d DIR] [-o DIR] [-r NAME]``: downloaded files → an H5PYDataset file.
+
+One subcommand per dataset registered through ``register_datasets`` with a
+``convert=`` function. The output is written to a temporary file and renamed
+when complete, with the provenance attributes ``h5py_interface_version``,
+``fuel_convert_version`` and ``fuel_convert_command`` (shown by ``fuel-info``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from typing import Any, Sequence
+
+from blocks.cli._fuel_datasets import DatasetCommand, function_kwargs
+
+__all__ = ["main"]
+
+_SUFFIXES = (".hdf5", ".hdf", ".h5")
+
+
+def _add_common(parser: Any, defaults: bool) -> None:
+    def default(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument("-d", "--directory", default=default("."),
+                        help="directory holding the downloaded files (default: current directory)")
+    parser.add_argument("-o", "--output-directory", dest="output_directory", default=default("."),
+                        help="where to write the converted file (must exist; default: current directory)")
+    parser.add_argument("-r", "--output-filename", "--output_filename", dest="output_filename",
+                        default=default(None), help="output file name (.hdf5 is appended if needed)")
+
+
+COMMAND = DatasetCommand(
+    "fuel-convert", "convert",
+    "Convert downloaded files into an HDF5 file that fuel.datasets.H5PYDataset (and the dataset's class) reads.",
+    _add_common,
+)
+
+
+def _call(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from fuel.converters.base import using_command
+
+    if not os.path.isdir(args.output_directory):
+        raise ValueError(f"output directory {args.output_directory} does not exist; create it first")
+    kwargs = function_kwargs(args)
+    if kwargs.get("output_filename") is None:
+        kwargs.pop("output_filename", None)
+    elif os.path.splitext(kwargs["output_filename"])[1] not in _SUFFIXES:
+        kwargs["output_filename"] += ".hdf5"
+    with using_command(shlex.join(["fuel-convert", *argv])):
+        paths = args.func(**kwargs)
+    for path in paths or ():
+        print(path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``fuel-convert``."""
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return COMMAND.run(argv, lambda args: _call(args, argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,563 @@
+"""Verified, resumable, mirrored downloads for ``fuel-download``.
+
+Every file a dataset needs is described by a :class:`FileSpec`: its name, the
+URLs it can be fetched from (tried in order), and its published sha256 and size.
+:func:`download_file` tries mirrors first (``--mirror URL`` and the ``mirrors``
+option of :data:`fuel.config`, i.e. ``FUEL_MIRRORS``), then the dataset's own
+URLs; it resumes partial downloads with HTTP ``Range`` requests, retries
+transient failures, refuses HTML pages served in place of data, and checks the
+sha256 and the size of every file unless verification is switched off, which is
+loud and recorded (see :mod:`fuel.downloaders.manifest`).
+
+Only the standard library is used (``urllib``); the progress bar is ``tqdm``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from fuel.downloaders import manifest as _manifest
+
+__all__ = [
+    "ChecksumError",
+    "DownloadError",
+    "FileSpec",
+    "HTMLPageError",
+    "ManualDownloadRequired",
+    "default_downloader",
+    "download_file",
+    "file_digest",
+    "manual_downloader",
+    "mirror_url",
+    "resolve_mirrors",
+    "verify_file",
+]
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1 << 20
+USER_AGENT = "fuel-download (blocks-core; +https://github.com/mila-iqia/fuel)"
+_HTML_PREFIXES = (b"<!doctype html", b"<html", b"<head", b"<!-- ")
+
+
+class DownloadError(ValueError):
+    """A file could not be obtained from any of its URLs."""
+
+
+class ChecksumError(DownloadError):
+    """A downloaded or present file does not match its published sha256/size."""
+
+
+class HTMLPageError(DownloadError):
+    """A server answered with an HTML page (error page, login, quota or virus-scan notice) instead of data."""
+
+
+class ManualDownloadRequired(DownloadError):
+    """Files without public URLs must be placed by hand; the message says how."""
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """A file a dataset needs, where to get it and how to check it.
+
+    Parameters
+    ----------
+    filename : str
+        Name of the file in the download directory.
+    urls : tuple of str
+        URLs tried in order after the mirrors (``https://``, ``http://`` or
+        ``file://``). Empty for files that must be placed by hand.
+    sha256 : str, optional
+        Published sha256 (hex). ``None`` when no checksum is published.
+    size : int, optional
+        Size in bytes. ``None`` when unknown.
+    md5 : str, optional
+        Published md5, checked only when no sha256 is known (some datasets
+        publish only md5).
+
+    Examples
+    --------
+    >>> spec = FileSpec("iris.data", ("https://example.org/iris.data",), size=4551)
+    >>> spec.checksum_known
+    True
+    """
+
+    filename: str
+    urls: tuple[str, ...] = ()
+    sha256: str | None = None
+    size: int | None = None
+    md5: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.filename or os.sep in self.filename or self.filename in {".", ".."}:
+            raise ValueError(f"FileSpec filename must be a plain file name, got {self.filename!r}")
+        if isinstance(self.urls, str):
+            raise ValueError(f"FileSpec urls must be a tuple of URLs, got the string {self.urls!r}")
+
+    @property
+    def checksum_known(self) -> bool:
+        """Whether a digest or a size can be checked."""
+        return bool(self.sha256 or self.md5 or self.size is not None)
+
+
+def file_digest(path: str, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in chunks.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile() as f:
+    ...     file_digest(f.name)[:8]
+    'e3b0c442'
+    """
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_SIZE), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_file(path: str, spec: FileSpec) -> tuple[str | None, str]:
+    """Check a file against its spec.
+
+    Returns
+    -------
+    problem : str or None
+        ``None`` when the file matches, else what does not match.
+    sha256 : str
+        The file's actual sha256.
+    """
+    size = os.path.getsize(path)
+    if spec.size is not None and size != spec.size:
+        return f"size is {size} bytes, expected {spec.size}", ""
+    actual = file_digest(path)
+    if spec.sha256 and actual != spec.sha256.lower():
+        return f"sha256 is {actual}, expected {spec.sha256.lower()}", actual
+    if not spec.sha256 and spec.md5:
+        md5 = file_digest(path, "md5")
+        if md5 != spec.md5.lower():
+            return f"md5 is {md5}, expected {spec.md5.lower()}", actual
+    return None, actual
+
+
+def resolve_mirrors(mirrors: Iterable[str] | None = None) -> list[str]:
+    """Mirrors to try first: the given ones, then ``fuel.config.mirrors`` (``FUEL_MIRRORS``).
+
+    Plain directory paths are accepted and turned into ``file://`` URLs.
+    """
+    from fuel import config
+
+    out: list[str] = []
+    for mirror in [*(mirrors or ()), *config.mirrors]:
+        if "://" not in mirror:
+            mirror = "file://" + os.path.abspath(os.path.expanduser(mirror))
+        if mirror not in out:
+            out.append(mirror)
+    return out
+
+
+def mirror_url(mirror: str, filename: str) -> str:
+    """The URL of ``filename`` on a mirror (a base URL or directory).
+
+    Examples
+    --------
+    >>> mirror_url("https://mirror.example.org/mnist/", "t10k-labels-idx1-ubyte.gz")
+    'https://mirror.example.org/mnist/t10k-labels-idx1-ubyte.gz'
+    """
+    return mirror.rstrip("/") + "/" + urllib.parse.quote(filename)
+
+
+class _Transient(Exception):
+    """A failure worth retrying (timeout, reset connection, truncated body, 5xx)."""
+
+
+def _progress(total: int | None, initial: int, desc: str, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total, initial=initial, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
+        disable=not enabled or None, file=sys.stderr, leave=False, dynamic_ncols=True,
+    )
+
+
+def _looks_like_html(first: bytes) -> bool:
+    return first.lstrip()[:16].lower().startswith(_HTML_PREFIXES)
+
+
+def _html_error(url: str, first: bytes) -> HTMLPageError:
+    text = first[:4000].decode("utf-8", "replace")
+    title = ""
+    lower = text.lower()
+    if "<title>" in lower:
+        start = lower.index("<title>") + 7
+        title = text[start:lower.find("</title>", start)].strip()[:120]
+    hint = ""
+    if "drive.google" in url or "virus scan" in lower or "quota" in lower:
+        hint = " (Google Drive serves such pages when a file is over quota or too large to scan)"
+    return HTMLPageError(
+        f"{url} served an HTML page{f' titled {title!r}' if title else ''} instead of the data{hint}; "
+        "the page was discarded. Try again later, use another mirror with --mirror URL or FUEL_MIRRORS, "
+        "or download the file in a browser and place it in the download directory"
+    )
+
+
+def _fetch_local(path: str, part: str, progress: bool, desc: str) -> None:
+    if not os.path.isfile(path):
+        raise DownloadError(f"{path} does not exist")
+    with open(path, "rb") as source:
+        first = source.read(64)
+        if _looks_like_html(first) and not desc.endswith((".html", ".htm")):
+            raise _html_error("file://" + path, first + source.read(4000))
+        source.seek(0)
+        with open(part, "wb") as target, _progress(os.path.getsize(path), 0, desc, progress) as bar:
+            for chunk in iter(lambda: source.read(CHUNK_SIZE), b""):
+                target.write(chunk)
+                bar.update(len(chunk))
+
+
+def _fetch_http(url: str, part: str, timeout: float, progress: bool, desc: str, expected: int | None) -> None:
+    offset = os.path.getsize(part) if os.path.exists(part) else 0
+    if expected is not None and offset >= expected:
+        offset = 0 if offset > expected else offset
+        if offset == expected:
+            return
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http/https/file only)
+    except urllib.error.HTTPError as err:
+        if err.code == 416 and offset:  # the partial file is already complete
+            return
+        if err.code >= 500 or err.code in (408, 429):
+            raise _Transient(f"HTTP {err.code} {err.reason}") from err
+        raise DownloadError(f"{url}: HTTP {err.code} {err.reason}") from err
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
+        reason = getattr(err, "reason", err)
+        if isinstance(reason, (TimeoutError, ConnectionError)) or "timed out" in str(reason):
+            raise _Transient(f"{reason}") from err
+        raise DownloadError(f"{url}: {reason}") from err
+    with response:
+        status = getattr(response, "status", 200)
+        content_type = response.headers.get("Content-Type", "")
+        resumed = status == 206 and offset > 0
+        if not resumed:
+            offset = 0
+        length = response.headers.get("Content-Length")
+        remaining = int(length) if length is not None and length.isdigit() else None
+        total = offset + remaining if remaining is not None else expected
+        received = 0
+        try:
+            first = response.read(CHUNK_SIZE)
+            if not desc.endswith((".html", ".htm")) and (
+                content_type.lower().startswith("text/html") or (not resumed and _looks_like_html(first))
+            ):
+                raise _html_error(url, first)
+            with open(part, "ab" if resumed else "wb") as target, _progress(total, offset, desc, progress) as bar:
+                chunk = first
+                while chunk:
+                    target.write(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+                    chunk = response.read(CHUNK_SIZE)
+        except (TimeoutError, ConnectionError, OSError) as err:
+            if isinstance(err, DownloadError):
+                raise
+            raise _Transient(f"connection lost after {offset + received} bytes: {err}") from err
+        if remaining is not None and received < remaining:
+            raise _Transient(f"connection closed after {offset + received} of {offset + remaining} bytes")
+
+
+def _fetch(url: str, part: str, *, timeout: float, retries: int, retry_wait: float, progress: bool,
+           desc: str, expected: int | None) -> None:
+    scheme = urllib.parse.urlsplit(url).scheme
+    if scheme == "file":
+        _fetch_local(urllib.request.url2pathname(urllib.parse.urlsplit(url).path), part, progress, desc)
+        return
+    if scheme not in ("http", "https"):
+        raise DownloadError(f"{url}: unsupported URL scheme {scheme!r}; use http, https or file")
+    for attempt in range(retries + 1):
+        try:
+            _fetch_http(url, part, timeout, progress, desc, expected)
+            return
+        except _Transient as err:
+            if attempt == retries:
+                raise DownloadError(f"{url}: {err} (gave up after {retries + 1} attempts)") from err
+            partial = os.path.getsize(part) if os.path.exists(part) else 0
+            logger.warning("%s: %s; retrying (attempt %d of %d, resuming at byte %d)", url, err, attempt + 2,
+                           retries + 1, partial)
+            time.sleep(retry_wait * (2**attempt))
+
+
+def _announce(message: str) -> None:
+    logger.warning(message)
+
+
+def download_file(
+    spec: FileSpec,
+    directory: str,
+    *,
+    mirrors: Sequence[str] | None = None,
+    verify: bool = True,
+    timeout: float = 60.0,
+    retries: int = 3,
+    retry_wait: float = 1.0,
+    progress: bool = True,
+) -> str:
+    """Download one file into ``directory``, verified, trying every source in order.
+
+    Sources are the mirrors (:func:`resolve_mirrors`) followed by ``spec.urls``.
+    A partial download (``<file>.part``) is resumed with an HTTP ``Range``
+    request. A copy whose checksum does not match is set aside as
+    ``<file>.corrupt`` and the next source is tried.
+
+    Parameters
+    ----------
+    spec : FileSpec
+        The file.
+    directory : str
+        Where to put it (created if needed).
+    mirrors : sequence of str, optional
+        Base URLs or directories tried before ``spec.urls`` (``config.mirrors``
+        is appended).
+    verify : bool
+        Check sha256 and size (default). ``False`` records the file as
+        unverified.
+    timeout : float
+        Seconds without data before a connection is abandoned.
+    retries : int
+        Retries per source after transient failures.
+    retry_wait : float
+        Seconds before the first retry (doubled each time).
+    progress : bool
+        Show a progress bar on a terminal.
+
+    Returns
+    -------
+    str
+        The path of the file.
+
+    Raises
+    ------
+    ChecksumError
+        Every source gave a file that does not match (the message says what to do).
+    HTMLPageError, DownloadError
+        No source worked.
+
+    Examples
+    --------
+    >>> download_file(FileSpec("x.bin"), "/tmp")  # doctest: +SKIP
+    """
+    os.makedirs(directory, exist_ok=True)
+    target = os.path.join(directory, spec.filename)
+    part = target + ".part"
+    if os.path.isfile(target):
+        if not verify:
+            _manifest.record(directory, spec.filename, sha256=file_digest(target), verified=False, reason="--no-verify")
+            return target
+        problem, actual = verify_file(target, spec)
+        if problem is None:
+            logger.info("%s is already present and verified", target)
+            _manifest.record(directory, spec.filename, sha256=actual, verified=spec.checksum_known,
+                             reason="sha256+size" if spec.checksum_known else "no published checksum")
+            return target
+        size = os.path.getsize(target)
+        if spec.size is not None and size < spec.size and not os.path.exists(part):
+            logger.warning("%s is incomplete (%s); resuming it", target, problem)
+            os.replace(target, part)
+        else:
+            logger.warning("%s is present but %s; downloading it again", target, problem)
+            os.replace(target, target + ".corrupt")
+    sources = [mirror_url(m, spec.filename) for m in resolve_mirrors(mirrors)] + list(spec.urls)
+    if not sources:
+        raise DownloadError(f"{spec.filename}: no URL and no mirror; pass --mirror URL or set FUEL_MIRRORS")
+    failures: list[tuple[str, Exception]] = []
+    for url in sources:
+        logger.info("downloading %s from %s", spec.filename, url)
+        try:
+            _fetch(url, part, timeout=timeout, retries=retries, retry_wait=retry_wait, progress=progress,
+                   desc=spec.filename, expected=spec.size)
+        except HTMLPageError as err:
+            if os.path.exists(part):
+                os.remove(part)
+            failures.append((url, err))
+            continue
+        except (DownloadError, OSError) as err:
+            failures.append((url, err))
+            if os.path.exists(part) and urllib.parse.urlsplit(url).scheme == "file":
+                os.remove(part)
+            continue
+        if not os.path.exists(part):
+            failures.append((url, DownloadError("nothing was received")))
+            continue
+        if verify:
+            problem, actual = verify_file(part, spec)
+            if problem is not None:
+                os.replace(part, target + ".corrupt")
+                failures.append((url, ChecksumError(problem)))
+                logger.warning("%s from %s: %s; trying the next source", spec.filename, url, problem)
+                continue
+            reason = "sha256+size" if spec.checksum_known else "no published checksum"
+            if not spec.checksum_known:
+                _announce(f"{spec.filename}: no published checksum; recorded sha256 {actual} (unverified)")
+        else:
+            actual, reason = file_digest(part), "--no-verify"
+        os.replace(part, target)
+        if os.path.exists(target + ".corrupt"):
+            os.remove(target + ".corrupt")
+        _manifest.record(directory, spec.filename, sha256=actual, verified=verify and spec.checksum_known,
+                         reason=reason, url=url)
+        return target
+    raise _failure(spec, directory, failures)
+
+
+def _failure(spec: FileSpec, directory: str, failures: list[tuple[str, Exception]]) -> DownloadError:
+    lines = "\n".join(f"  - {url}: {err}" for url, err in failures)
+    if failures and all(isinstance(err, ChecksumError) for _, err in failures):
+        return ChecksumError(
+            f"{spec.filename}: every source gave a file that does not match the published checksum:\n{lines}\n"
+            f"The upstream file changed or a mirror serves a damaged copy. The last copy was kept as "
+            f"{os.path.join(directory, spec.filename)}.corrupt. What to do: retry later; or give a trusted mirror "
+            "with --mirror URL (or FUEL_MIRRORS); or, if you trust the new file, rerun with --no-verify: "
+            "the converted file will record that its inputs were not verified."
+        )
+    cls = HTMLPageError if failures and all(isinstance(e, HTMLPageError) for _, e in failures) else DownloadError
+    return cls(
+        f"{spec.filename}: could not be downloaded from any source:\n{lines}\n"
+        "Give a working mirror with --mirror URL (a base URL or a local directory; also FUEL_MIRRORS), "
+        f"or place the file by hand in {directory} and rerun fuel-download to verify it."
+    )
+
+
+def _clear(directory: str, files: Iterable[FileSpec]) -> None:
+    for spec in files:
+        for suffix in ("", ".part", ".corrupt"):
+            path = os.path.join(directory, spec.filename + suffix)
+            if os.path.isfile(path):
+                os.remove(path)
+        _manifest.forget(directory, spec.filename)
+
+
+def _warn_no_verify() -> None:
+    banner = (
+        "WARNING: --no-verify: checksums and sizes are NOT checked. The files are recorded as unverified and "
+        "every file converted from them says so (see fuel-info)."
+    )
+    logger.warning(banner)
+    print(banner, file=sys.stderr)
+
+
+def default_downloader(
+    directory: str,
+    files: Sequence[FileSpec],
+    clear: bool = False,
+    mirrors: Sequence[str] | None = None,
+    verify: bool = True,
+    timeout: float = 60.0,
+    retries: int = 3,
+    retry_wait: float = 1.0,
+    progress: bool = True,
+    **unused: Any,
+) -> list[str]:
+    """Download (or, with ``clear``, delete) the files of a dataset.
+
+    This is what Fuel's ``default_downloader`` did, plus verification,
+    mirrors, resume and retries (see :func:`download_file`).
+
+    Parameters
+    ----------
+    directory : str
+        Download directory.
+    files : sequence of FileSpec
+        The files.
+    clear : bool
+        Delete the files (and partial or corrupt copies) instead.
+    mirrors, verify, timeout, retries, retry_wait, progress
+        See :func:`download_file`.
+
+    Returns
+    -------
+    list of str
+        Paths of the downloaded files (empty with ``clear``).
+
+    Examples
+    --------
+    >>> default_downloader("/tmp/mnist", [FileSpec("t10k-labels-idx1-ubyte.gz")], clear=True)
+    []
+    """
+    if clear:
+        _clear(directory, files)
+        return []
+    if not verify:
+        _warn_no_verify()
+    return [
+        download_file(spec, directory, mirrors=mirrors, verify=verify, timeout=timeout, retries=retries,
+                      retry_wait=retry_wait, progress=progress)
+        for spec in files
+    ]
+
+
+def manual_downloader(
+    directory: str,
+    files: Sequence[FileSpec],
+    instructions: str,
+    clear: bool = False,
+    mirrors: Sequence[str] | None = None,
+    verify: bool = True,
+    **kwargs: Any,
+) -> list[str]:
+    """Check files that have no public URL and were placed by hand.
+
+    With a mirror (``--mirror``/``FUEL_MIRRORS``) the files are fetched from
+    it like any other. Otherwise every file must already be in ``directory``;
+    present files are verified and recorded; missing ones raise
+    :class:`ManualDownloadRequired` with ``instructions`` and the list of what
+    is missing and where to put it.
+
+    Examples
+    --------
+    >>> manual_downloader("/tmp/nowhere", [FileSpec("secret.tar")], "Ask for it.")  # doctest: +SKIP
+    """
+    if clear:
+        _clear(directory, files)
+        return []
+    if resolve_mirrors(mirrors):
+        return default_downloader(directory, files, mirrors=mirrors, verify=verify, **kwargs)
+    directory = os.path.abspath(directory)
+    missing = [s for s in files if not os.path.isfile(os.path.join(directory, s.filename))]
+    if missing:
+        listing = "\n".join(
+            f"  - {s.filename}" + (f" ({s.size} bytes)" if s.size else "") for s in missing
+        )
+        raise ManualDownloadRequired(
+            f"{instructions.strip()}\n\nMissing from {directory}:\n{listing}\n\n"
+            f"Place these files in {directory} (or pass -d DIR), then run the same fuel-download command again: "
+            "it verifies them and records them for fuel-convert."
+        )
+    if not verify:
+        _warn_no_verify()
+    for spec in files:
+        path = os.path.join(directory, spec.filename)
+        if not verify:
+            _manifest.record(directory, spec.filename, sha256=file_digest(path), verified=False, reason="--no-verify")
+            continue
+        problem, actual = verify_file(path, spec)
+        if problem is not None:
+            raise ChecksumError(
+                f"{path} (placed by hand) does not match the published checksum: {problem}. Obtain the file "
+                "again from the official source; if you trust this copy, rerun with --no-verify (the converted "
+                "file will record that its inputs were not verified)."
+            )
+        _manifest.record(directory, spec.filename, sha256=actual, verified=spec.checksum_known,
+                         reason="sha256+size (placed by hand)" if spec.checksum_known else "no published checksum")
+    return [os.path.join(directory, s.filename) for s in files]
