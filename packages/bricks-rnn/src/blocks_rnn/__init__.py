@@ -1,4 +1,7 @@
-"""Recurrent bricks (SimpleRecurrent, LSTM, GatedRecurrent, Bidirectional, RecurrentStack), attention, sequence generators and beam search."""
+"""Recurrent bricks, attention, sequence generators and beam search for Blocks on PyTorch.
+
+SimpleRecurrent, LSTM, GatedRecurrent, Bidirectional, RecurrentStack, attention and BeamSearch.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,128 @@
+"""Recurrent kernels of blocks_rnn against torch.nn.LSTM / torch.nn.GRU, forward + backward.
+
+Every configuration is timed against its torch.nn baseline in the same run, interleaved (baseline, candidate,
+baseline, candidate, ...), and the ratio candidate / baseline of each pair is reported (median and range).
+
+Configurations (time-major, T=50, batch 32, input 256, hidden 512 by default):
+
+* ``torch_lstm``: the torch-equivalent LSTM path of blocks_rnn (``fused_recurrence("lstm", ...)``) vs
+  ``torch.nn.LSTM``;
+* ``blocks_lstm``: Blocks' LSTM with peepholes (input projection to ``4 * dim`` over the whole sequence, then
+  the BPTT kernel) vs ``torch.nn.LSTM``;
+* ``blocks_gru``: Blocks' GatedRecurrent (projections to ``dim`` and ``2 * dim``) vs ``torch.nn.GRU``;
+
+each without and with a mask (random right padding; the masked baseline is torch.nn on a PackedSequence).
+
+Usage: ``python benchmarks/rnn.py`` (full), ``python benchmarks/rnn.py --quick`` (smoke run, seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Callable
+
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from blocks_rnn._kernels import gated_recurrent, peephole_lstm
+from blocks_rnn._torch_kernels import fused_recurrence
+
+
+def _mask(T: int, B: int, gen: torch.Generator) -> torch.Tensor:
+    lengths = torch.randint(T // 2, T + 1, (B,), generator=gen)
+    lengths[0] = T
+    return (torch.arange(T)[:, None] < lengths[None]).float()
+
+
+Pair = tuple[Callable[[], None], Callable[[], None]]
+
+
+def build(T: int, B: int, n_in: int, dim: int, masked: bool) -> dict[str, Pair]:
+    """Return ``name -> (baseline, candidate)`` closures running forward + backward once."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(T, B, n_in, generator=gen, requires_grad=True)
+    mask = _mask(T, B, gen) if masked else None
+    lengths = None if mask is None else mask.sum(0).long()
+    lstm, gru = torch.nn.LSTM(n_in, dim), torch.nn.GRU(n_in, dim)
+    h0 = torch.zeros(B, dim)
+
+    def torch_nn(module: torch.nn.Module) -> Callable[[], None]:
+        def run() -> None:
+            if lengths is None:
+                out = module(x)[0]
+            else:
+                out = pad_packed_sequence(module(pack_padded_sequence(x, lengths, enforce_sorted=False))[0],
+                                          total_length=T)[0]
+            out.sum().backward()
+        return run
+
+    def ours_torch_lstm() -> None:
+        out = fused_recurrence("lstm", x, h0, lstm._flat_weights, c0=h0, mask=mask)[0]
+        out.sum().backward()
+
+    project4 = torch.nn.Linear(n_in, 4 * dim)
+    w_state = (torch.randn(dim, 4 * dim, generator=gen) / dim ** 0.5).requires_grad_()
+    peepholes = (torch.randn(3, dim, generator=gen) * 0.1).requires_grad_()
+
+    def ours_blocks_lstm() -> None:
+        states, _ = peephole_lstm(project4(x), h0, h0, w_state, peepholes, mask=mask)
+        states.sum().backward()
+
+    project3 = torch.nn.Linear(n_in, 3 * dim)
+    u = (torch.randn(dim, dim, generator=gen) / dim ** 0.5).requires_grad_()
+    gate_u = (torch.randn(dim, 2 * dim, generator=gen) / dim ** 0.5).requires_grad_()
+
+    def ours_blocks_gru() -> None:
+        projected = project3(x)
+        states = gated_recurrent(projected[..., :dim], projected[..., dim:], h0, u, gate_u, mask=mask)
+        states.sum().backward()
+
+    return {"torch_lstm": (torch_nn(lstm), ours_torch_lstm),
+            "blocks_lstm": (torch_nn(lstm), ours_blocks_lstm),
+            "blocks_gru": (torch_nn(gru), ours_blocks_gru)}
+
+
+def measure(baseline: Callable[[], None], candidate: Callable[[], None], repeats: int) -> list[float]:
+    """Interleaved paired timings; returns the ratios candidate / baseline."""
+    baseline()
+    candidate()
+    ratios = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        baseline()
+        t1 = time.perf_counter()
+        candidate()
+        t2 = time.perf_counter()
+        ratios.append((t2 - t1) / (t1 - t0))
+    return ratios
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
+    parser.add_argument("--repeats", type=int, default=15, help="paired repeats per configuration (>= 15)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.quick:
+        sizes, repeats = (5, 4, 8, 16), 3
+    else:
+        sizes, repeats = (50, 32, 256, 512), max(args.repeats, 15)
+    T, B, n_in, dim = sizes
+    print(f"T={T} batch={B} input={n_in} hidden={dim}, forward+backward, {repeats} paired repeats, "
+          f"{torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"{'configuration':<24}{'baseline':<18}{'median':>8}{'min':>8}{'max':>8}")
+    for masked in (False, True):
+        for name, (baseline, candidate) in build(T, B, n_in, dim, masked).items():
+            ratios = measure(baseline, candidate, repeats)
+            label = name + (" +mask" if masked else "")
+            base = "torch.nn.GRU" if "gru" in name else "torch.nn.LSTM"
+            base += " packed" if masked else ""
+            print(f"{label:<24}{base:<18}{statistics.median(ratios):>7.2f}x{min(ratios):>7.2f}x{max(ratios):>7.2f}x")
+
+
+if __name__ == "__main__":
+    main()
