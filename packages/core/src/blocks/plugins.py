@@ -388,10 +388,17 @@ class PluginHost:
 
         A failing implementation is reported like a plugin that fails to load
         (fatal under ``BLOCKS_STRICT_PLUGINS=1``); the others still run.
+        Core's built-ins run first, then plugins in the order they were
+        loaded, so a plugin cannot take over a name core uses (for commands:
+        the plugin's ``add_parser`` fails and is reported instead).
         """
         self.load()
         caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
+        impls = sorted(
+            caller.get_hookimpls(),
+            key=lambda impl: self._owner.get(impl.plugin_name) != CORE_DISTRIBUTION,
+        )
+        for impl in impls:
             dist = self._owner.get(impl.plugin_name, impl.plugin_name)
             args = {k: v for k, v in kwargs.items() if k in impl.argnames}
             try:

@@ -1,0 +1,87 @@
+"""``blocks new-plugin NAME [-o DIR]`` renders a working plugin package."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+
+import pytest
+
+from blocks.cli.main import build_parser, main
+from blocks.cli.new_plugin import render_plugin, template_variables
+
+
+def test_renders_complete_package(tmp_path, capsys, make_plugin_host):
+    make_plugin_host()
+    target = tmp_path / "out" / "blocks-demo"
+    assert main(["new-plugin", "blocks-demo", "-o", str(target)]) == 0
+    assert f"created {target}" in capsys.readouterr().out
+    files = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
+    assert files == [
+        "README.md",
+        "pyproject.toml",
+        "src/blocks_demo/__init__.py",
+        "src/blocks_demo/commands.py",
+        "src/blocks_demo/plugin.py",
+        "src/blocks_demo/py.typed",
+        "tests/test_plugin.py",
+    ]
+    meta = tomllib.loads((target / "pyproject.toml").read_text())
+    assert meta["project"]["name"] == "blocks-demo"
+    assert meta["project"]["entry-points"]["blocks"] == {"blocks-demo": "blocks_demo.plugin"}
+    assert meta["project"]["requires-python"] == ">=3.11"
+    assert meta["project"]["dependencies"] == ["blocks-core>=0.1,<0.2"]
+    for path in target.rglob("*.py"):
+        text = path.read_text()
+        compile(text, str(path), "exec")
+        assert "${" not in text and "__module__" not in str(path)
+    assert not list(tmp_path.joinpath("out").glob(".blocks-demo.*"))  # staging directory is gone
+
+
+def test_rendered_plugin_registers_its_command(tmp_path, monkeypatch, register_plugin, plugin_host, capsys):
+    target = render_plugin("blocks-demo", tmp_path / "blocks-demo")
+    monkeypatch.syspath_prepend(str(target / "src"))
+    monkeypatch.delitem(sys.modules, "blocks_demo", raising=False)
+    from blocks_demo import plugin
+
+    register_plugin(plugin, distribution="blocks-demo")
+    args = build_parser(plugin_host).parse_args(["demo", "--name", "test"])
+    assert args.func(args) == 0
+    assert capsys.readouterr().out == "Hello, test! (from blocks-demo)\n"
+    info = {p.name: p for p in plugin_host.plugins()}["blocks-demo"]
+    assert info.hooks == ["register_commands"]
+    for name in [m for m in sys.modules if m.startswith("blocks_demo")]:
+        monkeypatch.delitem(sys.modules, name)
+
+
+@pytest.mark.parametrize("name", ["Blocks-Demo", "blocks_demo", "-demo", "demo-", "1demo", ""])
+def test_invalid_names_are_rejected(name):
+    with pytest.raises(ValueError, match="not a valid distribution name.*blocks-hello"):
+        template_variables(name)
+
+
+def test_reserved_name_is_rejected():
+    with pytest.raises(ValueError, match="taken by blocks-core"):
+        template_variables("blocks-core")
+
+
+def test_existing_non_empty_directory_is_refused(tmp_path, make_plugin_host, capsys):
+    make_plugin_host()
+    (tmp_path / "keep.txt").write_text("mine")
+    assert main(["new-plugin", "blocks-demo", "-o", str(tmp_path)]) == 2
+    assert "already exists and is not an empty directory" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_empty_directory_is_filled(tmp_path):
+    target = tmp_path / "empty"
+    target.mkdir()
+    render_plugin("blocks-demo", target)
+    assert (target / "src" / "blocks_demo" / "plugin.py").is_file()
+
+
+def test_variables():
+    variables = template_variables("my-plugin", "does things")
+    assert variables["module"] == "my_plugin"
+    assert variables["command"] == "my-plugin"
+    assert variables["description"] == "does things"
