@@ -1,0 +1,35 @@
+"""Datasets: the protocol, in-memory, HDF5, text and toy datasets.
+
+Heavy modules (``h5py``) are imported only when their class is first used.
+
+Examples
+--------
+>>> from fuel.datasets import IndexableDataset
+>>> IndexableDataset([1, 2, 3]).num_examples
+3
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from fuel.datasets.base import Dataset, IndexableDataset, IterableDataset
+
+__all__ = ["Dataset", "H5PYDataset", "IndexableDataset", "IterableDataset", "Spiral", "SwissRoll", "TextFile"]
+
+_LAZY = {
+    "H5PYDataset": "fuel.datasets.hdf5",
+    "TextFile": "fuel.datasets.text",
+    "Spiral": "fuel.datasets.toy",
+    "SwissRoll": "fuel.datasets.toy",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'fuel.datasets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
