@@ -1,0 +1,15 @@
+"""Training algorithms and step rules (Blocks' ``blocks.algorithms``).
+
+:class:`GradientDescent` trains the parameters of an annotated graph with a
+:class:`StepRule`; core ships :class:`Scale`, :class:`CompositeRule` and the
+:class:`TorchOptim` adapter, the ``blocks-step-rules`` plugin the rest
+(momentum, Nesterov, AdaDelta, RMSProp, AdaGrad, Adam, clipping, ...).
+"""
+
+from __future__ import annotations
+
+from blocks.algorithms.base import TrainingAlgorithm
+from blocks.algorithms.step_rules import CompositeRule, Scale, StepRule
+from blocks.algorithms.torch_optim import TorchOptim
+
+__all__ = ["CompositeRule", "Scale", "StepRule", "TorchOptim", "TrainingAlgorithm"]

@@ -1,0 +1,143 @@
+"""Momentum and Nesterov momentum (Blocks' and blocks-extras' formulations)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from blocks.algorithms import CompositeRule, Scale, StepRule
+
+__all__ = ["BasicMomentum", "BasicNesterovMomentum", "Momentum", "NesterovMomentum"]
+
+
+class BasicMomentum(StepRule):
+    """Accumulate steps with exponential discount: ``v = momentum * v + step``; the step is ``v``.
+
+    Combine with :class:`~blocks.algorithms.Scale` to get the usual momentum
+    (:class:`Momentum`).
+
+    Parameters
+    ----------
+    momentum : float, optional
+        The discount of the velocity (default 0).
+
+    Examples
+    --------
+    >>> from collections import OrderedDict
+    >>> import torch
+    >>> rule = BasicMomentum(momentum=0.5)
+    >>> rule.initialize(OrderedDict(w=torch.zeros(1)))
+    >>> [rule.compute_steps([torch.zeros(1)], [torch.ones(1)])[0].item() for _ in range(3)]
+    [1.0, 1.5, 1.75]
+    """
+
+    buffer_names = ("velocity",)
+
+    def __init__(self, momentum: float | Tensor = 0.0) -> None:
+        super().__init__()
+        self.momentum = self.add_hyperparameter("momentum", momentum)
+
+    def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
+        velocity = self._buffer_lists["velocity"]
+        torch._foreach_mul_(velocity, self.momentum.item())
+        torch._foreach_add_(velocity, previous_steps)
+        torch._foreach_copy_(previous_steps, velocity)
+        return previous_steps
+
+
+class Momentum(CompositeRule):
+    """Momentum: ``CompositeRule([Scale(learning_rate), BasicMomentum(momentum)])``.
+
+    ``v = momentum * v + learning_rate * gradient``; ``p -= v``. For a constant
+    learning rate this is exactly ``torch.optim.SGD(lr=learning_rate,
+    momentum=momentum)`` (whose buffer is ``v / learning_rate``); when the
+    learning rate is annealed, Blocks' form scales only the new gradients.
+
+    Parameters
+    ----------
+    learning_rate : float, optional
+        Default 1.0.
+    momentum : float, optional
+        Default 0.
+
+    Examples
+    --------
+    >>> rule = Momentum(learning_rate=0.1, momentum=0.9)
+    >>> float(rule.learning_rate), float(rule.momentum)
+    (0.1, 0.9)
+    """
+
+    def __init__(self, learning_rate: float | Tensor = 1.0, momentum: float | Tensor = 0.0) -> None:
+        scale = Scale(learning_rate=learning_rate)
+        basic = BasicMomentum(momentum=momentum)
+        super().__init__([scale, basic])
+        self.learning_rate = scale.learning_rate
+        self.momentum = basic.momentum
+
+
+class BasicNesterovMomentum(StepRule):
+    """Nesterov momentum, Sutskever's form: ``v = momentum * v + step``; the step is ``step + momentum * v``.
+
+    This is blocks-extras' ``BasicNesterovMomentum`` (which keeps ``-v`` and
+    writes the step as ``momentum * v_old - (1 + momentum) * v_new``, the same
+    value). Combine with :class:`~blocks.algorithms.Scale`
+    (:class:`NesterovMomentum`).
+
+    Parameters
+    ----------
+    momentum : float, optional
+        Default 0.
+
+    Examples
+    --------
+    >>> from collections import OrderedDict
+    >>> import torch
+    >>> rule = BasicNesterovMomentum(momentum=0.5)
+    >>> rule.initialize(OrderedDict(w=torch.zeros(1)))
+    >>> [rule.compute_steps([torch.zeros(1)], [torch.ones(1)])[0].item() for _ in range(2)]
+    [1.5, 1.75]
+    """
+
+    buffer_names = ("velocity",)
+
+    def __init__(self, momentum: float | Tensor = 0.0) -> None:
+        super().__init__()
+        self.momentum = self.add_hyperparameter("momentum", momentum)
+
+    def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
+        momentum = self.momentum.item()
+        velocity = self._buffer_lists["velocity"]
+        torch._foreach_mul_(velocity, momentum)
+        torch._foreach_add_(velocity, previous_steps)
+        torch._foreach_add_(previous_steps, velocity, alpha=momentum)
+        return previous_steps
+
+
+class NesterovMomentum(CompositeRule):
+    """Nesterov momentum: ``CompositeRule([Scale(learning_rate), BasicNesterovMomentum(momentum)])``.
+
+    Equal to ``torch.optim.SGD(lr=learning_rate, momentum=momentum,
+    nesterov=True)`` for a constant learning rate.
+
+    Parameters
+    ----------
+    learning_rate : float, optional
+        Default 1.0.
+    momentum : float, optional
+        Default 0.
+
+    Examples
+    --------
+    >>> rule = NesterovMomentum(learning_rate=0.1, momentum=0.9)
+    >>> float(rule.momentum)
+    0.9
+    """
+
+    def __init__(self, learning_rate: float | Tensor = 1.0, momentum: float | Tensor = 0.0) -> None:
+        scale = Scale(learning_rate=learning_rate)
+        basic = BasicNesterovMomentum(momentum=momentum)
+        super().__init__([scale, basic])
+        self.learning_rate = scale.learning_rate
+        self.momentum = basic.momentum
