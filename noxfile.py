@@ -1,0 +1,78 @@
+"""nox sessions: tests per package, integration, lint, template round trip, quickstart.
+
+Every session is a virtualenv with the system site-packages of the interpreter
+that runs nox, which holds torch and the third-party libraries (``bash
+scripts/test.sh`` installs them): sessions install only our packages, with
+``--no-deps``, and never reinstall torch. Python 3.11 only; no uv.
+
+Usage: ``python3 -m nox -l`` lists the sessions; ``python3 -m nox -s "tests(package='core')"``.
+"""
+
+from __future__ import annotations
+
+import nox
+
+PACKAGES = ["core", "bricks-rnn", "fuel-datasets", "step-rules", "extensions", "gpu-cuda"]
+DISTRIBUTIONS = [
+    "blocks-core",
+    "blocks-bricks-rnn",
+    "fuel-datasets",
+    "blocks-step-rules",
+    "blocks-extensions",
+    "blocks-gpu-cuda",
+]
+PYTHON = "3.11"
+VENV = {"python": PYTHON, "venv_backend": "virtualenv", "venv_params": ["--system-site-packages"]}
+ENV = {"BLOCKS_STRICT_PLUGINS": "1", "MPLBACKEND": "Agg", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+nox.options.sessions = ["lint", "tests", "integration", "template"]
+nox.options.error_on_missing_interpreters = True
+
+
+def _install_editable(session: nox.Session, *packages: str) -> None:
+    args = ["--no-deps", "--no-build-isolation"]
+    for package in dict.fromkeys(packages):
+        args += ["-e", f"packages/{package}"]
+    session.install(*args)
+
+
+@nox.session(**VENV)
+@nox.parametrize("package", PACKAGES)
+def tests(session: nox.Session, package: str) -> None:
+    """One package's tests, installed editable next to blocks-core."""
+    _install_editable(session, "core", package)
+    session.run("python", "-m", "pytest", f"packages/{package}/tests", *session.posargs, env=ENV)
+
+
+@nox.session(**VENV)
+def integration(session: nox.Session) -> None:
+    """All six packages from built wheels: cross-package tests, benchmarks --quick, examples."""
+    wheels = f"{session.create_tmp()}/wheels"
+    session.run(
+        "python", "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", wheels,
+        *[f"packages/{p}" for p in PACKAGES],
+    )  # fmt: skip
+    session.install("--no-deps", "--force-reinstall", "--no-index", "--find-links", wheels, *DISTRIBUTIONS)
+    session.run("python", "scripts/check_installed.py", "--non-editable", env=ENV)
+    session.run("python", "-m", "pytest", "tests", *session.posargs, env=ENV)
+    session.run("python", "scripts/run_smoke.py", env=ENV)
+
+
+@nox.session(**VENV)
+def lint(session: nox.Session) -> None:
+    """ruff over packages/, tests/, benchmarks/, examples/ and the repository scripts."""
+    session.run("python", "-m", "ruff", "check", ".", *session.posargs)
+
+
+@nox.session(**VENV)
+def template(session: nox.Session) -> None:
+    """Render the plugin template, install it into a fresh venv and find it in ``blocks plugins``."""
+    _install_editable(session, "core")
+    session.run("python", "-m", "pytest", "tests/test_template.py", *session.posargs, env=ENV)
+
+
+@nox.session(python=False)
+def quickstart(session: nox.Session) -> None:
+    """README command 1 in a temporary virtual environment instead of .venv."""
+    venv = f"{session.create_tmp()}/quickstart-venv"
+    session.run("bash", "scripts/quickstart.sh", env={**ENV, "BLOCKS_VENV": venv}, external=True)
