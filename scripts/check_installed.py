@@ -39,7 +39,7 @@ def main() -> int:
             problems.append(f"{dist}: cannot import {module_name}: {err}")
             continue
         location = Path(module.__file__).resolve()
-        if args.non_editable and ROOT in location.parents:
+        if args.non_editable and (ROOT / "packages") in location.parents:
             problems.append(f"{dist}: {module_name} is imported from the checkout ({location}), not from a wheel")
     blocks = Path(sys.executable).parent / "blocks"
     result = subprocess.run([str(blocks), "plugins", "--all", "--json"], capture_output=True, text=True)
