@@ -1,0 +1,447 @@
+"""Extension base classes: TrainingExtension, SimpleExtension, CompositeExtension."""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABCMeta, abstractmethod
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+if TYPE_CHECKING:
+    from blocks.log.base import TrainingLogBase
+    from blocks.main_loop import MainLoop
+
+__all__ = [
+    "CALLBACK_NAMES",
+    "CallbackName",
+    "CompositeExtension",
+    "SimpleExtension",
+    "TrainingExtension",
+    "UnknownCallbackError",
+]
+
+logger = logging.getLogger(__name__)
+
+CALLBACK_NAMES: tuple[str, ...] = (
+    "before_training",
+    "before_epoch",
+    "before_batch",
+    "after_batch",
+    "after_epoch",
+    "after_training",
+    "on_resumption",
+    "on_error",
+    "on_interrupt",
+)
+"""Every callback the main loop dispatches, in no particular order."""
+
+
+class UnknownCallbackError(TypeError, ValueError):
+    """A callback name that the main loop never dispatches (Blocks raised ``TypeError``)."""
+
+
+class CallbackName(str):
+    """A callback's name that refuses comparison with names that are not callbacks.
+
+    Catches typos such as ``which_callback == "afer_epoch"`` inside
+    :meth:`SimpleExtension.do`.
+
+    Examples
+    --------
+    >>> CallbackName("after_epoch") == "after_epoch"
+    True
+    >>> CallbackName("after_epoch") == "afer_epoch"  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    blocks.extensions.base.UnknownCallbackError: 'afer_epoch' is not a callback; callbacks: before_training, ...
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        _check_callback(other)
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = str.__hash__
+
+
+_CALLBACK_SET = frozenset(CALLBACK_NAMES)
+_CALLBACKS = {name: CallbackName(name) for name in CALLBACK_NAMES}
+
+
+class TrainingExtension:
+    """Base of every extension: one method per main-loop callback.
+
+    Override the callbacks you need; the main loop only calls an extension
+    for the callbacks it :meth:`responds_to` (an overridden method).
+
+    Callbacks: ``before_training``, ``before_epoch``, ``before_batch(batch)``,
+    ``after_batch(batch)``, ``after_epoch``, ``after_training``,
+    ``on_resumption``, ``on_error(exception)``, ``on_interrupt``.
+
+    Parameters
+    ----------
+    name : str, optional
+        Unique name within a main loop (the class name by default); it keys
+        the extension's state in ``MainLoop.state_dict()``.
+
+    Examples
+    --------
+    >>> class CountBatches(TrainingExtension):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.batches = 0
+    ...     def after_batch(self, batch):
+    ...         self.batches += 1
+    >>> ext = CountBatches()
+    >>> ext.responds_to("after_batch"), ext.responds_to("after_epoch")
+    (True, False)
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"an extension's name must be a string, got {name!r}")
+        self.name = name or type(self).__name__
+        self._main_loop: MainLoop | None = None
+
+    @property
+    def main_loop(self) -> MainLoop:
+        """The main loop this extension belongs to."""
+        if self._main_loop is None:
+            raise ValueError(f"extension {self.name!r} is not attached to a main loop yet (MainLoop sets it)")
+        return self._main_loop
+
+    @main_loop.setter
+    def main_loop(self, value: MainLoop) -> None:
+        self._main_loop = value
+
+    def responds_to(self, callback_name: str) -> bool:
+        """Whether dispatching ``callback_name`` to this extension can do anything."""
+        _check_callback(callback_name)
+        return getattr(type(self), callback_name) is not getattr(TrainingExtension, callback_name)
+
+    def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
+        """Run the callback ``callback_invoked`` with the main loop's arguments."""
+        getattr(self, callback_invoked)(*from_main_loop)
+
+    def before_training(self) -> None:
+        """Before training starts (not on resumption)."""
+
+    def before_epoch(self) -> None:
+        """Before each epoch."""
+
+    def before_batch(self, batch: dict[str, Any]) -> None:
+        """Before each batch is processed."""
+
+    def after_batch(self, batch: dict[str, Any]) -> None:
+        """After each batch was processed (``iterations_done`` already counts it)."""
+
+    def after_epoch(self) -> None:
+        """After each epoch (``epochs_done`` already counts it)."""
+
+    def after_training(self) -> None:
+        """After training finished normally (not after an error)."""
+
+    def on_resumption(self) -> None:
+        """When a run continues from a saved state."""
+
+    def on_error(self, exception: BaseException) -> None:
+        """When training stops with an error (the error is re-raised afterwards)."""
+
+    def on_interrupt(self) -> None:
+        """At the first batch boundary after SIGINT or SIGTERM was received."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-able state (tensors/arrays allowed as leaves); empty by default."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s result."""
+
+
+def _check_callback(name: object) -> None:
+    if not isinstance(name, str) or name not in _CALLBACK_SET:
+        raise UnknownCallbackError(f"{name!r} is not a callback; callbacks: {', '.join(CALLBACK_NAMES)}")
+
+
+class _AfterN:
+    __slots__ = ("key", "n")
+
+    def __init__(self, key: str, n: int) -> None:
+        self.key, self.n = key, n
+
+    def __call__(self, log: TrainingLogBase) -> bool:
+        return log.status[self.key] == self.n
+
+
+class _EveryN:
+    __slots__ = ("key", "n")
+
+    def __init__(self, key: str, n: int) -> None:
+        self.key, self.n = key, n
+
+    def __call__(self, log: TrainingLogBase) -> bool:
+        return log.status[self.key] % self.n == 0
+
+
+class _NoEpochsDone:
+    __slots__ = ()
+
+    def __call__(self, log: TrainingLogBase) -> bool:
+        return log.status["epochs_done"] == 0
+
+
+class _EverySeconds:
+    """True at most once per ``seconds``, timed from the first check."""
+
+    __slots__ = ("last", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.last: float | None = None
+
+    def __call__(self, log: TrainingLogBase) -> bool:
+        now = time.monotonic()
+        if self.last is None:
+            self.last = now
+            return False
+        if now - self.last >= self.seconds:
+            self.last = now
+            return True
+        return False
+
+
+BOOLEAN_TRIGGERS = frozenset(CALLBACK_NAMES) | {"before_first_epoch"}
+NUMBER_TRIGGERS = frozenset(
+    {"after_n_epochs", "after_n_batches", "every_n_epochs", "every_n_batches", "every_n_seconds"}
+)
+
+
+class SimpleExtension(TrainingExtension, metaclass=ABCMeta):
+    """An extension whose work is one method, :meth:`do`, run on triggers.
+
+    Triggers (keyword arguments, also accepted by :meth:`set_conditions`):
+    boolean ``before_training``, ``before_first_epoch``, ``before_epoch``,
+    ``before_batch``, ``after_batch``, ``after_epoch``, ``after_training``,
+    ``on_resumption``, ``on_interrupt``, ``on_error``; integer
+    ``after_n_epochs``, ``after_n_batches``, ``every_n_epochs``,
+    ``every_n_batches``; and ``every_n_seconds`` (float, checked after every
+    batch, timed from the first batch). ``do(which_callback, *args)`` gets a
+    :class:`CallbackName` and, for ``before_batch``/``after_batch``, the batch,
+    then any ``arguments`` given to :meth:`add_condition`.
+
+    Parameters
+    ----------
+    name : str, optional
+        Unique name in the main loop.
+    **triggers
+        Trigger keywords as above.
+
+    Examples
+    --------
+    >>> class Hello(SimpleExtension):
+    ...     def do(self, which_callback, *args):
+    ...         print("hello from", which_callback)
+    >>> ext = Hello(after_epoch=True, every_n_batches=10)
+    >>> ext.responds_to("after_batch"), ext.responds_to("before_batch")
+    (True, False)
+    """
+
+    def __init__(self, name: str | None = None, **triggers: Any) -> None:
+        super().__init__(name=name)
+        self._conditions: list[tuple[str, Callable[[TrainingLogBase], bool] | None, tuple[Any, ...]]] = []
+        self._by_callback: dict[str, list[tuple[Callable[[TrainingLogBase], bool] | None, tuple[Any, ...]]]] = {}
+        self.fired: dict[str, int] = {}
+        self.set_conditions(**triggers)
+
+    def set_conditions(self, **triggers: Any) -> SimpleExtension:
+        """Replace every condition by the given triggers (chainable).
+
+        Raises
+        ------
+        ValueError
+            For unknown trigger names or non-positive counts.
+        """
+        unknown = set(triggers) - BOOLEAN_TRIGGERS - NUMBER_TRIGGERS
+        if unknown:
+            raise ValueError(
+                f"unknown trigger(s) {sorted(unknown)} for {type(self).__name__}; triggers: "
+                f"{', '.join(sorted(BOOLEAN_TRIGGERS | NUMBER_TRIGGERS))}"
+            )
+        self._conditions = []
+        for key, value in triggers.items():
+            if not value:
+                continue
+            if key in NUMBER_TRIGGERS:
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, (int, float))
+                    or value <= 0
+                    or (key != "every_n_seconds" and int(value) != value)
+                ):
+                    kind = "number" if key == "every_n_seconds" else "integer"
+                    raise ValueError(f"trigger {key} needs a positive {kind}, got {value!r}")
+            if key == "before_first_epoch":
+                self._conditions.append(("before_epoch", _NoEpochsDone(), ()))
+            elif key == "after_n_epochs":
+                self._conditions.append(("after_epoch", _AfterN("epochs_done", int(value)), ()))
+            elif key == "after_n_batches":
+                self._conditions.append(("after_batch", _AfterN("iterations_done", int(value)), ()))
+            elif key == "every_n_epochs":
+                self._conditions.append(("after_epoch", _EveryN("epochs_done", int(value)), ()))
+            elif key == "every_n_batches":
+                self._conditions.append(("after_batch", _EveryN("iterations_done", int(value)), ()))
+            elif key == "every_n_seconds":
+                self._conditions.append(("after_batch", _EverySeconds(float(value)), ()))
+            else:
+                self._conditions.append((key, None, ()))
+        self._conditions_changed()
+        return self
+
+    def add_condition(
+        self,
+        callbacks_names: Iterable[str] | str,
+        predicate: Callable[[TrainingLogBase], bool] | None = None,
+        arguments: Iterable[Any] | None = None,
+    ) -> SimpleExtension:
+        """Also run :meth:`do` on these callbacks when ``predicate(log)`` holds (chainable).
+
+        Parameters
+        ----------
+        callbacks_names : list of str
+            Callback names (e.g. ``["after_epoch"]``).
+        predicate : callable, optional
+            ``predicate(log) -> bool`` (e.g. :class:`~blocks.extensions.predicates.OnLogRecord`).
+        arguments : iterable, optional
+            Extra positional arguments appended to :meth:`do`'s.
+        """
+        if isinstance(callbacks_names, str):
+            callbacks_names = [callbacks_names]
+        arguments = tuple(arguments or ())
+        for name in callbacks_names:
+            _check_callback(name)
+            self._conditions.append((name, predicate, arguments))
+        self._conditions_changed()
+        return self
+
+    def _conditions_changed(self) -> None:
+        by_callback: dict[str, list] = {}
+        for name, predicate, arguments in self._conditions:
+            by_callback.setdefault(name, []).append((predicate, arguments))
+        self._by_callback = by_callback
+        if self._main_loop is not None:
+            self._main_loop.refresh_callbacks()
+
+    def responds_to(self, callback_name: str) -> bool:
+        _check_callback(callback_name)
+        return callback_name in self._by_callback
+
+    def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
+        conditions = self._by_callback.get(callback_invoked)
+        if not conditions:
+            return
+        log = self.main_loop.log
+        for predicate, arguments in conditions:
+            if predicate is None or predicate(log):
+                self.fired[callback_invoked] = self.fired.get(callback_invoked, 0) + 1
+                self.do(_CALLBACKS[callback_invoked], *from_main_loop, *arguments)
+
+    @staticmethod
+    def parse_args(which_callback: str, args: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """Split :meth:`do`'s arguments into the main loop's (the batch, if any) and the user's."""
+        args = tuple(args)
+        if which_callback in ("before_batch", "after_batch"):
+            return args[:1], args[1:]
+        if which_callback == "on_error":
+            return args[:1], args[1:]
+        return (), args
+
+    @abstractmethod
+    def do(self, which_callback: CallbackName, *args: Any) -> None:
+        """The extension's work; ``which_callback`` says which callback triggered it."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """How many times each callback fired :meth:`do`."""
+        return {"fired": dict(self.fired)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.fired = {str(k): int(v) for k, v in state.get("fired", {}).items()}
+
+
+class CompositeExtension(SimpleExtension):
+    """An extension made of sub-extensions, dispatched together at its position.
+
+    Parameters
+    ----------
+    sub_extensions : list of TrainingExtension
+        Children, run in list order.
+    run_before_children : bool, optional
+        Whether this extension's own :meth:`do` runs before (default) or after
+        the children for each callback.
+    name : str, optional
+        Unique name in the main loop.
+    **triggers
+        The composite's own triggers (see :class:`SimpleExtension`).
+
+    Examples
+    --------
+    >>> from blocks.extensions import FinishAfter
+    >>> composite = CompositeExtension([FinishAfter(after_n_epochs=2)])
+    >>> composite.responds_to("after_epoch"), composite.responds_to("after_batch")
+    (True, False)
+    """
+
+    def __init__(
+        self,
+        sub_extensions: Iterable[TrainingExtension],
+        run_before_children: bool = True,
+        name: str | None = None,
+        **triggers: Any,
+    ) -> None:
+        self.sub_extensions = list(sub_extensions)
+        for ext in self.sub_extensions:
+            if not isinstance(ext, TrainingExtension):
+                raise ValueError(f"sub-extensions must be TrainingExtension instances, got {ext!r}")
+        names = [ext.name for ext in self.sub_extensions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"sub-extension names must be unique, got {names}")
+        self.run_before_children = bool(run_before_children)
+        super().__init__(name=name, **triggers)
+
+    @property
+    def main_loop(self) -> MainLoop:
+        return TrainingExtension.main_loop.fget(self)
+
+    @main_loop.setter
+    def main_loop(self, value: MainLoop) -> None:
+        self._main_loop = value
+        for ext in self.sub_extensions:
+            ext.main_loop = value
+
+    def responds_to(self, callback_name: str) -> bool:
+        return super().responds_to(callback_name) or any(e.responds_to(callback_name) for e in self.sub_extensions)
+
+    def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
+        if self.run_before_children:
+            super().dispatch(callback_invoked, *from_main_loop)
+        for ext in self.sub_extensions:
+            if ext.responds_to(callback_invoked):
+                ext.dispatch(callback_invoked, *from_main_loop)
+        if not self.run_before_children:
+            super().dispatch(callback_invoked, *from_main_loop)
+
+    def do(self, which_callback: CallbackName, *args: Any) -> None:
+        """The composite's own work; by default it only coordinates its children."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"self": super().state_dict(), "children": {e.name: e.state_dict() for e in self.sub_extensions}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state.get("self", {}))
+        children = state.get("children", {})
+        for ext in self.sub_extensions:
+            if ext.name in children:
+                ext.load_state_dict(children[ext.name])

@@ -1,0 +1,455 @@
+"""The main loop: pull batches, feed the algorithm, call the extensions.
+
+Everything but reading data and processing batches is an extension; extensions
+communicate through the log. See :class:`MainLoop` for the exact order of
+callbacks and the resume semantics.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+import traceback
+from typing import Any, Iterable
+
+from blocks.extensions.base import CALLBACK_NAMES, TrainingExtension
+from blocks.log.base import TrainingLogBase, default_status, jsonable_value
+
+__all__ = ["MainLoop", "TrainingFinish"]
+
+logger = logging.getLogger(__name__)
+
+RESUME_ENVIRONMENT_VARIABLE = "BLOCKS_RESUME_FROM"
+
+
+class TrainingFinish(Exception):
+    """Raised inside the main loop to stop training normally (``after_training`` runs).
+
+    Examples
+    --------
+    >>> issubclass(TrainingFinish, Exception)
+    True
+    """
+
+
+class MainLoop:
+    """Blocks' main loop on PyTorch.
+
+    Parameters
+    ----------
+    algorithm : TrainingAlgorithm
+        Has ``initialize()``, ``process_batch(batch)``, ``state_dict()`` and
+        ``load_state_dict(state)``.
+    data_stream : fuel.streams.AbstractDataStream
+        Iterated epoch by epoch with ``get_epoch_iterator(as_dict=True)``.
+    model : blocks.model.Model, optional
+        The model being trained (checkpoints and some extensions need it).
+    log : TrainingLogBase or str, optional
+        The training log, or a log backend's registry name; by default a new
+        log of the backend ``config.log_backend`` (``python``).
+    extensions : list of TrainingExtension, optional
+        Run in list order for every callback (a composite's children run at
+        its position). The loop never adds extensions itself. Names must be
+        unique.
+
+    Notes
+    -----
+    :meth:`run` does, like Blocks:
+
+    1. install signal handlers (main thread only): the first SIGINT finishes
+       the current epoch, a second SIGINT or a SIGTERM finishes the current
+       batch; ``on_interrupt`` is dispatched at the next batch boundary
+       (Blocks declared it but never dispatched it). Handlers are restored
+       when ``run`` returns.
+    2. unless training started already: ``before_training``, then
+       ``algorithm.initialize()``;
+    3. when resuming (after :meth:`resume` / :meth:`load_state_dict`, or
+       when ``iterations_done > 0``): ``log.resume()``, interrupt flags
+       cleared, ``on_resumption``, then ``algorithm.initialize()`` if this
+       process has not done it and the saved algorithm state is loaded;
+    4. per epoch (skipped when resuming mid-epoch): a new epoch iterator,
+       ``before_epoch``; per batch: ``before_batch(batch)``,
+       ``algorithm.process_batch(batch)``, ``iterations_done += 1``,
+       ``after_batch(batch)``; then ``epochs_done += 1``, ``after_epoch``. An
+       epoch without batches is a ``ValueError``;
+    5. training finishes when a log row has ``training_finish_requested``
+       (checked after every batch and epoch), an interrupt asks for it, the
+       stream has no more epochs, or an extension raises
+       :class:`TrainingFinish`: ``training_finished`` is recorded and
+       ``after_training`` runs. Any other error is recorded as
+       ``got_exception``, ``on_error(exception)`` runs (errors inside it are
+       logged) and the original error is re-raised; ``after_training`` does
+       not run.
+
+    If the environment variable ``BLOCKS_RESUME_FROM`` is set, :meth:`run`
+    first resumes from that checkpoint (``blocks continue`` uses this).
+
+    Examples
+    --------
+    >>> from blocks.algorithms import TrainingAlgorithm
+    >>> from blocks.extensions import FinishAfter
+    >>> class Count(TrainingAlgorithm):
+    ...     def initialize(self):
+    ...         self.seen = 0
+    ...     def process_batch(self, batch):
+    ...         self.seen += len(batch["x"])
+    >>> class Stream:
+    ...     def get_epoch_iterator(self, as_dict=False):
+    ...         return iter([{"x": [1, 2]}, {"x": [3]}])
+    >>> loop = MainLoop(Count(), Stream(), extensions=[FinishAfter(after_n_epochs=2)])
+    >>> loop.run()
+    >>> loop.status["iterations_done"], loop.status["epochs_done"], loop.algorithm.seen
+    (4, 2, 6)
+    """
+
+    def __init__(
+        self,
+        algorithm: Any,
+        data_stream: Any,
+        model: Any = None,
+        log: TrainingLogBase | str | None = None,
+        extensions: Iterable[TrainingExtension] | None = None,
+    ) -> None:
+        if log is None or isinstance(log, str):
+            from blocks.log import get_log
+
+            log = get_log(log)
+        elif not isinstance(log, TrainingLogBase):
+            raise ValueError(f"log must be a TrainingLogBase or a log backend name, got {type(log).__name__}")
+        self.algorithm = algorithm
+        self.data_stream = data_stream
+        self._model = model
+        self.log = log
+        self.extensions: list[TrainingExtension] = list(extensions or [])
+        names = []
+        for ext in self.extensions:
+            if not isinstance(ext, TrainingExtension):
+                raise ValueError(f"extensions must be TrainingExtension instances, got {ext!r}")
+            names.append(ext.name)
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"extension names must be unique in a main loop; repeated: {duplicates} (pass name=...)")
+        self._callbacks: dict[str, list[TrainingExtension]] = {name: [] for name in CALLBACK_NAMES}
+        self._epoch_iterator: Any = None
+        self._algorithm_initialized = False
+        self._pending_algorithm_state: Any = None
+        self._resumed = False
+        self.resumed_from_path: str | None = None
+        # [initialization, read_data, train] seconds since this loop object was built.
+        self._timers = [0.0, 0.0, 0.0]
+        self._interrupt_pending = False
+        self._sigints = 0
+        self._batch_interrupt = False
+        self._original_handlers: dict[int, Any] = {}
+
+    # -- properties ---------------------------------------------------------------------------------------------
+    @property
+    def status(self) -> dict[str, Any]:
+        """The loop's status (``log.status``): ``iterations_done``, ``epochs_done``, ``_epoch_ends``, ..."""
+        return self.log.status
+
+    @property
+    def model(self) -> Any:
+        """The model given to the constructor."""
+        if self._model is None:
+            raise ValueError("this main loop has no model: pass model=Model(cost) to MainLoop")
+        return self._model
+
+    @property
+    def times(self) -> dict[str, float]:
+        """Seconds spent in ``initialization``, ``read_data`` and ``train`` (process-local totals)."""
+        return dict(zip(("initialization", "read_data", "train"), self._timers))
+
+    @property
+    def iteration_state(self) -> tuple[Any, Any]:
+        """``(data_stream, live epoch iterator or None)``, as in Blocks."""
+        return self.data_stream, self._epoch_iterator
+
+    def find_extension(self, name: str) -> TrainingExtension:
+        """The extension called ``name`` (children of composites included).
+
+        Raises
+        ------
+        ValueError
+            When no extension, or more than one, has that name.
+        """
+        found = [ext for ext in self._all_extensions() if ext.name == name]
+        if len(found) != 1:
+            available = ", ".join(ext.name for ext in self._all_extensions())
+            raise ValueError(
+                f"{'no' if not found else 'more than one'} extension named {name!r}; extensions: {available or 'none'}"
+            )
+        return found[0]
+
+    def _all_extensions(self) -> list[TrainingExtension]:
+        result: list[TrainingExtension] = []
+        stack = list(reversed(self.extensions))
+        while stack:
+            ext = stack.pop()
+            result.append(ext)
+            stack.extend(reversed(getattr(ext, "sub_extensions", [])))
+        return result
+
+    def refresh_callbacks(self) -> None:
+        """Recompute which extensions respond to each callback (called when conditions change)."""
+        for name, listeners in self._callbacks.items():
+            listeners[:] = [ext for ext in self.extensions if ext.responds_to(name)]
+
+    # -- running ------------------------------------------------------------------------------------------------
+    def _dispatch(self, callback_name: str, *args: Any) -> None:
+        for ext in self._callbacks[callback_name]:
+            ext.dispatch(callback_name, *args)
+
+    def run(self) -> None:
+        """Train until an extension, an interrupt or the data stream says to stop."""
+        resume_path = os.environ.get(RESUME_ENVIRONMENT_VARIABLE)
+        if resume_path and not self._resumed and not self.status["training_started"]:
+            logger.info("resuming from %s (%s is set)", resume_path, RESUME_ENVIRONMENT_VARIABLE)
+            self.resume(resume_path)
+        for ext in self.extensions:
+            ext.main_loop = self
+        self.refresh_callbacks()
+        self._install_signal_handlers()
+        try:
+            try:
+                status = self.status
+                if not status["training_started"] and not self._resumed:
+                    self._dispatch("before_training")
+                    self._initialize_algorithm()
+                    status["training_started"] = True
+                if self._resumed or status["iterations_done"] > 0:
+                    self.log.resume()
+                    status["training_started"] = True
+                    status["epoch_interrupt_received"] = False
+                    status["batch_interrupt_received"] = False
+                    self._dispatch("on_resumption")
+                    self._initialize_algorithm()
+                    self._resumed = False
+                while self._run_epoch():
+                    pass
+                self.log.current_row["training_finished"] = True
+            except TrainingFinish:
+                self.log.current_row["training_finished"] = True
+            except Exception as error:
+                self._restore_signal_handlers()
+                self.log.current_row["got_exception"] = traceback.format_exc()
+                logger.error("error during training at iteration %d: %r", self.status["iterations_done"], error)
+                for ext in list(self._callbacks["on_error"]):
+                    try:
+                        ext.dispatch("on_error", error)
+                    except Exception:
+                        logger.exception("extension %r failed while handling the error", ext.name)
+                self._flush_log()
+                raise
+            if self.log.current_row.get("training_finished", False):
+                self._dispatch("after_training")
+            self._flush_log()
+        finally:
+            self._restore_signal_handlers()
+        from blocks.config import config
+
+        if config.profile:
+            logger.info("main loop times: %s", ", ".join(f"{k} {v:.3f}s" for k, v in self.times.items()))
+
+    def _flush_log(self) -> None:
+        try:
+            self.log.flush()
+        except Exception:
+            logger.exception("could not flush the training log")
+
+    def _initialize_algorithm(self) -> None:
+        if not self._algorithm_initialized:
+            start = time.perf_counter()
+            self.algorithm.initialize()
+            self._timers[0] += time.perf_counter() - start
+            self._algorithm_initialized = True
+        if self._pending_algorithm_state is not None:
+            state, self._pending_algorithm_state = self._pending_algorithm_state, None
+            self.algorithm.load_state_dict(state)
+
+    def _run_epoch(self) -> bool:
+        status = self.status
+        if status["epoch_started"] and self._epoch_iterator is None:
+            logger.warning("the saved state has an epoch in progress but no epoch iterator: starting a new epoch")
+            status["epoch_started"] = False
+        if not status["epoch_started"]:
+            try:
+                self._epoch_iterator = self.data_stream.get_epoch_iterator(as_dict=True)
+            except StopIteration:
+                return False
+            status["received_first_batch"] = False
+            status["epoch_started"] = True
+            self._dispatch("before_epoch")
+        self._run_batches()
+        self._epoch_iterator = None
+        status["epoch_started"] = False
+        status["epochs_done"] += 1
+        status["_epoch_ends"].append(status["iterations_done"])
+        self._dispatch("after_epoch")
+        self.log.flush()
+        if self._interrupt_pending:
+            self._handle_pending_interrupt()
+        if (
+            self.log.current_row.get("training_finish_requested", False)
+            or status["batch_interrupt_received"]
+            or (status["epoch_interrupt_received"])
+        ):
+            raise TrainingFinish
+        return True
+
+    def _run_batches(self) -> None:
+        # The per-batch path: keep it free of allocations beyond the batch itself.
+        status = self.status
+        log = self.log
+        iterator = self._epoch_iterator
+        timers = self._timers
+        process_batch = self.algorithm.process_batch
+        before_batch = self._callbacks["before_batch"]
+        after_batch = self._callbacks["after_batch"]
+        clock = time.perf_counter
+        if not status["received_first_batch"]:
+            start = clock()
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                raise ValueError(
+                    "the data stream gave an epoch with zero batches: check the dataset's size and the "
+                    "iteration scheme (batch_size, num_examples)"
+                ) from None
+            status["received_first_batch"] = True
+            timers[1] += clock() - start
+        else:
+            batch = None
+        while True:
+            if batch is None:
+                start = clock()
+                try:
+                    batch = next(iterator)
+                except StopIteration:
+                    timers[1] += clock() - start
+                    return
+                read = clock()
+                timers[1] += read - start
+            else:
+                read = clock()
+            for ext in before_batch:
+                ext.dispatch("before_batch", batch)
+            process_batch(batch)
+            timers[2] += clock() - read
+            status["iterations_done"] += 1
+            for ext in after_batch:
+                ext.dispatch("after_batch", batch)
+            batch = None
+            if self._interrupt_pending:
+                self._handle_pending_interrupt()
+            if status["batch_interrupt_received"] or log.current_row.get("training_finish_requested", False):
+                raise TrainingFinish
+
+    # -- signals ------------------------------------------------------------------------------------------------
+    def _install_signal_handlers(self) -> None:
+        self._original_handlers = {}
+        self._interrupt_pending = False
+        self._sigints = 0
+        self._batch_interrupt = False
+        if threading.current_thread() is not threading.main_thread():
+            logger.debug("not in the main thread: SIGINT/SIGTERM handlers not installed")
+            return
+        self._original_handlers[signal.SIGINT] = signal.signal(signal.SIGINT, self._handle_signal)
+        self._original_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._handle_signal)
+
+    def _restore_signal_handlers(self) -> None:
+        for signum, handler in self._original_handlers.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        self._original_handlers = {}
+
+    def _handle_signal(self, signum: int, frame: Any) -> None:
+        # Runs between bytecodes of the main thread: only set flags here.
+        if signum == signal.SIGINT:
+            self._sigints += 1
+        if signum == signal.SIGTERM or self._sigints >= 2:
+            self._batch_interrupt = True
+        self._interrupt_pending = True
+
+    def _handle_pending_interrupt(self) -> None:
+        self._interrupt_pending = False
+        status = self.status
+        row = self.log.current_row
+        if self._batch_interrupt and not status["batch_interrupt_received"]:
+            status["batch_interrupt_received"] = True
+            row["batch_interrupt_received"] = True
+            logger.warning("interrupt received: training stops after this batch")
+        elif not self._batch_interrupt and not status["epoch_interrupt_received"]:
+            status["epoch_interrupt_received"] = True
+            row["epoch_interrupt_received"] = True
+            logger.warning("interrupt received: training stops after this epoch (interrupt again to stop now)")
+        self._dispatch("on_interrupt")
+
+    # -- state --------------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The loop's state per design.md §6 (status, log, extensions, algorithm, data position)."""
+        algorithm_state = (
+            self._pending_algorithm_state if self._pending_algorithm_state is not None else self.algorithm.state_dict()
+        )
+        iterator = self._epoch_iterator
+        return {
+            "status": jsonable_value(dict(self.status), "status"),
+            "log": self.log.state_dict(),
+            "extensions": {ext.name: ext.state_dict() for ext in self.extensions},
+            "algorithm": algorithm_state,
+            "data": {
+                "stream": self.data_stream.state_dict(),
+                "iterator": iterator.state_dict() if iterator is not None else None,
+            },
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`'s result; the next :meth:`run` resumes (``on_resumption``).
+
+        Extension states are matched by name; the algorithm's state is loaded
+        after ``algorithm.initialize()`` when this process has not run it yet.
+        A saved live epoch iterator continues at its next batch.
+        """
+        missing = {"status", "log", "extensions", "algorithm", "data"} - set(state)
+        if missing:
+            raise ValueError(
+                f"main loop state lacks {sorted(missing)}; expected status, log, extensions, algorithm, data"
+            )
+        self.log.load_state_dict(state["log"])
+        status = {**default_status(), **state["status"]}
+        status["_epoch_ends"] = list(status["_epoch_ends"])
+        self.log.status.update(status)
+        by_name = {ext.name: ext for ext in self.extensions}
+        saved = state["extensions"]
+        for name, ext_state in saved.items():
+            if name in by_name:
+                by_name[name].load_state_dict(ext_state)
+            else:
+                logger.warning("the saved state has extension %r, which this main loop does not have", name)
+        for name in by_name.keys() - saved.keys():
+            logger.warning("extension %r has no saved state: it starts afresh", name)
+        if self._algorithm_initialized:
+            self.algorithm.load_state_dict(state["algorithm"])
+        else:
+            self._pending_algorithm_state = state["algorithm"]
+        data = state["data"]
+        self.data_stream.load_state_dict(data["stream"])
+        if data.get("iterator") is not None:
+            iterator = self.data_stream.get_epoch_iterator(as_dict=True)
+            iterator.load_state_dict(data["iterator"])
+            self._epoch_iterator = iterator
+            self.status["epoch_started"] = True
+        else:
+            self._epoch_iterator = None
+            self.status["epoch_started"] = False
+        self._resumed = True
+
+    def resume(self, path: str) -> None:
+        """Load the checkpoint at ``path`` (``blocks.serialization``) and continue from it in :meth:`run`."""
+        from blocks.serialization import load_main_loop_state
+
+        load_main_loop_state(self, path)
+        self._resumed = True
+        self.resumed_from_path = str(path)
