@@ -194,6 +194,9 @@ class _NoEpochsDone:
         return log.status["epochs_done"] == 0
 
 
+_clock = time.monotonic
+
+
 class _EverySeconds:
     """True at most once per ``seconds``, timed from the first check."""
 
@@ -204,7 +207,7 @@ class _EverySeconds:
         self.last: float | None = None
 
     def __call__(self, log: TrainingLogBase) -> bool:
-        now = time.monotonic()
+        now = _clock()
         if self.last is None:
             self.last = now
             return False
