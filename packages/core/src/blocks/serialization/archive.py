@@ -1,0 +1,311 @@
+"""The checkpoint container: an uncompressed tar with a hashed ``MANIFEST``, written atomically.
+
+Writing streams every member through ``sha256`` while it goes to a temporary
+file in the destination's directory; the file is fsync'ed, renamed over the
+destination and the directory is fsync'ed, so the previous checkpoint at that
+path stays intact until the new one is complete on disk. ``MANIFEST`` (the
+last member, JSON) records the format version and each member's size and
+sha256. Reading checks the manifest, the format version and every size before
+anything is parsed, and each member's hash when it is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from blocks.serialization.errors import CheckpointError
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MANIFEST", "Archive", "MemberSource", "atomic_write", "write_archive"]
+
+FORMAT_NAME = "blocks-checkpoint"
+FORMAT_VERSION = 1
+MANIFEST = "MANIFEST"
+_BLOCK = tarfile.BLOCKSIZE
+_PIECE = 8 << 20  # hash and write in pieces of 8 MiB so both overlap
+
+
+@dataclass
+class MemberSource:
+    """A member to write: its name, exact size and the bytes, piece by piece."""
+
+    name: str
+    size: int
+    chunks: Iterable[bytes | bytearray | memoryview]
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data.nbytes:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # pragma: no cover - platforms without directory handles
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - file systems that refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[int]:
+    """Yield a file descriptor whose content replaces ``path`` atomically and durably.
+
+    The data goes to a temporary file in the same directory; on success it is
+    fsync'ed, renamed over ``path``, and the directory is fsync'ed. On any
+    error the temporary file is removed and ``path`` is untouched.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "out.bin")
+    >>> with atomic_write(target) as fd:
+    ...     _ = os.write(fd, b"hello")
+    >>> open(target, "rb").read()
+    b'hello'
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        yield fd
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+        tmp = ""
+        _fsync_dir(directory)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        if tmp:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+
+def _tar_header(name: str, size: int, mtime: int) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = mtime
+    info.mode = 0o644
+    return info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "surrogateescape")
+
+
+def _pieces(chunks: Iterable[bytes | bytearray | memoryview]) -> Iterator[memoryview]:
+    for chunk in chunks:
+        view = memoryview(chunk).cast("B")
+        for start in range(0, view.nbytes, _PIECE):
+            yield view[start:start + _PIECE]
+
+
+def write_archive(
+    path: str | os.PathLike[str], members: Iterable[MemberSource], **manifest_fields: Any
+) -> dict[str, Any]:
+    """Write ``members`` and a ``MANIFEST`` as one tar, atomically and durably.
+
+    Each member is hashed while it is written (a helper thread hashes a piece
+    while the main thread writes it). Returns the manifest.
+
+    Raises
+    ------
+    ValueError
+        When a member's bytes do not add up to its declared size, or a name repeats.
+    """
+    mtime = int(time.time())
+    entries: dict[str, dict[str, Any]] = {}
+    with atomic_write(path) as fd, ThreadPoolExecutor(1) as pool:
+        for member in members:
+            if member.name in entries or member.name == MANIFEST:
+                raise ValueError(f"member name {member.name!r} repeats or is reserved")
+            _write_all(fd, memoryview(_tar_header(member.name, member.size, mtime)))
+            digest = hashlib.sha256()
+            written = 0
+            for piece in _pieces(member.chunks):
+                future = pool.submit(digest.update, piece)
+                _write_all(fd, piece)
+                written += piece.nbytes
+                future.result()
+            if written != member.size:
+                raise ValueError(f"member {member.name!r} declared {member.size} bytes but produced {written}")
+            _write_all(fd, memoryview(b"\0" * (-written % _BLOCK)))
+            entries[member.name] = {"size": written, "sha256": digest.hexdigest()}
+        manifest = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **manifest_fields, "members": entries}
+        text = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+        _write_all(fd, memoryview(_tar_header(MANIFEST, len(text), mtime) + text + b"\0" * (-len(text) % _BLOCK)))
+        _write_all(fd, memoryview(b"\0" * (2 * _BLOCK)))
+    return manifest
+
+
+class Archive:
+    """A checkpoint file opened for verified reading.
+
+    Opening reads the tar index and the ``MANIFEST`` and checks the format,
+    the format version, that every listed member is present with its recorded
+    size and that nothing else is there. :meth:`read` returns a member's bytes
+    after checking its sha256.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The checkpoint file.
+
+    Raises
+    ------
+    CheckpointError
+        For a missing, truncated or damaged file, an old Blocks checkpoint
+        (use :func:`blocks.serialization.load_parameters`), or a newer format.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "c.tar")
+    >>> _ = write_archive(path, [MemberSource("a.txt", 2, [b"hi"])])
+    >>> with Archive(path) as archive:
+    ...     bytes(archive.read("a.txt"))
+    b'hi'
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        if not os.path.isfile(self.path):
+            raise CheckpointError(f"{self.path}: no such checkpoint file")
+        self._file = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
+        try:
+            self._index = self._read_index()
+            self.manifest = self._read_manifest()
+        except BaseException:
+            self._file.close()
+            raise
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+    @property
+    def members(self) -> dict[str, dict[str, Any]]:
+        """Name → ``{"size", "sha256"}`` from the manifest."""
+        return self.manifest["members"]
+
+    def _read_index(self) -> dict[str, tuple[int, int]]:
+        file_size = os.fstat(self._file.fileno()).st_size
+        if file_size == 0:
+            raise CheckpointError(f"{self.path}: the file is empty (an interrupted copy?)")
+        index: dict[str, tuple[int, int]] = {}
+        try:
+            with tarfile.open(fileobj=self._file, mode="r:") as tar:
+                for info in tar:
+                    if not info.isfile():
+                        raise CheckpointError(f"{self.path}: member {info.name!r} is not a regular file")
+                    if info.name in index:
+                        raise CheckpointError(f"{self.path}: member {info.name!r} appears twice")
+                    if info.offset_data + info.size > file_size:
+                        raise CheckpointError(
+                            f"{self.path}: the file is truncated: member {info.name!r} needs bytes up to "
+                            f"{info.offset_data + info.size}, the file has {file_size}"
+                        )
+                    index[info.name] = (info.offset_data, info.size)
+        except tarfile.TarError as err:
+            raise CheckpointError(
+                f"{self.path}: not a readable tar archive, the file is truncated or damaged ({err})"
+            ) from None
+        return index
+
+    def _read_manifest(self) -> dict[str, Any]:
+        if MANIFEST not in self._index:
+            if "_parameters" in self._index or "_pkl" in self._index:
+                raise CheckpointError(
+                    f"{self.path}: an old Blocks checkpoint (members {sorted(self._index)}); its parameters "
+                    "can be read with blocks.serialization.load_parameters(path)"
+                )
+            raise CheckpointError(
+                f"{self.path}: member {MANIFEST!r} is missing, so the file is truncated or not a blocks "
+                f"checkpoint (members found: {sorted(self._index)})"
+            )
+        data = self._read_raw(MANIFEST)
+        try:
+            manifest = json.loads(bytes(data).decode("utf-8"))
+            members = manifest["members"]
+            version = manifest["format_version"]
+            if manifest.get("format") != FORMAT_NAME or not isinstance(members, dict) or not isinstance(version, int):
+                raise ValueError("unexpected content")
+            for name, entry in members.items():
+                if not isinstance(entry.get("size"), int) or not isinstance(entry.get("sha256"), str):
+                    raise ValueError(f"bad entry for {name!r}")
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
+            raise CheckpointError(
+                f"{self.path}: {MANIFEST} is damaged or not a {FORMAT_NAME} manifest ({err})"
+            ) from None
+        if version > FORMAT_VERSION:
+            raise CheckpointError(
+                f"{self.path}: written in checkpoint format version {version}, newer than the versions this "
+                f"blocks-core reads (up to {FORMAT_VERSION}); upgrade blocks-core to load it"
+            )
+        missing = sorted(set(members) - set(self._index))
+        if missing:
+            raise CheckpointError(f"{self.path}: member(s) {missing} listed in {MANIFEST} are missing from the archive")
+        extra = sorted(set(self._index) - set(members) - {MANIFEST})
+        if extra:
+            raise CheckpointError(f"{self.path}: member(s) {extra} are not listed in {MANIFEST}; the file was altered")
+        for name, entry in members.items():
+            if self._index[name][1] != entry["size"]:
+                raise CheckpointError(
+                    f"{self.path}: member {name!r} has {self._index[name][1]} bytes, {MANIFEST} says {entry['size']}"
+                )
+        return manifest
+
+    def _read_raw(self, name: str) -> bytearray:
+        offset, size = self._index[name]
+        buffer = bytearray(size)
+        view = memoryview(buffer)
+        got = 0
+        while got < size:
+            n = os.preadv(self._file.fileno(), [view[got:]], offset + got) if hasattr(os, "preadv") else None
+            if n is None:  # pragma: no cover - platforms without preadv
+                self._file.seek(offset + got)
+                n = self._file.readinto(view[got:])
+            if not n:
+                raise CheckpointError(f"{self.path}: the file is truncated inside member {name!r}")
+            got += n
+        return buffer
+
+    def read(self, name: str) -> bytearray:
+        """The bytes of member ``name``, after checking their sha256 against the manifest."""
+        if name not in self.members:
+            raise CheckpointError(f"{self.path}: no member {name!r}; members: {sorted(self.members)}")
+        buffer = self._read_raw(name)
+        digest = hashlib.sha256(buffer).hexdigest()
+        if digest != self.members[name]["sha256"]:
+            raise CheckpointError(
+                f"{self.path}: member {name!r} is corrupted: its sha256 is {digest}, {MANIFEST} records "
+                f"{self.members[name]['sha256']}"
+            )
+        return buffer
+
+    def verify(self) -> None:
+        """Check the sha256 of every member (reads the whole file)."""
+        for name in self.members:
+            self.read(name)

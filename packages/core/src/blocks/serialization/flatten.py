@@ -1,0 +1,175 @@
+"""Split a nested state into a JSON document and its arrays, and join them back.
+
+A state (what ``state_dict()`` returns) is nested dicts and lists of
+JSON-able values with ``torch.Tensor`` / ``numpy.ndarray`` leaves.
+:func:`flatten_state` replaces every array by ``{"__array__": KEY, "type": T}``
+where ``KEY`` is the leaf's JSON Pointer (RFC 6901, e.g.
+``/algorithm/buffers/velocity/~1mlp~1linear_0.W``) and returns the arrays by
+key. A few Python values JSON lacks are tagged so they come back unchanged:
+tuples (``__tuple__``), dicts with non-string keys or keys that look like tags
+(``__items__``), non-finite floats (``__float__``), ``bytes`` (``__bytes__``)
+and numpy scalars (a 0-d array of type ``numpy_scalar``). Anything else is
+refused unless the caller trusts pickle (``__object__`` tags then carry it).
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["TAGS", "escape", "flatten_state", "unflatten_state"]
+
+TAGS = frozenset({"__array__", "__tuple__", "__items__", "__float__", "__bytes__", "__object__"})
+
+
+def escape(token: str) -> str:
+    """Escape one JSON Pointer reference token (``~`` → ``~0``, ``/`` → ``~1``).
+
+    Examples
+    --------
+    >>> escape("/mlp/linear_0.W")
+    '~1mlp~1linear_0.W'
+    """
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def flatten_state(
+    state: Any,
+    prefix: str = "",
+    on_object: Callable[[str, Any], Any] | None = None,
+) -> tuple[Any, dict[str, torch.Tensor | np.ndarray]]:
+    """Return ``(document, arrays)``: a JSON-able copy of ``state`` and its arrays by JSON Pointer.
+
+    Parameters
+    ----------
+    state : object
+        The nested state.
+    prefix : str
+        JSON Pointer of ``state`` inside a larger document (prepended to keys).
+    on_object : callable, optional
+        ``on_object(pointer, value)`` for values that are neither JSON-able nor
+        arrays; its return value replaces them. Without it such values raise.
+
+    Raises
+    ------
+    ValueError
+        Naming the pointer and type of a value that cannot be stored.
+
+    Examples
+    --------
+    >>> import torch
+    >>> doc, arrays = flatten_state({"step": 3, "w": torch.zeros(2)})
+    >>> doc
+    {'step': 3, 'w': {'__array__': '/w', 'type': 'torch'}}
+    >>> list(arrays)
+    ['/w']
+    """
+    arrays: dict[str, torch.Tensor | np.ndarray] = {}
+
+    def walk(value: Any, pointer: str) -> Any:
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, int) and not isinstance(value, np.generic):
+            return int(value)
+        if isinstance(value, float) and not isinstance(value, np.generic):
+            return float(value) if math.isfinite(value) else {"__float__": repr(float(value))}
+        if isinstance(value, torch.Tensor):
+            arrays[pointer] = value
+            return {"__array__": pointer, "type": "torch"}
+        if isinstance(value, np.ndarray):
+            if value.dtype.hasobject:
+                return other(value, pointer)
+            arrays[pointer] = value
+            return {"__array__": pointer, "type": "numpy"}
+        if isinstance(value, np.generic) and not isinstance(value, (np.str_, np.bytes_, np.void)):
+            arrays[pointer] = np.asarray(value)
+            return {"__array__": pointer, "type": "numpy_scalar"}
+        if isinstance(value, Mapping):
+            keys = list(value)
+            if all(isinstance(k, str) for k in keys) and not TAGS.intersection(keys):
+                return {k: walk(v, f"{pointer}/{escape(k)}") for k, v in value.items()}
+            return {"__items__": [[walk(k, f"{pointer}/{i}/0"), walk(v, f"{pointer}/{i}/1")]
+                                  for i, (k, v) in enumerate(value.items())]}
+        if isinstance(value, list):
+            return [walk(v, f"{pointer}/{i}") for i, v in enumerate(value)]
+        if isinstance(value, tuple):
+            return {"__tuple__": [walk(v, f"{pointer}/{i}") for i, v in enumerate(value)]}
+        if isinstance(value, bytes):
+            return {"__bytes__": base64.b64encode(value).decode("ascii")}
+        return other(value, pointer)
+
+    def other(value: Any, pointer: str) -> Any:
+        if on_object is None:
+            raise ValueError(
+                f"state value at {pointer or '/'} is a {type(value).__module__}.{type(value).__qualname__}, which "
+                "cannot be stored without pickle; state must be JSON-able values (dict with str keys, list, "
+                "tuple, str, int, float, bool, None, bytes) and torch.Tensor/numpy.ndarray leaves. Convert it in "
+                "state_dict(), or save with trusted=True to pickle it (loading then needs trusted=True too)"
+            )
+        return on_object(pointer, value)
+
+    return walk(state, prefix), arrays
+
+
+def unflatten_state(
+    document: Any,
+    get_array: Callable[[str, str], Any],
+    get_object: Callable[[str], Any] | None = None,
+) -> Any:
+    """Rebuild a state from :func:`flatten_state`'s document.
+
+    Parameters
+    ----------
+    document : object
+        The JSON document.
+    get_array : callable
+        ``get_array(key, type)`` returns the array stored under ``key``
+        (``type`` is ``"torch"``, ``"numpy"`` or ``"numpy_scalar"``).
+    get_object : callable, optional
+        ``get_object(key)`` for ``__object__`` tags (pickled values); without it they raise.
+
+    Examples
+    --------
+    >>> doc = {"t": {"__tuple__": [1, {"__float__": "nan"}]}}
+    >>> unflatten_state(doc, get_array=None)
+    {'t': (1, nan)}
+    """
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if "__array__" in value:
+            kind = value.get("type", "torch")
+            array = get_array(value["__array__"], kind)
+            return array[()] if kind == "numpy_scalar" else array
+        if "__tuple__" in value:
+            return tuple(walk(v) for v in value["__tuple__"])
+        if "__items__" in value:
+            return {_hashable(walk(k)): walk(v) for k, v in value["__items__"]}
+        if "__float__" in value:
+            return float(value["__float__"])
+        if "__bytes__" in value:
+            return base64.b64decode(value["__bytes__"])
+        if "__object__" in value:
+            if get_object is None:
+                raise ValueError(
+                    f"the state holds a pickled object at {value['__object__']}; loading it runs code from the "
+                    "file, so it needs trusted=True"
+                )
+            return get_object(value["__object__"])
+        return {k: walk(v) for k, v in value.items()}
+
+    return walk(document)
+
+
+def _hashable(key: Any) -> Any:
+    if isinstance(key, list):
+        return tuple(_hashable(k) for k in key)
+    return key
