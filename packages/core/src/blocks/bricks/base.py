@@ -1,0 +1,874 @@
+"""Bricks: ``torch.nn.Module``s with Blocks' lifecycle and annotated application methods.
+
+A :class:`Brick` is an ``nn.Module`` with a name, children, lazy (pushed)
+configuration and application methods declared with :func:`application`.
+Applications compute eagerly on tensors (no bookkeeping on that path) and
+record annotated nodes on symbolic :class:`blocks.graph.Variable` inputs.
+
+Lifecycle (Blocks'): ``push_allocation_config`` → ``allocate`` →
+``push_initialization_config`` → ``initialize``. Calling an application
+does whatever of that has not been done yet, so a parameter never stays
+uninitialized; settings the brick still lacks are inferred from the input's
+shape where possible, else a ``ValueError`` lists them.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+import logging
+import weakref
+from collections import OrderedDict
+from typing import Any, Callable, Iterator, Sequence
+
+import torch
+from torch import nn
+
+from blocks.config import config
+from blocks.graph.variables import Variable, annotate, opaque_call
+from blocks.roles import AUXILIARY, INPUT, OUTPUT, PARAMETER, add_role
+
+__all__ = [
+    "BRICK_DELIMITER",
+    "Application",
+    "ApplicationCall",
+    "BoundApplication",
+    "Brick",
+    "NoneAllocation",
+    "NoneInitialization",
+    "application",
+    "get_brick",
+    "lazy",
+]
+
+logger = logging.getLogger(__name__)
+
+BRICK_DELIMITER = "/"
+
+
+class _Sentinel:
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return self._name
+
+    def __deepcopy__(self, memo: dict) -> _Sentinel:
+        return self
+
+    def __reduce__(self) -> str:
+        return self._name
+
+
+NoneAllocation = _Sentinel("NoneAllocation")
+"""Value of an allocation setting that was not given (falsy)."""
+NoneInitialization = _Sentinel("NoneInitialization")
+"""Value of an initialization setting that was not given (falsy)."""
+
+
+def lazy(allocation: Sequence[str] | None = None,
+         initialization: Sequence[str] | None = None) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Make the named constructor arguments optional (Blocks' lazy configuration).
+
+    Omitted allocation arguments become :data:`NoneAllocation`, omitted
+    initialization arguments :data:`NoneInitialization`; parents push them
+    later, or the user sets them as attributes. The lists accumulate through
+    the class hierarchy into ``allocation_args`` / ``initialization_args``.
+
+    Examples
+    --------
+    >>> from blocks.bricks import Brick, lazy
+    >>> class Scale(Brick):
+    ...     @lazy(allocation=["dim"])
+    ...     def __init__(self, dim, **kwargs):
+    ...         super().__init__(**kwargs)
+    ...         self.dim = dim
+    >>> Scale().dim
+    NoneAllocation
+    """
+    allocation = list(allocation or [])
+    initialization = list(initialization or [])
+
+    def decorator(init: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(init)
+        names = list(signature.parameters)[1:]
+        unknown = [a for a in allocation + initialization if a not in names]
+        if unknown:
+            raise ValueError(f"lazy arguments {unknown} are not parameters of {init.__qualname__}")
+
+        @functools.wraps(init)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+            given = set(names[: len(args)]) | set(kwargs)
+            for name in allocation:
+                if name not in given:
+                    kwargs[name] = NoneAllocation
+            for name in initialization:
+                if name not in given:
+                    kwargs[name] = NoneInitialization
+            init(self, *args, **kwargs)
+
+        wrapper._lazy_allocation = allocation  # type: ignore[attr-defined]
+        wrapper._lazy_initialization = initialization  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+class ApplicationCall:
+    """One call of an application on symbolic inputs (Blocks' annotation).
+
+    Attributes
+    ----------
+    application : BoundApplication
+    brick : Brick
+    metadata : dict
+        ``call_id`` and whatever the application records (batch norm's
+        ``training_mode``, ``offset``, ``divisor``; opaque calls' ``node``).
+    auxiliary_variables : list of Variable
+    updates : list of (torch.Tensor, Variable)
+
+    Examples
+    --------
+    >>> from blocks.bricks import Brick, application
+    >>> from blocks.graph import matrix, ComputationGraph
+    >>> class Doubler(Brick):
+    ...     @application(inputs=["x"], outputs=["y"])
+    ...     def apply(self, x, application_call):
+    ...         application_call.add_auxiliary_variable(x.mean(), name="x_mean")
+    ...         return 2 * x
+    >>> y = Doubler().apply(matrix("x"))
+    >>> [v.name for v in ComputationGraph([y]).auxiliary_variables]
+    ['x_mean']
+    """
+
+    symbolic = True
+
+    def __init__(self, application: BoundApplication, call_id: Any = None) -> None:
+        self.application = application
+        self.brick = application.brick
+        self.metadata: dict[str, Any] = {"call_id": call_id}
+        self.auxiliary_variables: list[Variable] = []
+        self.updates: list[tuple[torch.Tensor, Variable]] = []
+        self.nodes: list[Any] = []
+        self.order_node: Any = None
+
+    def add_auxiliary_variable(self, variable: Any, roles: Sequence[Any] | None = None,
+                               name: str | None = None) -> Variable:
+        """Attach ``variable`` to this call with role ``AUXILIARY`` (plus ``roles``)."""
+        annotated = annotate(variable, name=name, roles=[AUXILIARY, *(roles or [])], brick=self.brick,
+                             application_call=self)
+        self.auxiliary_variables.append(annotated)
+        self.nodes.append(annotated.node)
+        return annotated
+
+    def add_update(self, buffer: torch.Tensor, value: Any) -> None:
+        """Ask for ``buffer`` to be set to ``value`` after a forward pass (``cg.updates``)."""
+        self.updates.append((buffer, value if isinstance(value, Variable) else annotate(value)))
+
+    def copy_with(self, mapper: Callable[[Variable], Variable]) -> ApplicationCall:
+        clone = copy.copy(self)
+        clone.metadata = dict(self.metadata)
+        clone.auxiliary_variables = [mapper(v) for v in self.auxiliary_variables]
+        clone.updates = [(b, mapper(v)) for b, v in self.updates]
+        clone.nodes = list(self.nodes)
+        return clone
+
+    def __repr__(self) -> str:
+        return f"ApplicationCall({self.brick.name}.{self.application.name}, call_id={self.metadata['call_id']!r})"
+
+
+class _EagerApplicationCall:
+    """Stand-in passed as ``application_call`` on eager calls: auxiliaries are discarded."""
+
+    symbolic = False
+
+    def __init__(self, application: BoundApplication) -> None:
+        self.application = application
+        self.brick = application.brick
+        self.metadata: dict[str, Any] = {}
+        self.auxiliary_variables: list[Any] = []
+        self.updates: list[Any] = []
+
+    def add_auxiliary_variable(self, variable: Any, roles: Any = None, name: str | None = None) -> Any:
+        return variable
+
+    def add_update(self, buffer: torch.Tensor, value: Any) -> None:
+        with torch.no_grad():
+            buffer.copy_(value)
+
+
+class Application:
+    """An application method of a brick class (a descriptor; see :func:`application`).
+
+    Attributes
+    ----------
+    name : str
+    inputs, outputs : list of str
+        Names of the inputs/outputs (``@app.property("inputs")`` may compute them per brick).
+    opaque : bool
+        Record the whole call as ONE graph node running eagerly (recurrences).
+    """
+
+    _CALL_OPTIONS = frozenset({"as_dict", "as_list", "call_id"})
+
+    def __init__(self, function: Callable[..., Any], opaque: bool = False, **attributes: Any) -> None:
+        self.function = function
+        self.name = function.__name__
+        self.__doc__ = function.__doc__
+        self.opaque = opaque
+        self.properties: dict[str, Callable[[Any], Any]] = {}
+        self.delegate_function: Callable[[Any], Any] | None = None
+        signature = inspect.signature(function)
+        self.argument_names = [p for p in signature.parameters][1:]
+        self.wants_call = "application_call" in signature.parameters
+        self.wants_application = "application" in signature.parameters
+        self.argument_names = [a for a in self.argument_names if a not in ("application_call", "application")]
+        for key, value in attributes.items():
+            setattr(self, key, list(value) if isinstance(value, (list, tuple)) else value)
+        inputs = attributes.get("inputs")
+        if inputs is not None:
+            variadic = any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in signature.parameters.values())
+            unknown = [i for i in inputs if i not in self.argument_names]
+            if unknown and not variadic:
+                raise ValueError(f"application {function.__qualname__}: inputs {unknown} are not arguments "
+                                 f"of the function (it takes {self.argument_names})")
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        bound = BoundApplication(self, instance)
+        instance.__dict__[self.name] = bound
+        return bound
+
+    def property(self, name: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+        """Define the attribute ``name`` (e.g. ``"inputs"``) of this application dynamically per brick."""
+
+        def decorator(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            self.properties[name] = function
+            return function
+
+        return decorator
+
+    def delegate(self, function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Route unknown attribute lookups to the application ``function(brick)`` returns."""
+        self.delegate_function = function
+        return function
+
+    def __repr__(self) -> str:
+        return f"<application {self.function.__qualname__}>"
+
+
+def application(function: Callable[..., Any] | None = None, *, opaque: bool = False,
+                **attributes: Any) -> Any:
+    """Declare a brick application method (Blocks' ``@application``).
+
+    Parameters
+    ----------
+    function : callable, optional
+        The method (when used without arguments: ``@application``).
+    opaque : bool
+        On symbolic inputs, record the whole call as ONE fx node that runs the
+        method eagerly when the graph runs (for Python time loops, the way
+        Theano's ``scan`` was one op); its inputs and outputs are annotated as
+        usual and every parameter/buffer of the brick and its children is an
+        input of the node, so filters and transforms (weight noise) reach them.
+        See :func:`blocks.graph.opaque_call`.
+    **attributes
+        ``inputs``, ``outputs`` (names; outputs name the output variables),
+        and any other attribute (``sequences``, ``states``, ``contexts`` for
+        recurrent applications).
+
+    Call options: ``as_dict=True`` (outputs by name), ``as_list=True``,
+    ``call_id=...`` (stored in the call's metadata, filterable). A method with
+    an ``application_call`` argument receives the :class:`ApplicationCall`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.bricks import Brick, application
+    >>> class Square(Brick):
+    ...     @application(inputs=["x"], outputs=["y"])
+    ...     def apply(self, x):
+    ...         return x ** 2
+    >>> Square().apply(torch.tensor([3.0]))
+    tensor([9.])
+    >>> Square().apply(torch.tensor([3.0]), as_dict=True)
+    OrderedDict([('y', tensor([9.]))])
+    """
+    if function is not None:
+        return Application(function, opaque=opaque, **attributes)
+    return lambda f: Application(f, opaque=opaque, **attributes)
+
+
+class BoundApplication:
+    """An application bound to a brick; calling it applies the brick.
+
+    Examples
+    --------
+    >>> from blocks.bricks import Tanh
+    >>> tanh = Tanh()
+    >>> tanh.apply.name, tanh.apply.brick is tanh, tanh.apply.inputs
+    ('apply', True, ['input_'])
+    """
+
+    def __init__(self, application: Application, brick: Brick) -> None:
+        self.application = application
+        self.brick = brick
+        self._function = application.function
+        self._fast = not (application.wants_call or application.wants_application)
+
+    @property
+    def name(self) -> str:
+        return self.application.name
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("application", "brick", "_function", "_fast"):
+            raise AttributeError(name)
+        application = self.application
+        if name in application.properties:
+            return application.properties[name](self.brick)
+        if name in application.__dict__:
+            return application.__dict__[name]
+        if application.delegate_function is not None:
+            return getattr(application.delegate_function(self.brick), name)
+        if name in ("inputs", "outputs"):
+            return None
+        raise AttributeError(f"application {self.brick.name}.{application.name} has no attribute {name!r}")
+
+    def __deepcopy__(self, memo: dict) -> BoundApplication:
+        return BoundApplication(self.application, copy.deepcopy(self.brick, memo))
+
+    def __repr__(self) -> str:
+        return f"<bound application {self.brick.name}.{self.application.name}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        brick = self.brick
+        if not brick._ready:
+            brick._prepare_call(self, args, kwargs)
+        if kwargs:
+            if not self._fast or not Application._CALL_OPTIONS.isdisjoint(kwargs):
+                return self._call(args, kwargs)
+            for value in kwargs.values():
+                if isinstance(value, Variable):
+                    return self._call(args, kwargs)
+        elif not self._fast:
+            return self._call(args, kwargs)
+        for value in args:
+            if isinstance(value, (Variable, list, tuple)):
+                return self._call(args, kwargs)
+        try:
+            return self._function(brick, *args, **kwargs)
+        except RuntimeError as error:
+            brick._explain_error(self, args, kwargs, error)
+            raise
+
+    def _call(self, args: tuple, kwargs: dict) -> Any:
+        from blocks.graph.variables import is_symbolic
+
+        as_dict = kwargs.pop("as_dict", False)
+        as_list = kwargs.pop("as_list", False)
+        call_id = kwargs.pop("call_id", None)
+        brick = self.brick
+        application = self.application
+        if not is_symbolic(args, kwargs):
+            if application.wants_call:
+                kwargs["application_call"] = _EagerApplicationCall(self)
+            if application.wants_application:
+                kwargs["application"] = self
+            try:
+                outputs = self._function(brick, *args, **kwargs)
+            except RuntimeError as error:
+                brick._explain_error(self, args, kwargs, error)
+                raise
+            return self._format(outputs, as_dict, as_list, raw=True)
+        brick._check_symbolic_inputs(self, args, kwargs)
+        call = ApplicationCall(self, call_id)
+        names = list(self.inputs or ()) or self.application.argument_names
+
+        def mark(value: Any, name: str) -> Any:
+            if isinstance(value, Variable):
+                variable = annotate(value, name=name, roles=[INPUT], brick=brick, application_call=call)
+                call.nodes.append(variable.node)
+                if call.order_node is None:
+                    call.order_node = variable.node
+                return variable
+            if isinstance(value, (list, tuple)) and any(isinstance(v, Variable) for v in value):
+                return type(value)(mark(v, name) for v in value)
+            return value
+
+        args = tuple(mark(value, names[i] if i < len(names) else f"input_{i}") for i, value in enumerate(args))
+        kwargs = {key: mark(value, key) for key, value in kwargs.items()}
+        if application.opaque:
+            output_names = self.outputs or []
+            function = self._function
+            if application.wants_call:
+                kwargs["application_call"] = _EagerApplicationCall(self)
+            if application.wants_application:
+                kwargs["application"] = self
+            result = opaque_call(functools.partial(function, brick), *args, modules=[brick],
+                                 num_outputs=len(output_names) if len(output_names) > 1 else None,
+                                 name=f"{_identifier(brick.name)}_{application.name}", **kwargs)
+            call.metadata["node"] = (result[0] if isinstance(result, tuple) else result).node
+            outputs = list(result) if isinstance(result, tuple) else result
+        else:
+            if application.wants_call:
+                kwargs["application_call"] = call
+            if application.wants_application:
+                kwargs["application"] = self
+            outputs = self._function(brick, *args, **kwargs)
+        if call.order_node is None and isinstance(outputs, Variable):
+            call.order_node = outputs.node
+        brick._record_auxiliary_variables(self, call)
+        return self._format(self._annotate_outputs(outputs, call), as_dict, as_list, raw=False)
+
+    def _annotate_outputs(self, outputs: Any, call: ApplicationCall) -> list[Any]:
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        names = self.outputs or []
+        annotated = []
+        for i, output in enumerate(outputs):
+            if isinstance(output, (Variable, torch.Tensor)):
+                name = names[i] if i < len(names) else f"output_{i}"
+                output = annotate(output, name=name, roles=[OUTPUT], brick=self.brick, application_call=call)
+                call.nodes.append(output.node)
+                if call.order_node is None:
+                    call.order_node = output.node
+            annotated.append(output)
+        return annotated
+
+    def _format(self, outputs: Any, as_dict: bool, as_list: bool, raw: bool) -> Any:
+        if raw and not (as_dict or as_list):
+            return outputs
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        outputs = list(outputs)
+        if as_dict:
+            names = self.outputs or [f"output_{i}" for i in range(len(outputs))]
+            return OrderedDict(zip(names, outputs))
+        if as_list or len(outputs) != 1:
+            return outputs
+        return outputs[0]
+
+
+def _identifier(name: str) -> str:
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+
+
+class _ChildList(list):
+    """``brick.children``: a list registering each child as a submodule; calling it is ``nn.Module.children()``."""
+
+    def __init__(self, owner: Brick, children: Sequence[Brick] = ()) -> None:
+        super().__init__()
+        self._owner = weakref.ref(owner)
+        for child in children:
+            self.append(child)
+
+    def __call__(self) -> Iterator[nn.Module]:
+        return nn.Module.children(self._owner())
+
+    def _register(self, child: Brick) -> None:
+        if not isinstance(child, Brick):
+            raise ValueError(f"children of a brick must be bricks, got {type(child).__name__} "
+                             "(wrap torch modules with blocks.bricks.ModuleBrick)")
+        owner = self._owner()
+        modules = owner._modules
+        for key, module in modules.items():
+            if module is child:
+                break
+        else:
+            key = _identifier(child.name) or "child"
+            base, index = key, 0
+            while key in modules:
+                index += 1
+                key = f"{base}_{index}"
+            modules[key] = child
+        if not any(ref() is owner for ref in child._parent_refs):
+            child._parent_refs.append(weakref.ref(owner))
+
+    def _unregister(self, child: Brick) -> None:
+        owner = self._owner()
+        for key, module in list(owner._modules.items()):
+            if module is child and child not in self:
+                del owner._modules[key]
+        child._parent_refs[:] = [r for r in child._parent_refs if r() is not owner]
+
+    def append(self, child: Brick) -> None:
+        super().append(child)
+        self._register(child)
+
+    def extend(self, children: Sequence[Brick]) -> None:
+        for child in children:
+            self.append(child)
+
+    def insert(self, index: int, child: Brick) -> None:
+        super().insert(index, child)
+        self._register(child)
+
+    def remove(self, child: Brick) -> None:
+        super().remove(child)
+        self._unregister(child)
+
+    def __iadd__(self, children: Sequence[Brick]) -> _ChildList:  # type: ignore[override]
+        self.extend(children)
+        return self
+
+    def __deepcopy__(self, memo: dict) -> _ChildList:
+        old_owner = self._owner()
+        new_owner = memo.get(id(old_owner), old_owner)
+        clone = _ChildList.__new__(_ChildList)
+        list.__init__(clone, [copy.deepcopy(child, memo) for child in self])
+        clone._owner = weakref.ref(new_owner)
+        for child in clone:
+            child._parent_refs[:] = [weakref.ref(new_owner) if r() is old_owner else r for r in child._parent_refs]
+        return clone
+
+    def __reduce__(self) -> Any:
+        raise TypeError("bricks are saved with state_dict(), not pickled")
+
+
+class _ParameterList(list):
+    """``brick.parameters``: the brick's own parameters; calling it is ``nn.Module.parameters()``."""
+
+    def __init__(self, owner: Brick) -> None:
+        super().__init__(p for p in owner._parameters.values() if p is not None)
+        self._owner = owner
+
+    def __call__(self, recurse: bool = True) -> Iterator[nn.Parameter]:
+        return nn.Module.parameters(self._owner, recurse)
+
+
+class Brick(nn.Module):
+    """Base class of bricks: an ``nn.Module`` with Blocks' lifecycle, names and applications.
+
+    Parameters
+    ----------
+    name : str, optional
+        Default: the lower-cased class name.
+    children : list of Brick, optional
+
+    Attributes
+    ----------
+    children : list of Brick
+        Calling it (``brick.children()``) still gives ``nn.Module.children()``.
+    parents : list of Brick
+    parameters : list of torch.nn.Parameter
+        The brick's own parameters; ``brick.parameters()`` is ``nn.Module.parameters()``.
+    allocated, initialized, allocation_config_pushed, initialization_config_pushed : bool
+
+    Notes
+    -----
+    Assigning a brick as an attribute does not make it a child (add it to
+    ``children``); other ``nn.Module`` attributes register as usual.
+    ``brick(x)`` calls the default application ``apply``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.bricks import Linear
+    >>> from blocks.initialization import Constant
+    >>> linear = Linear(input_dim=3, output_dim=2, weights_init=Constant(1), biases_init=Constant(0))
+    >>> linear.apply(torch.ones(1, 3))   # allocates and initializes on first call
+    tensor([[3., 3.]], grad_fn=<AddmmBackward0>)
+    >>> linear.get_hierarchical_name(linear.W)
+    '/linear.W'
+    """
+
+    allocation_args: list[str] = []
+    initialization_args: list[str] = []
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        allocation: list[str] = []
+        initialization: list[str] = []
+        for klass in reversed(cls.__mro__):
+            init = klass.__dict__.get("__init__")
+            for name in getattr(init, "_lazy_allocation", []):
+                if name not in allocation:
+                    allocation.append(name)
+            for name in getattr(init, "_lazy_initialization", []):
+                if name not in initialization:
+                    initialization.append(name)
+        cls.allocation_args = allocation
+        cls.initialization_args = initialization
+
+    def __init__(self, name: str | None = None, children: Sequence[Brick] | None = None) -> None:
+        super().__init__()
+        if name is None:
+            name = self.__class__.__name__.lower()
+        if not isinstance(name, str) or not name or "." in name or BRICK_DELIMITER in name:
+            raise ValueError(f"brick name must be a non-empty str without '.' or '/', got {name!r}")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "_parent_refs", [])
+        object.__setattr__(self, "children", _ChildList(self, children or []))
+        object.__setattr__(self, "allocated", False)
+        object.__setattr__(self, "initialized", False)
+        object.__setattr__(self, "_ready", False)
+        object.__setattr__(self, "allocation_config_pushed", False)
+        object.__setattr__(self, "initialization_config_pushed", False)
+        object.__setattr__(self, "_training_mode", [])
+
+    # ---------------------------------------------------------------- attributes
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Brick) and name not in self.__dict__.get("_modules", ()):
+            object.__setattr__(self, name, value)
+            return
+        if name == "children":
+            object.__setattr__(self, "children", _ChildList(self, value))
+            return
+        super().__setattr__(name, value)
+
+    @property
+    def parents(self) -> list[Brick]:
+        return [p for p in (ref() for ref in self._parent_refs) if p is not None]
+
+    @property  # type: ignore[override]
+    def parameters(self) -> _ParameterList:
+        return _ParameterList(self)
+
+    def __repr__(self) -> str:
+        return f"<{self.__class__.__name__} {self.get_unique_path()}>"
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """``brick(x)`` applies the default application (``apply``)."""
+        return self.apply(*args, **kwargs)
+
+    # ---------------------------------------------------------------- naming
+    def get_unique_path(self) -> str:
+        """``/root/.../name`` following the first parent (Blocks' unique path)."""
+        names, brick, seen = [], self, set()
+        while brick is not None and id(brick) not in seen:
+            seen.add(id(brick))
+            names.append(brick.name)
+            parents = brick.parents
+            brick = parents[0] if parents else None
+        return BRICK_DELIMITER + BRICK_DELIMITER.join(reversed(names))
+
+    @staticmethod
+    def get_hierarchical_name(parameter: torch.Tensor, delimiter: str = BRICK_DELIMITER) -> str:
+        """Blocks' hierarchical name of a brick's parameter or buffer (``/mlp/linear_0.W``).
+
+        Works as ``Brick.get_hierarchical_name(param)`` and ``brick.get_hierarchical_name(param)``.
+        """
+        brick = getattr(parameter, "_blocks_brick", None)
+        name = getattr(parameter, "_blocks_name", None)
+        if brick is None or name is None:
+            raise ValueError("this tensor does not belong to a brick (it has no brick annotation)")
+        path = brick.get_unique_path()
+        if delimiter != BRICK_DELIMITER:
+            path = path.replace(BRICK_DELIMITER, delimiter)
+        return f"{path}.{name}"
+
+    # ---------------------------------------------------------------- parameters
+    def new_parameter(self, name: str, shape: Sequence[int], role: Any = PARAMETER,
+                      dtype: torch.dtype | None = None) -> nn.Parameter:
+        """Create, annotate and register a parameter (filled with NaN until initialized)."""
+        dtype = dtype or getattr(torch, config.floatX)
+        parameter = nn.Parameter(torch.full(tuple(int(s) for s in shape), float("nan"), dtype=dtype))
+        self._annotate_tensor(parameter, name, role)
+        self.register_parameter(name, parameter)
+        return parameter
+
+    def new_buffer(self, name: str, value: torch.Tensor, role: Any) -> torch.Tensor:
+        """Create, annotate and register a persistent buffer (e.g. population statistics)."""
+        self._annotate_tensor(value, name, role)
+        self.register_buffer(name, value)
+        return value
+
+    def _annotate_tensor(self, tensor: torch.Tensor, name: str, role: Any) -> None:
+        tensor._blocks_name = name
+        tensor._blocks_brick = self
+        tensor._blocks_roles = []
+        add_role(tensor, role)
+
+    # ---------------------------------------------------------------- lifecycle
+    def _missing(self, names: Sequence[str], sentinel: _Sentinel) -> list[str]:
+        return [name for name in names if getattr(self, name, sentinel) is sentinel]
+
+    def _missing_allocation(self) -> list[str]:
+        return self._missing(self.allocation_args, NoneAllocation)
+
+    def push_allocation_config(self) -> None:
+        """Push this brick's allocation configuration to its children, recursively."""
+        self._push_allocation_config()
+        self.allocation_config_pushed = True
+        for child in self.children:
+            try:
+                child.push_allocation_config()
+            except Exception:
+                self.allocation_config_pushed = False
+                raise
+
+    def _push_allocation_config(self) -> None:
+        """Set children's allocation settings from this brick's (override)."""
+
+    def allocate(self, strict: bool = True) -> None:
+        """Allocate parameters of this brick and its children (after pushing configuration).
+
+        Raises
+        ------
+        ValueError
+            Listing the settings a brick still lacks.
+        """
+        missing = self._missing_allocation()
+        if missing:
+            raise ValueError(
+                f"brick {self.get_unique_path()} ({self.__class__.__name__}) cannot be allocated: missing "
+                f"setting(s) {', '.join(missing)}. Pass them to the constructor, set them as attributes, let a "
+                f"parent push them (push_allocation_config), or call the brick on a tensor to infer them.")
+        if not self.allocation_config_pushed:
+            self.push_allocation_config()
+        for child in self.children:
+            if strict or (not child.allocated and not child._missing_allocation()):
+                child.allocate(strict)
+        for name in list(self._parameters):
+            del self._parameters[name]
+        self._allocate()
+        self.allocated = True
+        self.initialized = False
+        self._ready = False
+
+    def _allocate(self) -> None:
+        """Create the brick's parameters and buffers (override)."""
+
+    def push_initialization_config(self) -> None:
+        """Push this brick's initialization configuration to its children, recursively."""
+        self._push_initialization_config()
+        self.initialization_config_pushed = True
+        for child in self.children:
+            try:
+                child.push_initialization_config()
+            except Exception:
+                self.initialization_config_pushed = False
+                raise
+
+    def _push_initialization_config(self) -> None:
+        """Set children's initialization settings from this brick's (override)."""
+
+    def initialize(self, strict: bool = True) -> None:
+        """Initialize parameters of this brick and its children (allocating first if needed)."""
+        if not self.allocated:
+            self.allocate(strict)
+        if not self.initialization_config_pushed:
+            self.push_initialization_config()
+        for child in self.children:
+            if strict:
+                child.initialize(strict)
+            elif child.allocated and not child.initialized:
+                child.initialize(strict)
+        missing = self._missing(self.initialization_args, NoneInitialization)
+        if missing:
+            raise ValueError(f"brick {self.get_unique_path()} ({self.__class__.__name__}) cannot be initialized: "
+                             f"missing setting(s) {', '.join(missing)}. Pass them to the constructor or to a "
+                             f"parent (which pushes them down), or set them as attributes.")
+        self._initialize()
+        self.initialized = True
+        self._ready = True
+
+    def _initialize(self) -> None:
+        """Fill the brick's parameters (override)."""
+
+    def mark_initialized(self) -> None:
+        """Declare this brick's (allocated) parameters set by other means (loaded values)."""
+        if self.allocated:
+            self.initialized = True
+            self._ready = True
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """``nn.Module.load_state_dict``, allocating first; loaded bricks count as initialized."""
+        if not self.allocated:
+            self.allocate()
+        result = super().load_state_dict(state_dict, strict=strict, assign=assign)
+        for module in self.modules():
+            if isinstance(module, Brick):
+                module.mark_initialized()
+        return result
+
+    # ---------------------------------------------------------------- calls
+    def _prepare_call(self, application: BoundApplication, args: tuple, kwargs: dict) -> None:
+        """First call: infer missing settings from the inputs, allocate and initialize."""
+        for ancestor in self._ancestors():
+            if not self.allocated and not ancestor.allocation_config_pushed:
+                ancestor.push_allocation_config()
+            if not ancestor.initialization_config_pushed:
+                ancestor.push_initialization_config()
+        if not self.allocated and self._missing_allocation():
+            self._infer_allocation_config(application, args, kwargs)
+        if not self.allocated:
+            self.allocate(strict=False)
+        self.initialize(strict=False)
+
+    def _record_auxiliary_variables(self, application: BoundApplication, call: ApplicationCall) -> None:
+        """Add auxiliary variables to a symbolic call (override; e.g. Linear's ``W_norm``)."""
+
+    def _ancestors(self) -> list[Brick]:
+        """Ancestors along first parents, the root first."""
+        chain: list[Brick] = []
+        brick = self.parents[0] if self.parents else None
+        while brick is not None and not any(brick is c for c in chain):
+            chain.append(brick)
+            brick = brick.parents[0] if brick.parents else None
+        return chain[::-1]
+
+    def _infer_allocation_config(self, application: BoundApplication, args: tuple, kwargs: dict) -> None:
+        """Set missing allocation settings from the inputs' shapes (override)."""
+
+    def _input_mismatch(self, application: BoundApplication, args: tuple, kwargs: dict) -> str | None:
+        """Describe how the inputs do not fit this brick's settings, or ``None`` (override)."""
+        return None
+
+    def _explain_error(self, application: BoundApplication, args: tuple, kwargs: dict, error: Exception) -> None:
+        message = self._input_mismatch(application, args, kwargs)
+        if message:
+            raise ValueError(f"brick {self.get_unique_path()} ({self.__class__.__name__}).{application.name}: "
+                             f"{message}") from error
+
+    def _check_symbolic_inputs(self, application: BoundApplication, args: tuple, kwargs: dict) -> None:
+        message = self._input_mismatch(application, args, kwargs)
+        if message:
+            raise ValueError(f"brick {self.get_unique_path()} ({self.__class__.__name__}).{application.name}: "
+                             f"{message}")
+
+    def get_dim(self, name: str) -> Any:
+        """The dimension of the input/output/state ``name`` (override)."""
+        raise ValueError(f"brick {self.get_unique_path()} ({self.__class__.__name__}) has no dimension "
+                         f"named {name!r}")
+
+    def get_dims(self, names: Sequence[str]) -> list[Any]:
+        """``[self.get_dim(name) for name in names]``."""
+        return [self.get_dim(name) for name in names]
+
+
+def shape_of(value: Any) -> tuple[int | None, ...] | None:
+    """The (possibly partial) shape of a tensor or symbolic variable, if known."""
+    if isinstance(value, Variable):
+        return value.static_shape
+    if isinstance(value, torch.Tensor):
+        return tuple(value.shape)
+    return None
+
+
+def get_brick(variable: Any) -> Brick | None:
+    """The brick a variable, parameter or buffer belongs to (``None`` if none).
+
+    Examples
+    --------
+    >>> from blocks.bricks import Linear, get_brick
+    >>> from blocks.initialization import Constant
+    >>> linear = Linear(input_dim=2, output_dim=2, weights_init=Constant(0), biases_init=Constant(0))
+    >>> linear.allocate()
+    >>> get_brick(linear.W) is linear
+    True
+    """
+    if isinstance(variable, Variable):
+        return variable.node.meta.get("brick")
+    return getattr(variable, "_blocks_brick", None)

@@ -1,0 +1,157 @@
+"""Costs: all take ``(y, y_hat)`` — the target first — and average over the batch."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+import torch
+
+from blocks.bricks.base import Brick, application
+from blocks.graph.variables import Variable, call
+
+__all__ = [
+    "AbsoluteError",
+    "BinaryCrossEntropy",
+    "CategoricalCrossEntropy",
+    "Cost",
+    "CostMatrix",
+    "MisclassificationRate",
+    "SquaredError",
+]
+
+
+def _run(function: Any, *args: Any) -> Any:
+    if any(isinstance(a, Variable) for a in args):
+        return call(function, *args)
+    return function(*args)
+
+
+class Cost(Brick):
+    """Base class of costs: ``apply(y, y_hat)`` returns a scalar."""
+
+    @abstractmethod
+    def apply(self, y: Any, y_hat: Any) -> Any:
+        """The cost of predictions ``y_hat`` for targets ``y``."""
+
+
+class CostMatrix(Cost):
+    """A cost computed element-wise (``cost_matrix``), summed over features and averaged over the batch."""
+
+    @application(outputs=["cost"])
+    def apply(self, y: Any, y_hat: Any) -> Any:
+        """Sum over axis 1, mean over axis 0 of ``cost_matrix``."""
+        return self.cost_matrix(y, y_hat).sum(dim=1).mean()
+
+    @abstractmethod
+    def cost_matrix(self, y: Any, y_hat: Any) -> Any:
+        """The element-wise cost."""
+
+
+class BinaryCrossEntropy(CostMatrix):
+    """Binary cross-entropy of probabilities ``y_hat`` for binary targets ``y``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.bricks.cost import BinaryCrossEntropy
+    >>> round(BinaryCrossEntropy().apply(torch.ones(1, 1), torch.full((1, 1), 0.5)).item(), 4)
+    0.6931
+    """
+
+    @application(inputs=["y", "y_hat"], outputs=["cost"])
+    def cost_matrix(self, y: Any, y_hat: Any) -> Any:
+        """Element-wise binary cross-entropy."""
+        return torch.nn.functional.binary_cross_entropy(y_hat, y.to(y_hat.dtype) if isinstance(y, torch.Tensor)
+                                                        else y, reduction="none")
+
+
+class AbsoluteError(CostMatrix):
+    """Absolute error ``|y - y_hat|``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.bricks.cost import AbsoluteError
+    >>> AbsoluteError().apply(torch.zeros(2, 2), torch.ones(2, 2)).item()
+    2.0
+    """
+
+    @application(inputs=["y", "y_hat"], outputs=["cost"])
+    def cost_matrix(self, y: Any, y_hat: Any) -> Any:
+        """Element-wise absolute error."""
+        return torch.abs(y - y_hat)
+
+
+class SquaredError(CostMatrix):
+    """Squared error ``(y - y_hat)**2``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.bricks.cost import SquaredError
+    >>> SquaredError().apply(torch.zeros(2, 2), torch.full((2, 2), 2.0)).item()
+    8.0
+    """
+
+    @application(inputs=["y", "y_hat"], outputs=["cost"])
+    def cost_matrix(self, y: Any, y_hat: Any) -> Any:
+        """Element-wise squared error."""
+        return torch.square(y - y_hat)
+
+
+def _categorical_cross_entropy(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
+    log = torch.log(y_hat)
+    if y.is_floating_point():
+        return -(y * log).sum(dim=-1).mean()
+    return -log.gather(-1, y.long().reshape(-1, 1) if y.dim() <= 1 else y.long().unsqueeze(-1)).mean()
+
+
+class CategoricalCrossEntropy(Cost):
+    """Mean cross-entropy of probabilities ``y_hat`` for integer (or one-hot) targets ``y``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.bricks.cost import CategoricalCrossEntropy
+    >>> round(CategoricalCrossEntropy().apply(torch.tensor([1]), torch.tensor([[0.5, 0.5]])).item(), 4)
+    0.6931
+    """
+
+    @application(inputs=["y", "y_hat"], outputs=["cost"])
+    def apply(self, y: Any, y_hat: Any) -> Any:
+        """Mean categorical cross-entropy."""
+        return _run(_categorical_cross_entropy, y, y_hat)
+
+
+def _misclassification_rate(y: torch.Tensor, y_hat: torch.Tensor, top_k: int) -> torch.Tensor:
+    y = y.long().reshape(-1)
+    if top_k == 1:
+        return (y_hat.argmax(dim=-1) != y).to(y_hat.dtype).mean()
+    scores = y_hat.gather(1, y.unsqueeze(1))
+    # Pessimistic about ties: a target tied with others counts as ranked after them.
+    rank = (y_hat >= scores).sum(dim=1) - 1
+    return (rank >= top_k).to(y_hat.dtype).mean()
+
+
+class MisclassificationRate(Cost):
+    """Fraction of examples whose target is not among the ``top_k`` scores (ties counted as errors).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.bricks.cost import MisclassificationRate
+    >>> MisclassificationRate().apply(torch.tensor([0, 1]), torch.tensor([[0.9, 0.1], [0.8, 0.2]])).item()
+    0.5
+    """
+
+    def __init__(self, top_k: int = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if int(top_k) < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        self.top_k = int(top_k)
+
+    @application(inputs=["y", "y_hat"], outputs=["error_rate"])
+    def apply(self, y: Any, y_hat: Any) -> Any:
+        """The misclassification rate."""
+        return _run(_misclassification_rate, y, y_hat, self.top_k)

@@ -1,0 +1,177 @@
+"""Brick interfaces and mixins: Activation, Feedforward, Initializable, LinearLike, Random."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+from blocks.bricks.base import Brick, application, shape_of
+from blocks.config import config
+
+__all__ = ["Activation", "Feedforward", "Initializable", "LinearLike", "RNGMixin", "Random"]
+
+_SEED_SOURCE: list[numpy.random.Generator] = []
+
+
+def _next_seed() -> int:
+    """Seeds drawn in creation order from one generator seeded with ``config.default_seed``."""
+    if not _SEED_SOURCE:
+        _SEED_SOURCE.append(numpy.random.default_rng(config.default_seed))
+    return int(_SEED_SOURCE[0].integers(0, 2**31 - 1))
+
+
+class RNGMixin:
+    """Gives a brick a ``seed`` and a numpy ``Generator`` ``rng`` derived from it.
+
+    The seed is drawn lazily from a process-wide generator seeded with
+    ``config.default_seed`` (so bricks built in the same order get the same
+    seeds); set ``seed`` or ``rng`` to override. Never the global numpy RNG.
+    """
+
+    @property
+    def seed(self) -> int:
+        seed = self.__dict__.get("_seed")
+        if seed is None:
+            seed = _next_seed()
+            self.__dict__["_seed"] = seed
+        return seed
+
+    @seed.setter
+    def seed(self, value: int | None) -> None:
+        if value is not None and self.__dict__.get("_seed") is not None and self.__dict__["_seed"] != value:
+            raise ValueError(f"the seed of {self.name} is already set to {self.__dict__['_seed']}")
+        self.__dict__["_seed"] = None if value is None else int(value)
+
+    @property
+    def rng(self) -> numpy.random.Generator:
+        rng = self.__dict__.get("_rng")
+        if rng is None:
+            rng = numpy.random.default_rng(self.seed)
+            self.__dict__["_rng"] = rng
+        return rng
+
+    @rng.setter
+    def rng(self, value: numpy.random.Generator) -> None:
+        if not isinstance(value, numpy.random.Generator):
+            raise ValueError(f"rng must be a numpy.random.Generator, got {type(value).__name__}")
+        self.__dict__["_rng"] = value
+
+
+class Initializable(RNGMixin, Brick):
+    """A brick with initializable parameters; pushes ``weights_init``/``biases_init``/``rng`` to children.
+
+    Parameters
+    ----------
+    weights_init, biases_init : NdarrayInitialization, optional
+    use_bias : bool, optional (default ``True``)
+    seed : int, optional
+
+    Examples
+    --------
+    >>> from blocks.bricks import MLP, Tanh
+    >>> from blocks.initialization import Constant
+    >>> mlp = MLP([Tanh()], [2, 3], weights_init=Constant(0.5), biases_init=Constant(0))
+    >>> mlp.push_initialization_config()
+    >>> mlp.linear_transformations[0].weights_init
+    Constant(0.5)
+    """
+
+    has_biases = True
+
+    def __init__(self, weights_init: Any = None, biases_init: Any = None, use_bias: bool | None = None,
+                 seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.weights_init = weights_init
+        self.biases_init = biases_init
+        self.use_bias = True if use_bias is None else bool(use_bias)
+        self.__dict__["_seed"] = None if seed is None else int(seed)
+
+    def _push_initialization_config(self) -> None:
+        for child in self.children:
+            if isinstance(child, Initializable):
+                child.rng = self.rng
+                if self.weights_init:
+                    child.weights_init = self.weights_init
+                if self.biases_init:
+                    child.biases_init = self.biases_init
+
+    def _require_init(self, *names: str) -> None:
+        missing = [name for name in names if not getattr(self, name, None)]
+        if missing:
+            raise ValueError(
+                f"brick {self.get_unique_path()} ({self.__class__.__name__}) cannot be initialized: missing "
+                f"setting(s) {', '.join(missing)}. Pass e.g. weights_init=IsotropicGaussian(0.01), "
+                f"biases_init=Constant(0) to it or to a parent, then call initialize() (or just apply it).")
+
+
+class LinearLike(Initializable):
+    """A brick with a weight ``W`` and optionally a bias ``b``; initializes biases, then weights."""
+
+    def _initialize(self) -> None:
+        if self.use_bias and self._parameters.get("b") is not None:
+            self._require_init("biases_init")
+            self.biases_init.initialize(self.b, self.rng)
+        self._require_init("weights_init")
+        self.weights_init.initialize(self.W, self.rng)
+
+
+class Feedforward(Brick):
+    """A brick with one input and one output; declares ``input_dim`` and ``output_dim``."""
+
+    def get_dim(self, name: str) -> Any:
+        if name in ("input_", "input"):
+            return self.input_dim
+        if name == "output":
+            return self.output_dim
+        return super().get_dim(name)
+
+    def _infer_allocation_config(self, application: Any, args: tuple, kwargs: dict) -> None:
+        if "input_dim" in self.allocation_args and not self.input_dim and args:
+            shape = shape_of(args[0])
+            if shape and shape[-1] is not None:
+                self.input_dim = shape[-1]
+
+    def _input_mismatch(self, application: Any, args: tuple, kwargs: dict) -> str | None:
+        dim = getattr(self, "input_dim", None)
+        if not isinstance(dim, int) or not args:
+            return None
+        shape = shape_of(args[0])
+        if shape and shape[-1] is not None and shape[-1] != dim:
+            return f"expected inputs of shape (..., {dim}) (input_dim={dim}), got shape {tuple(shape)}"
+        return None
+
+
+class Activation(Brick):
+    """An element-wise brick (one ``apply`` application, input ``input_``, output ``output``)."""
+
+    def get_dim(self, name: str) -> Any:
+        raise ValueError(f"activation {self.get_unique_path()} has no fixed dimension {name!r}")
+
+
+class Random(Brick):
+    """A stochastic brick: ``seed`` (int) and a lazily created ``torch.Generator`` ``generator``."""
+
+    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.__dict__["_seed"] = seed
+        self.__dict__["_generators"] = {}
+
+    @property
+    def seed(self) -> int:
+        if self.__dict__.get("_seed") is None:
+            self.__dict__["_seed"] = _next_seed()
+        return self.__dict__["_seed"]
+
+    def generator(self, device: Any = "cpu") -> Any:
+        import torch
+
+        device = torch.device(device)
+        generators = self.__dict__["_generators"]
+        if device not in generators:
+            generators[device] = torch.Generator(device=device).manual_seed(self.seed)
+        return generators[device]
+
+
+# Keep ``application`` importable from here as in Blocks.
+application = application

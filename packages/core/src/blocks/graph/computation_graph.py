@@ -1,0 +1,354 @@
+"""``ComputationGraph``: the part of the tape that some outputs need, and its compilation."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import numpy
+import torch
+import torch.fx as fx
+
+from blocks.graph.variables import _TRACER, Variable, _annotated, as_variable
+from blocks.roles import AUXILIARY, has_roles
+
+__all__ = ["CompiledGraph", "ComputationGraph"]
+
+logger = logging.getLogger(__name__)
+
+
+def _sort_key(node: fx.Node) -> Any:
+    return node._sort_key
+
+
+class CompiledGraph:
+    """A callable computing graph variables from a batch of named tensors.
+
+    Built by :meth:`ComputationGraph.compile`. ``fn(batch)`` takes a mapping
+    from input (data source) names to tensors or arrays (extra keys are
+    ignored), runs one forward pass and returns the values of the requested
+    variables as a list of tensors.
+
+    Attributes
+    ----------
+    graph_module : torch.fx.GraphModule
+        The generated module (``print(fn.graph_module.code)`` shows the code).
+    input_names : list of str
+        Names of the inputs the function reads.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.graph import matrix, ComputationGraph
+    >>> x = matrix("features")
+    >>> fn = ComputationGraph([x * 2]).compile()
+    >>> fn({"features": torch.ones(1, 2), "other": 0})
+    [tensor([[2., 2.]])]
+    """
+
+    def __init__(self, graph_module: fx.GraphModule, inputs: list[tuple[str, torch.dtype | None]],
+                 updates: Sequence[tuple[torch.Tensor, int]] = (), num_outputs: int = 0,
+                 use_torch_compile: bool = False) -> None:
+        self.graph_module = graph_module
+        self.input_names = [name for name, _ in inputs]
+        self._inputs = inputs
+        self._updates = list(updates)
+        self._num_outputs = num_outputs
+        self._forward: Callable[..., Any] = torch.compile(graph_module) if use_torch_compile else graph_module.forward
+
+    def __call__(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
+        args = []
+        for name, dtype in self._inputs:
+            try:
+                value = batch[name]
+            except KeyError:
+                missing = [n for n, _ in self._inputs if n not in batch]
+                raise ValueError(f"the batch lacks the input(s) {missing} of this graph; it has "
+                                 f"{sorted(map(str, batch))}. Batch sources must match input names.") from None
+            except TypeError:
+                raise ValueError(f"a batch must be a mapping from input names {self.input_names} to "
+                                 f"tensors, got {type(batch).__name__}") from None
+            if not isinstance(value, torch.Tensor):
+                value = torch.as_tensor(numpy.asarray(value))
+            if dtype is not None and value.dtype != dtype:
+                value = value.to(dtype)
+            args.append(value)
+        values = self._forward(*args)
+        if self._updates:
+            with torch.no_grad():
+                for buffer, index in self._updates:
+                    buffer.copy_(values[index])
+            values = values[: self._num_outputs]
+        return list(values)
+
+
+class ComputationGraph:
+    """The annotated computation graph of some outputs (Blocks' ``ComputationGraph``).
+
+    Parameters
+    ----------
+    outputs : Variable or sequence of Variable
+        The variables of interest; everything they depend on (plus the
+        auxiliary variables of the application calls involved) is in the graph.
+
+    Attributes
+    ----------
+    outputs : list of Variable
+    variables : list of Variable
+        Every variable, topologically ordered, auxiliary variables included.
+    inputs : list of Variable
+        The symbolic inputs (``.name`` is the data source).
+    parameters : list of torch.nn.Parameter
+        The parameter objects the graph uses, in order of first use.
+    auxiliary_variables, intermediary_variables : list of Variable
+    updates : list of (torch.Tensor, Variable)
+        Pairs ``(buffer, new_value)`` to apply after a forward pass (e.g. batch
+        normalization's population statistics in training mode).
+    bricks : list of Brick
+        The bricks whose applications or parameters appear in the graph.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.bricks import MLP, Tanh, Identity
+    >>> from blocks.graph import matrix, ComputationGraph
+    >>> from blocks.filter import VariableFilter
+    >>> from blocks.initialization import Constant, IsotropicGaussian
+    >>> from blocks.roles import WEIGHT
+    >>> mlp = MLP([Tanh(), Identity()], [4, 3, 2], weights_init=IsotropicGaussian(0.1),
+    ...           biases_init=Constant(0))
+    >>> x = matrix("features")
+    >>> cost = mlp.apply(x).sum()
+    >>> cg = ComputationGraph([cost])
+    >>> [v.name for v in VariableFilter(roles=[WEIGHT])(cg.variables)]
+    ['W', 'W']
+    >>> fn = cg.compile()
+    >>> fn({"features": torch.zeros(5, 4)})[0].shape
+    torch.Size([])
+    """
+
+    def __init__(self, outputs: Variable | Sequence[Variable]) -> None:
+        if isinstance(outputs, (Variable, torch.Tensor)):
+            outputs = [outputs]
+        self.outputs: list[Variable] = [as_variable(o) for o in outputs]
+        self._collect()
+
+    # ------------------------------------------------------------------ building
+    def _collect(self) -> None:
+        nodes: set[fx.Node] = set()
+        calls: dict[int, Any] = {}
+        stack = [o.node for o in self.outputs]
+        while stack:
+            node = stack.pop()
+            if node in nodes:
+                continue
+            nodes.add(node)
+            stack.extend(node.all_input_nodes)
+            call = node.meta.get("application_call")
+            if call is not None and id(call) not in calls:
+                calls[id(call)] = call
+                stack.extend(v.node for v in call.auxiliary_variables)
+                stack.extend(v.node for _, v in call.updates)
+        self._nodes = sorted(nodes, key=_sort_key)
+        self._calls = sorted(calls.values(), key=lambda c: _sort_key(c.order_node) if c.order_node else ())
+        self.variables = [Variable(n) for n in self._nodes]
+        self.inputs = [v for v in self.variables if v.node.op == "placeholder"]
+        parameters: list[torch.nn.Parameter] = []
+        seen: set[int] = set()
+        for node in self._nodes:
+            tensor = node.meta.get("tensor") if node.op == "get_attr" else None
+            if isinstance(tensor, torch.nn.Parameter) and id(tensor) not in seen:
+                seen.add(id(tensor))
+                parameters.append(tensor)
+        self.parameters = parameters
+        names: dict[str, Variable] = {}
+        for variable in self.inputs:
+            other = names.setdefault(variable.name, variable)
+            if other is not variable:
+                raise ValueError(f"two different symbolic inputs are named {variable.name!r}; input names must be "
+                                 "unique within a graph (they are matched to batch sources by name)")
+        self.updates: list[tuple[torch.Tensor, Variable]] = [u for call in self._calls for u in call.updates]
+
+    @property
+    def auxiliary_variables(self) -> list[Variable]:
+        return [v for v in self.variables if has_roles(v, [AUXILIARY])]
+
+    @property
+    def intermediary_variables(self) -> list[Variable]:
+        outputs = set(self.outputs)
+        return [v for v in self.variables
+                if v.node.op not in ("placeholder", "get_attr") and v not in outputs and not has_roles(v, [AUXILIARY])]
+
+    @property
+    def shared_variables(self) -> list[torch.Tensor]:
+        """Every tensor (parameters, buffers, constants) the graph reads."""
+        return [n.meta["tensor"] for n in self._nodes if n.op == "get_attr"]
+
+    @property
+    def bricks(self) -> list[Any]:
+        bricks: list[Any] = []
+        seen: set[int] = set()
+        for node in self._nodes:
+            brick = node.meta.get("brick")
+            if brick is not None and id(brick) not in seen:
+                seen.add(id(brick))
+                bricks.append(brick)
+        return bricks
+
+    @property
+    def application_calls(self) -> list[Any]:
+        """The :class:`blocks.bricks.ApplicationCall` objects recorded in this graph."""
+        return list(self._calls)
+
+    def __iter__(self) -> Iterator[Variable]:
+        return iter(self.variables)
+
+    def dict_of_inputs(self) -> dict[str, Variable]:
+        """Inputs by name."""
+        return {v.name: v for v in self.inputs}
+
+    def has_inputs(self, variable: Variable) -> bool:
+        """Whether ``variable`` depends on a symbolic input."""
+        stack, seen = [as_variable(variable).node], set()
+        while stack:
+            node = stack.pop()
+            if node.op == "placeholder":
+                return True
+            if node not in seen:
+                seen.add(node)
+                stack.extend(node.all_input_nodes)
+        return False
+
+    # ------------------------------------------------------------------ rewriting
+    def replace(self, replacements: Mapping[Any, Any]) -> ComputationGraph:
+        """A new graph where each key variable is replaced by its value.
+
+        The original graph is untouched and keeps working; the new one shares
+        its parameters. Keys may be variables or the tensors (parameters) they
+        stand for.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from blocks.graph import matrix, ComputationGraph
+        >>> x = matrix("x")
+        >>> h = torch.tanh(x)
+        >>> y = h * 2
+        >>> cg = ComputationGraph([y])
+        >>> cg2 = cg.replace({h: h + 1})
+        >>> batch = {"x": torch.zeros(1, 1)}
+        >>> cg.compile()(batch)[0].item(), cg2.compile()(batch)[0].item()
+        (0.0, 2.0)
+        """
+        env: dict[fx.Node, fx.Node] = {}
+        for old, new in replacements.items():
+            old_node = self._node_of(old)
+            env[old_node] = as_variable(new).node
+        graph = _TRACER.graph
+        cloned_calls: dict[int, Any] = {}
+        for node in self._nodes:
+            if node in env:
+                continue
+            if any(inp in env for inp in node.all_input_nodes):
+                new_node = graph.node_copy(node, lambda n: env.get(n, n))
+                env[node] = new_node
+        # Give cloned annotated nodes their own application calls with mapped auxiliaries/updates.
+        for call in self._calls:
+            touched = [v for v in call.auxiliary_variables if v.node in env]
+            touched_updates = [u for u in call.updates if u[1].node in env]
+            if not touched and not touched_updates and not any(n in env for n in call.nodes):
+                continue
+            clone = call.copy_with(lambda v: Variable(env.get(v.node, v.node)))
+            cloned_calls[id(call)] = clone
+        for node in set(env.values()):
+            call = node.meta.get("application_call")
+            if call is not None and id(call) in cloned_calls:
+                node.meta["application_call"] = cloned_calls[id(call)]
+        for clone in cloned_calls.values():
+            clone.nodes = [env.get(n, n) for n in clone.nodes]
+        outputs = [Variable(env.get(o.node, o.node)) for o in self.outputs]
+        for old_out, new_out in zip(self.outputs, outputs):
+            if new_out.node is not old_out.node:
+                new_out.node.meta.setdefault("replacement_of", old_out)
+        return ComputationGraph(outputs)
+
+    def _node_of(self, value: Any) -> fx.Node:
+        if isinstance(value, Variable):
+            return value.node
+        if isinstance(value, torch.Tensor):
+            for node in self._nodes:
+                if node.op == "get_attr" and node.meta.get("tensor") is value:
+                    return node
+            raise ValueError("the tensor to replace is not used by this graph")
+        raise ValueError(f"replacement keys must be Variables or tensors of the graph, got {type(value).__name__}")
+
+    # ------------------------------------------------------------------ compilation
+    def compile(self, outputs: Sequence[Variable] | None = None, *, use_torch_compile: bool = False,
+                apply_updates: bool = False) -> CompiledGraph:
+        """Compile into ``fn(batch) -> list[Tensor]`` (one forward pass).
+
+        Parameters
+        ----------
+        outputs : sequence of Variable, optional
+            Variables to compute (default: :attr:`outputs`); they must belong
+            to this graph or depend only on its inputs.
+        use_torch_compile : bool
+            Wrap the generated module with ``torch.compile`` (opt-in: the
+            first call compiles, which takes long on CPU).
+        apply_updates : bool
+            After each call, copy the values of :attr:`updates` into their
+            buffers (no gradient), e.g. batch-norm population statistics.
+        """
+        outputs = self.outputs if outputs is None else [as_variable(o) for o in outputs]
+        updates = self.updates if apply_updates else []
+        wanted = [o.node for o in outputs] + [v.node for _, v in updates]
+        return _compile(wanted, len(outputs), [b for b, _ in updates], use_torch_compile)
+
+    def get_snapshot(self, batch: Mapping[str, Any]) -> OrderedDict[Variable, torch.Tensor]:
+        """Values of every role-carrying variable (and every output) for one batch."""
+        chosen = [v for v in self.variables if v.meta.get("roles") or v in self.outputs]
+        with torch.no_grad():
+            values = self.compile(chosen)(batch)
+        return OrderedDict(zip(chosen, values))
+
+
+def _compile(wanted: list[fx.Node], num_outputs: int, buffers: list[torch.Tensor],
+             use_torch_compile: bool) -> CompiledGraph:
+    needed: set[fx.Node] = set()
+    stack = list(wanted)
+    while stack:
+        node = stack.pop()
+        if node not in needed:
+            needed.add(node)
+            stack.extend(node.all_input_nodes)
+    graph = fx.Graph()
+    env: dict[fx.Node, Any] = {}
+    root: dict[str, Any] = {}
+    inputs: list[tuple[str, torch.dtype | None]] = []
+    ordered = sorted(needed, key=_sort_key)
+    for node in ordered:
+        if node.op == "placeholder":
+            env[node] = graph.placeholder(node.name)
+            inputs.append((node.target, node.meta.get("dtype")))
+    for node in ordered:
+        if node.op == "placeholder":
+            continue
+        if node.op == "get_attr":
+            target = f"t{len(root)}"
+            root[target] = node.meta["tensor"]
+            env[node] = graph.get_attr(target)
+        elif node.op == "call_function" and node.target is _annotated:
+            env[node] = env[node.args[0]] if isinstance(node.args[0], fx.Node) else node.args[0]
+        else:
+            env[node] = graph.node_copy(node, lambda n: env[n])
+            env[node].meta = {}
+    graph.output(tuple(env[n] for n in wanted))
+    module = fx.GraphModule(root, graph)
+    updates = [(buffer, num_outputs + i) for i, buffer in enumerate(buffers)]
+    return CompiledGraph(module, inputs, updates, num_outputs, use_torch_compile)
+
+
+def iter_nodes(variables: Iterable[Variable]) -> list[fx.Node]:
+    """Nodes of ``variables`` (helper for transforms)."""
+    return [as_variable(v).node for v in variables]

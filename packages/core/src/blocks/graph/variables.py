@@ -1,0 +1,460 @@
+"""Symbolic variables on torch.fx: the recording side of the annotated graph.
+
+Every symbolic value is a :class:`Variable`, an ``fx.Proxy`` over a node of one
+process-wide ``fx.Graph`` (the *tape*, like Theano's implicit graph). Symbolic
+inputs are placeholders named after data sources (:func:`matrix` ``('features')``);
+arithmetic and torch functions on variables append nodes through
+``__torch_function__``; tensors that meet a variable (parameters, buffers,
+constants) become ``get_attr`` nodes that keep a reference to the tensor object,
+its roles and its brick. :class:`blocks.graph.ComputationGraph` selects the part
+of the tape an output needs and compiles it into a ``GraphModule``.
+
+Annotation nodes (inputs/outputs/auxiliary variables of application calls)
+are identity calls carrying ``node.meta`` (``roles``, ``name``, ``brick``,
+``application_call``); compilation removes them, so they cost nothing at run
+time.
+
+Notes
+-----
+``==`` and ``!=`` on variables compare identity (as Theano's did) so variables
+can be used in lists, sets and dicts; use ``torch.eq(a, b)`` / ``torch.ne`` (or
+:func:`eq` / :func:`neq`) for element-wise comparison. ``<``, ``>``, ``<=``,
+``>=`` are symbolic.
+
+Examples
+--------
+>>> import torch
+>>> from blocks.graph import matrix, lvector
+>>> x = matrix("features")
+>>> y = lvector("targets")
+>>> z = (x * 2).sum(dim=1) + torch.tanh(x).mean()
+>>> x.name, z.name is None
+('features', True)
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable, Sequence
+
+import torch
+import torch.fx as fx
+
+from blocks.config import config
+
+__all__ = [
+    "Variable",
+    "annotate",
+    "as_variable",
+    "call",
+    "eq",
+    "get_tape",
+    "iscalar",
+    "imatrix",
+    "is_symbolic",
+    "ivector",
+    "lmatrix",
+    "lscalar",
+    "ltensor3",
+    "lvector",
+    "matrix",
+    "neq",
+    "opaque_call",
+    "scalar",
+    "tensor",
+    "tensor3",
+    "tensor4",
+    "vector",
+]
+
+
+def _annotated(x: Any) -> Any:
+    """Identity: the target of annotation nodes (removed by compilation)."""
+    return x
+
+
+class _Tracer(fx.Tracer):
+    """Tracer appending to the process-wide tape; tensors become ``get_attr`` nodes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.graph = fx.Graph()
+        self._tensor_nodes: dict[int, tuple[torch.Tensor, fx.Node]] = {}
+        self._counter = 0
+
+    def proxy(self, node: fx.Node) -> Variable:
+        return Variable(node, self)
+
+    def create_arg(self, a: Any) -> Any:
+        if isinstance(a, torch.Tensor):
+            return self.tensor_node(a)
+        if isinstance(a, Variable):
+            return a.node
+        return super().create_arg(a)
+
+    def tensor_node(self, tensor: torch.Tensor) -> fx.Node:
+        """The ``get_attr`` node standing for ``tensor`` (created once per tensor)."""
+        entry = self._tensor_nodes.get(id(tensor))
+        if entry is not None and entry[0] is tensor:
+            return entry[1]
+        from blocks.roles import PARAMETER, _role_list, add_role
+
+        if isinstance(tensor, torch.nn.Parameter) and not _role_list(tensor, create=False):
+            add_role(tensor, PARAMETER)
+        self._counter += 1
+        node = self.graph.create_node("get_attr", f"_tensor_{self._counter}", (), {},
+                                      name=f"{getattr(tensor, '_blocks_name', 'tensor')}_{self._counter}")
+        node.meta["tensor"] = tensor
+        roles = _role_list(tensor, create=False)
+        if roles is not None:
+            node.meta["roles"] = roles  # shared with the tensor
+        else:
+            node.meta["roles"] = []
+        node.meta["name"] = getattr(tensor, "_blocks_name", None)
+        brick = getattr(tensor, "_blocks_brick", None)
+        if brick is not None:
+            node.meta["brick"] = brick
+        self._tensor_nodes[id(tensor)] = (tensor, node)
+        return node
+
+
+_TRACER = _Tracer()
+
+
+def get_tape() -> fx.Graph:
+    """Return the process-wide ``fx.Graph`` that records every symbolic operation."""
+    return _TRACER.graph
+
+
+class Variable(fx.Proxy):
+    """A symbolic value: an ``fx.Proxy`` over a node of the tape, with Blocks' metadata.
+
+    Parameters
+    ----------
+    node : torch.fx.Node
+        The node this variable stands for.
+    tracer : torch.fx.Tracer, optional
+        The recording tracer (the process-wide one by default).
+
+    Attributes
+    ----------
+    name : str or None
+        Blocks' short name (the data source for inputs, ``"output"``, ``"W"``,
+        or whatever the user assigns, e.g. ``cost.name = "cost"``).
+
+    Examples
+    --------
+    >>> from blocks.graph import matrix
+    >>> from blocks.roles import add_role, has_roles, COST
+    >>> x = matrix("features")
+    >>> cost = (x ** 2).mean()
+    >>> cost.name = "cost"
+    >>> add_role(cost, COST)
+    >>> has_roles(cost, [COST]), cost.name
+    (True, 'cost')
+    """
+
+    def __init__(self, node: fx.Node, tracer: fx.Tracer | None = None) -> None:
+        super().__init__(node, tracer if tracer is not None else _TRACER)
+
+    @property
+    def _blocks_node(self) -> fx.Node:
+        return self.node
+
+    @property
+    def name(self) -> str | None:
+        return self.node.meta.get("name")
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        self.node.meta["name"] = value
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The node's metadata (roles, brick, application call, shape, ...)."""
+        return self.node.meta
+
+    @property
+    def is_input(self) -> bool:
+        """Whether this is a symbolic input (a placeholder)."""
+        return self.node.op == "placeholder"
+
+    @property
+    def tensor(self) -> torch.Tensor | None:
+        """The tensor a parameter/buffer/constant variable stands for (else ``None``)."""
+        return self.node.meta.get("tensor")
+
+    @property
+    def static_shape(self) -> tuple[int | None, ...] | None:
+        """The shape declared for an input (``None`` entries are free), if known."""
+        tensor = self.node.meta.get("tensor")
+        if tensor is not None:
+            return tuple(tensor.shape)
+        return self.node.meta.get("shape")
+
+    def __eq__(self, other: object) -> bool:  # type: ignore[override]
+        return isinstance(other, Variable) and other.node is self.node
+
+    def __ne__(self, other: object) -> bool:  # type: ignore[override]
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.node)
+
+    def __repr__(self) -> str:
+        return f"Variable({self.name or self.node.name})"
+
+    def __deepcopy__(self, memo: dict) -> Variable:
+        return self
+
+    def __copy__(self) -> Variable:
+        return self
+
+
+def as_variable(value: Any) -> Variable:
+    """Return ``value`` as a :class:`Variable` (tensors become constant/parameter nodes)."""
+    if isinstance(value, Variable):
+        return value
+    if isinstance(value, torch.Tensor):
+        return Variable(_TRACER.tensor_node(value))
+    raise ValueError(f"expected a blocks.graph.Variable or a torch.Tensor, got {type(value).__name__}")
+
+
+def is_symbolic(*values: Any) -> bool:
+    """Whether any of ``values`` (or of the items of list/tuple/dict values) is a :class:`Variable`."""
+    for value in values:
+        if isinstance(value, Variable):
+            return True
+        if isinstance(value, (list, tuple)) and is_symbolic(*value):
+            return True
+        if isinstance(value, dict) and is_symbolic(*value.values()):
+            return True
+    return False
+
+
+def tensor(name: str, ndim: int | None = None, shape: Sequence[int | None] | None = None,
+           dtype: torch.dtype | str | None = None) -> Variable:
+    """A symbolic input named after a data source.
+
+    Parameters
+    ----------
+    name : str
+        The data source this input is fed from (``"features"``).
+    ndim : int, optional
+        Number of dimensions (taken from ``shape`` when omitted).
+    shape : sequence of int or None, optional
+        Known sizes (``None`` for free axes such as the batch axis); lets
+        bricks infer their input dimensions.
+    dtype : torch.dtype or str, optional
+        The dtype batches are converted to (``config.floatX`` by default).
+
+    Examples
+    --------
+    >>> from blocks.graph import tensor
+    >>> x = tensor("features", shape=(None, 784))
+    >>> x.name, x.static_shape, x.meta["ndim"]
+    ('features', (None, 784), 2)
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a symbolic input needs a non-empty str name (its data source), got {name!r}")
+    if shape is not None:
+        shape = tuple(None if s is None else int(s) for s in shape)
+        if ndim is not None and ndim != len(shape):
+            raise ValueError(f"input {name!r}: ndim={ndim} does not match shape {shape}")
+        ndim = len(shape)
+    if dtype is None:
+        dtype = getattr(torch, config.floatX)
+    elif isinstance(dtype, str):
+        if not isinstance(getattr(torch, dtype, None), torch.dtype):
+            raise ValueError(f"input {name!r}: unknown dtype {dtype!r}; use e.g. 'float32', 'int64'")
+        dtype = getattr(torch, dtype)
+    graph = _TRACER.graph
+    node = graph.create_node("placeholder", name, (), {}, name=_identifier(name))
+    node.meta.update({"name": name, "roles": [], "ndim": ndim, "shape": shape, "dtype": dtype})
+    return Variable(node)
+
+
+def _identifier(name: str) -> str:
+    ident = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    return ident if ident and not ident[0].isdigit() else f"input_{ident}"
+
+
+def _shorthand(ndim: int, integer: bool, bits: int = 64) -> Callable[..., Variable]:
+    def make(name: str, dtype: torch.dtype | str | None = None) -> Variable:
+        if dtype is None and integer:
+            dtype = torch.int64 if bits == 64 else torch.int32
+        return tensor(name, ndim=ndim, dtype=dtype)
+
+    kind = f"int{bits}" if integer else "floatX"
+    make.__doc__ = f"A symbolic {ndim}-d {kind} input named after a data source (Theano-style shorthand)."
+    return make
+
+
+scalar = _shorthand(0, False)
+vector = _shorthand(1, False)
+matrix = _shorthand(2, False)
+tensor3 = _shorthand(3, False)
+tensor4 = _shorthand(4, False)
+lscalar = _shorthand(0, True)
+lvector = _shorthand(1, True)
+lmatrix = _shorthand(2, True)
+ltensor3 = _shorthand(3, True)
+iscalar = _shorthand(0, True, 32)
+ivector = _shorthand(1, True, 32)
+imatrix = _shorthand(2, True, 32)
+for _fn, _name in [(scalar, "scalar"), (vector, "vector"), (matrix, "matrix"), (tensor3, "tensor3"),
+                   (tensor4, "tensor4"), (lscalar, "lscalar"), (lvector, "lvector"), (lmatrix, "lmatrix"),
+                   (ltensor3, "ltensor3"), (iscalar, "iscalar"), (ivector, "ivector"), (imatrix, "imatrix")]:
+    _fn.__name__ = _fn.__qualname__ = _name
+
+
+def eq(a: Any, b: Any) -> Any:
+    """Element-wise equality (``==`` on variables compares identity)."""
+    return torch.eq(a, b)
+
+
+def neq(a: Any, b: Any) -> Any:
+    """Element-wise inequality (``!=`` on variables compares identity)."""
+    return torch.ne(a, b)
+
+
+def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Variable:
+    """Record ``function(*args, **kwargs)`` as ONE node of the tape.
+
+    Variables in the arguments become the node's inputs, tensors become
+    ``get_attr`` nodes (so graph transforms can replace parameters), other
+    values are stored as constants. The function runs only when the compiled
+    graph runs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.graph import matrix, call, ComputationGraph
+    >>> x = matrix("x")
+    >>> y = call(torch.nn.functional.gelu, x)
+    >>> ComputationGraph([y]).compile()({"x": torch.zeros(1, 2)})[0].shape
+    torch.Size([1, 2])
+    """
+    return _TRACER.create_proxy("call_function", function, args, kwargs)
+
+
+def annotate(value: Any, name: str | None = None, roles: Sequence[Any] = (), brick: Any = None,
+             application_call: Any = None) -> Variable:
+    """Record an annotated copy of ``value`` (an identity node carrying Blocks' metadata)."""
+    node = _TRACER.graph.create_node("call_function", _annotated, (_TRACER.create_arg(value),), {},
+                                     name=name if name and name.isidentifier() else None)
+    node.meta["name"] = name
+    node.meta["roles"] = []
+    if isinstance(value, Variable):
+        for key in ("shape", "dtype", "ndim"):
+            if key in value.node.meta:
+                node.meta[key] = value.node.meta[key]
+    if brick is not None:
+        node.meta["brick"] = brick
+    if application_call is not None:
+        node.meta["application_call"] = application_call
+    variable = Variable(node)
+    if roles:
+        from blocks.roles import add_role
+
+        for role in roles:
+            add_role(variable, role)
+    return variable
+
+
+class _OpaqueCall:
+    """Callable node target running ``function`` eagerly with its tensors swapped in.
+
+    ``tensors`` are ``(module, attribute, kind)`` slots whose current values the
+    node receives as arguments; when a graph transform replaced one (e.g. weight
+    noise), the replacement is swapped into the module for the duration of the call.
+    """
+
+    def __init__(self, function: Callable[..., Any], slots: list[tuple[torch.nn.Module, str, str]],
+                 name: str) -> None:
+        self.function = function
+        self.slots = slots
+        self.__name__ = self.__qualname__ = name
+        self.__module__ = __name__
+
+    def __call__(self, tensors: Sequence[torch.Tensor], *args: Any, **kwargs: Any) -> Any:
+        swapped = []
+        try:
+            for (module, attr, kind), value in zip(self.slots, tensors):
+                store = module._parameters if kind == "parameter" else module._buffers
+                original = store[attr]
+                if original is not value:
+                    store[attr] = value
+                    swapped.append((store, attr, original))
+            return self.function(*args, **kwargs)
+        finally:
+            for store, attr, original in swapped:
+                store[attr] = original
+
+    def __repr__(self) -> str:
+        return f"<opaque call {self.__name__}>"
+
+
+def opaque_call(function: Callable[..., Any], *args: Any, modules: Sequence[torch.nn.Module] = (),
+                num_outputs: int | None = None, name: str | None = None, **kwargs: Any) -> Any:
+    """Record ``function(*args, **kwargs)`` as ONE node that runs eagerly (e.g. a Python time loop).
+
+    This is the recurrence helper (Theano's ``scan`` was one op too): the node
+    calls ``function`` on real tensors when the compiled graph runs, so the
+    function may loop over the time axis in Python, call bricks eagerly and
+    branch on values. Every parameter and buffer of ``modules`` (recursively)
+    is passed to the node as a graph input, so ``cg.parameters`` lists them,
+    ``VariableFilter`` finds them (with their roles and bricks) and graph
+    transforms on them (``apply_noise`` on LSTM weights) take effect inside the
+    call: replaced tensors are swapped into the modules while ``function`` runs.
+    Gradients flow through the eager computation as usual.
+
+    Bricks use it through ``@application(..., opaque=True)``, which also
+    annotates the node's inputs and outputs.
+
+    Parameters
+    ----------
+    function : callable
+        Runs eagerly on tensors.
+    *args, **kwargs
+        Variables, tensors or constants passed to ``function``.
+    modules : sequence of torch.nn.Module
+        Modules whose parameters/buffers ``function`` uses.
+    num_outputs : int, optional
+        When given, ``function`` returns a sequence of this many tensors and a
+        tuple of that many variables is returned.
+    name : str, optional
+        Name of the node target (shown in ``graph_module.code``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.graph import matrix, opaque_call, ComputationGraph
+    >>> lin = torch.nn.Linear(3, 3)
+    >>> def loop(x, steps):
+    ...     for _ in range(steps):
+    ...         x = torch.tanh(lin(x))
+    ...     return x
+    >>> h = opaque_call(loop, matrix("x"), 4, modules=[lin])
+    >>> cg = ComputationGraph([h])
+    >>> len(cg.parameters)
+    2
+    """
+    slots: list[tuple[torch.nn.Module, str, str]] = []
+    values: list[torch.Tensor] = []
+    seen: set[int] = set()
+    for root in modules:
+        for module in root.modules():
+            for kind, store in (("parameter", module._parameters), ("buffer", module._buffers)):
+                for attr, value in store.items():
+                    if value is None or id(value) in seen:
+                        continue
+                    seen.add(id(value))
+                    slots.append((module, attr, kind))
+                    values.append(value)
+    target = _OpaqueCall(function, slots, name or getattr(function, "__name__", "opaque"))
+    result = _TRACER.create_proxy("call_function", target, (tuple(values), *args), kwargs)
+    if num_outputs is None:
+        return result
+    return tuple(Variable(_TRACER.graph.create_node("call_function", operator.getitem, (result.node, i), {}))
+                 for i in range(num_outputs))
