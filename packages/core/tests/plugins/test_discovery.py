@@ -76,7 +76,7 @@ def test_failing_hook_is_isolated(make_plugin_host, caplog):
         raise RuntimeError("boom while registering")
 
     module.register_step_rules = register_step_rules
-    host = make_plugin_host(_ep("raising-plugin", module), _good())
+    host = make_plugin_host(_ep("raising-plugin", module), _good(), builtins=False)
     with caplog.at_level(logging.WARNING, logger="blocks.plugins"):
         assert host.registry("step_rules").names() == ["good_rule"]
     assert "raising-plugin 1.0: hook register_step_rules failed" in caplog.text
@@ -151,8 +151,8 @@ def test_loading_is_lazy_and_happens_once():
 
 
 def test_duplicate_entry_point_is_loaded_once(make_plugin_host):
-    host = make_plugin_host(_good(), _good())
-    assert _names(host) == [CORE_DISTRIBUTION, "good-plugin"]
+    host = make_plugin_host(_good(), _good(), builtins=False)
+    assert _names(host) == ["good-plugin"]
     assert host.registry("step_rules").names() == ["good_rule"]
 
 
