@@ -99,6 +99,17 @@ def test_pyproject_metadata(directory):
         assert "blocks-core" in deps and re.search(r">=\s*0\.1", deps["blocks-core"])
 
 
+@pytest.mark.parametrize("directory", PACKAGE_DIRS)
+def test_console_scripts_point_at_existing_functions(directory):
+    scripts = _pyproject(directory)["project"].get("scripts", {})
+    for script, target in scripts.items():
+        module, _, function = target.partition(":")
+        path = ROOT / "packages" / directory / "src" / Path(*module.split("."))
+        source = path.with_suffix(".py") if path.with_suffix(".py").is_file() else path / "__init__.py"
+        assert source.is_file(), f"{script} = {target!r}: module {module} does not exist"
+        assert re.search(rf"^def {function}\(", source.read_text(), re.M), f"{script}: no {function}() in {module}"
+
+
 def test_installed_torch_is_in_the_declared_range():
     from importlib import metadata
 

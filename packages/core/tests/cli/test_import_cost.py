@@ -12,11 +12,15 @@ PROBE = r"""
 import contextlib, importlib, importlib.util, io
 import blocks, blocks.hookspecs, blocks.plugins, blocks.registry, blocks.config, fuel, fuel.config_parser
 blocks.plugins.get_host().plugins()          # discovery of every installed plugin
-for name in ("blocks.cli.main", "blocks.cli.fuel_download", "blocks.cli.fuel_convert", "blocks.cli.fuel_info"):
+for name in ("blocks.cli.main", "blocks.cli.fuel_download", "blocks.cli.fuel_convert", "blocks.cli.fuel_info",
+             "blocks.cli.fuel_server"):
     if importlib.util.find_spec(name) is None:
         continue
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
-        importlib.import_module(name).main(["--help"])
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            importlib.import_module(name).main(["--help"])
+    except SystemExit as exit:
+        assert exit.code in (0, None), f"{name} --help exited with {exit.code}"
     print("checked", name)
 """
 
