@@ -48,8 +48,8 @@ class GradientAccumulation(StepRule):
     >>> from blocks.algorithms import Scale
     >>> rule = GradientAccumulation(2, Scale(0.1))
     >>> rule.initialize(OrderedDict(w=torch.zeros(1)))
-    >>> [rule.compute_steps([torch.zeros(1)], [torch.full((1,), g)])[0].item() for g in (1.0, 3.0)]
-    [0.0, 0.2]
+    >>> [rule.compute_steps([torch.zeros(1)], [torch.full((1,), g)])[0] for g in (1.0, 3.0)]
+    [tensor([0.]), tensor([0.2000])]
     """
 
     buffer_names = ("accumulated",)

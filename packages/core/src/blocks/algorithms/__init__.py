@@ -9,7 +9,16 @@
 from __future__ import annotations
 
 from blocks.algorithms.base import TrainingAlgorithm
+from blocks.algorithms.gradient_descent import AlgorithmQuantity, GradientDescent
 from blocks.algorithms.step_rules import CompositeRule, Scale, StepRule
 from blocks.algorithms.torch_optim import TorchOptim
 
-__all__ = ["CompositeRule", "Scale", "StepRule", "TorchOptim", "TrainingAlgorithm"]
+__all__ = [
+    "AlgorithmQuantity",
+    "CompositeRule",
+    "GradientDescent",
+    "Scale",
+    "StepRule",
+    "TorchOptim",
+    "TrainingAlgorithm",
+]

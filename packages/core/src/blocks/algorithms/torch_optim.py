@@ -64,7 +64,8 @@ class TorchOptim(StepRule):
 
     Examples
     --------
-    >>>     >>> import torch
+    >>> from collections import OrderedDict
+    >>> import torch
     >>> rule = TorchOptim(torch.optim.SGD, lr=0.1)
     >>> w = torch.zeros(2)
     >>> rule.initialize(OrderedDict(w=w))

@@ -1,0 +1,307 @@
+"""``GradientDescent``: train the parameters of an annotated graph with a step rule."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections import OrderedDict
+from typing import Any, Iterable, Mapping, Sequence
+
+import torch
+from torch import Tensor
+
+from blocks.algorithms.base import TrainingAlgorithm
+from blocks.algorithms.step_rules import Scale, StepRule
+from blocks.graph import ComputationGraph, Variable
+
+__all__ = ["AlgorithmQuantity", "GradientDescent"]
+
+logger = logging.getLogger(__name__)
+
+_ON_UNUSED_SOURCES = ("raise", "warn", "ignore")
+
+
+class AlgorithmQuantity:
+    """A quantity the algorithm computes itself (not a graph variable), monitorable by name.
+
+    ``GradientDescent.total_gradient_norm`` and ``GradientDescent.total_step_norm``
+    are such objects: pass them to :meth:`GradientDescent.add_monitored` and
+    read ``algorithm.monitored_values[quantity.name]``.
+
+    Parameters
+    ----------
+    name : str
+        The key in ``monitored_values`` (and the log channel name monitoring
+        extensions use).
+
+    Examples
+    --------
+    >>> AlgorithmQuantity("total_gradient_norm").name
+    'total_gradient_norm'
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"AlgorithmQuantity({self.name!r})"
+
+
+def _parameter_name(parameter: Tensor, index: int) -> str:
+    if getattr(parameter, "_blocks_brick", None) is not None:
+        from blocks.bricks import Brick
+
+        return Brick.get_hierarchical_name(parameter)
+    return getattr(parameter, "_blocks_name", None) or f"parameter_{index}"
+
+
+def _global_norm(tensors: Sequence[Tensor]) -> Tensor:
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(list(tensors))))
+
+
+class GradientDescent(TrainingAlgorithm):
+    """Gradient descent with a step rule (Blocks' ``GradientDescent``).
+
+    Each :meth:`process_batch` runs one forward pass of the cost (and of every
+    monitored variable), one backward pass, computes the steps with the step
+    rule and subtracts them from the parameters (``p -= step``), then applies
+    the graph's updates (batch-normalization population statistics).
+
+    Parameters
+    ----------
+    cost : Variable
+        A scalar symbolic variable of the annotated graph. Its symbolic inputs
+        are fed from the batch sources of the same name.
+    parameters : sequence of torch.nn.Parameter or mapping, optional
+        What to train; default ``ComputationGraph([cost]).parameters``. A
+        mapping ``name -> parameter`` names them; otherwise brick parameters
+        get their hierarchical name (``/mlp/linear_0.W``) and others
+        ``parameter_<index>``. The names key the step rule's buffers.
+    step_rule : StepRule, optional
+        Default :class:`~blocks.algorithms.Scale` (plain SGD with rate 1).
+    on_unused_sources : {"raise", "warn", "ignore"}
+        What to do with batch sources the graph does not read. Missing
+        sources always raise a ``ValueError`` naming them.
+    use_torch_compile : bool, optional
+        Compile the forward function with ``torch.compile`` (opt-in; the
+        first batch then takes long).
+
+    Attributes
+    ----------
+    total_gradient_norm, total_step_norm : AlgorithmQuantity
+        Global L2 norms of the gradients and of the steps; computed only when
+        passed to :meth:`add_monitored`, kept on the device.
+    monitored_values : dict
+        After each batch: name -> detached tensor (pre-update values of the
+        monitored variables, and the requested norms). No host
+        synchronisation happens in :meth:`process_batch`.
+
+    Notes
+    -----
+    Gradients are computed with ``cost.backward()`` into ``.grad`` and handed
+    to the step rule, which may overwrite them in place; ``.grad`` is reset to
+    ``None`` after every batch (never zero-filled), so after
+    :meth:`process_batch` the parameters carry no gradient.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.graph import matrix
+    >>> from blocks.algorithms import Scale
+    >>> x = matrix("features")
+    >>> w = torch.nn.Parameter(torch.ones(2, 1))
+    >>> cost = (x @ w).sum()
+    >>> algorithm = GradientDescent(cost, parameters=[w], step_rule=Scale(0.1))
+    >>> algorithm.add_monitored([algorithm.total_gradient_norm])
+    >>> algorithm.initialize()
+    >>> algorithm.process_batch({"features": torch.ones(3, 2)})
+    >>> w.view(-1)
+    tensor([0.7000, 0.7000], grad_fn=<ViewBackward0>)
+    >>> algorithm.monitored_values["total_gradient_norm"]
+    tensor(4.2426)
+    """
+
+    def __init__(
+        self,
+        cost: Variable,
+        parameters: Sequence[Tensor] | Mapping[str, Tensor] | None = None,
+        step_rule: StepRule | None = None,
+        on_unused_sources: str = "raise",
+        use_torch_compile: bool = False,
+    ) -> None:
+        if on_unused_sources not in _ON_UNUSED_SOURCES:
+            raise ValueError(f"on_unused_sources must be one of {_ON_UNUSED_SOURCES}, got {on_unused_sources!r}")
+        if not isinstance(cost, Variable):
+            raise ValueError(
+                f"cost must be a symbolic Variable of the annotated graph (built from blocks.graph inputs), "
+                f"got {type(cost).__name__}"
+            )
+        if step_rule is None:
+            step_rule = Scale()
+        if not isinstance(step_rule, StepRule):
+            raise ValueError(f"step_rule must be a blocks.algorithms.StepRule, got {type(step_rule).__name__}")
+        self.cost = cost
+        self.step_rule = step_rule
+        self.on_unused_sources = on_unused_sources
+        self.use_torch_compile = bool(use_torch_compile)
+        self.graph = ComputationGraph([cost])
+        if parameters is None:
+            parameters = self.graph.parameters
+        if isinstance(parameters, Mapping):
+            named = OrderedDict(parameters)
+        else:
+            named = OrderedDict()
+            for index, parameter in enumerate(parameters):
+                name = _parameter_name(parameter, index)
+                if name in named and named[name] is not parameter:
+                    raise ValueError(f"two trained parameters are both named {name!r}; pass parameters as a mapping "
+                                     "name -> parameter to name them")
+                named[name] = parameter
+        if not named:
+            raise ValueError("GradientDescent has no parameters to train: the cost uses none and none were given")
+        identities = [id(p) for p in named.values()]
+        if len(set(identities)) != len(identities):
+            raise ValueError("a parameter is listed twice in parameters")
+        for name, parameter in named.items():
+            if not isinstance(parameter, Tensor) or not parameter.requires_grad:
+                raise ValueError(f"parameter {name!r} must be a tensor that requires grad (an nn.Parameter)")
+        self.parameter_dict = named
+        self.parameters: list[Tensor] = list(named.values())
+        self.total_gradient_norm = AlgorithmQuantity("total_gradient_norm")
+        self.total_step_norm = AlgorithmQuantity("total_step_norm")
+        self._monitored: list[Variable] = []
+        self._want_gradient_norm = False
+        self._want_step_norm = False
+        self.monitored_values: dict[str, Tensor] = {}
+        self._function: Any = None
+        self._pending_state: Mapping[str, Any] | None = None
+
+    # -- set-up --------------------------------------------------------------
+    @property
+    def initialized(self) -> bool:
+        """Whether :meth:`initialize` has run."""
+        return self._function is not None
+
+    def add_monitored(self, variables: Iterable[Variable | AlgorithmQuantity]) -> None:
+        """Compute ``variables`` in the same forward pass; their values land in :attr:`monitored_values`.
+
+        Must be called before :meth:`initialize`. Accepts graph variables
+        (with a unique ``.name``) and :attr:`total_gradient_norm` /
+        :attr:`total_step_norm`.
+        """
+        if self.initialized:
+            raise ValueError("add_monitored must be called before initialize() (the forward function is compiled)")
+        names = {v.name for v in self._monitored}
+        names.update(q.name for q, wanted in ((self.total_gradient_norm, self._want_gradient_norm),
+                                               (self.total_step_norm, self._want_step_norm)) if wanted)
+        for variable in variables:
+            if variable is self.total_gradient_norm:
+                self._want_gradient_norm = True
+                continue
+            if variable is self.total_step_norm:
+                self._want_step_norm = True
+                continue
+            if not isinstance(variable, Variable):
+                raise ValueError(
+                    f"can only monitor graph Variables, total_gradient_norm and total_step_norm, "
+                    f"got {type(variable).__name__}"
+                )
+            if any(variable is v for v in self._monitored):
+                continue
+            if not variable.name:
+                raise ValueError("a monitored variable needs a name: set variable.name = '...'")
+            if variable.name in names:
+                raise ValueError(f"two monitored quantities are named {variable.name!r}; names must be unique")
+            names.add(variable.name)
+            self._monitored.append(variable)
+
+    def initialize(self) -> None:
+        """Compile the forward function and create the step rule's buffers."""
+        graph = ComputationGraph([self.cost, *self._monitored])
+        self._updates = list(self.graph.updates)
+        outputs = [self.cost, *self._monitored, *(value for _, value in self._updates)]
+        self._function = graph.compile(outputs, use_torch_compile=self.use_torch_compile)
+        self._input_names = set(self._function.input_names)
+        self._monitored_names = [v.name for v in self._monitored]
+        self._num_monitored = len(self._monitored)
+        self._update_buffers = [buffer for buffer, _ in self._updates]
+        self._checked_sources: Any = None
+        for parameter in self.parameters:
+            parameter.grad = None
+        self.step_rule.initialize(self.parameter_dict)
+        if self._pending_state is not None:
+            state, self._pending_state = self._pending_state, None
+            self.load_state_dict(state)
+
+    # -- training ------------------------------------------------------------
+    def _check_sources(self, batch: Mapping[str, Any]) -> None:
+        if not isinstance(batch, Mapping):
+            raise ValueError(f"a batch must be a mapping from source names to arrays, got {type(batch).__name__}")
+        sources = set(batch)
+        missing = self._input_names - sources
+        if missing:
+            raise ValueError(
+                f"the batch lacks the source(s) {sorted(missing)} that the cost needs (inputs "
+                f"{sorted(self._input_names)}); it has {sorted(sources)}"
+            )
+        unused = sources - self._input_names
+        if unused and self.on_unused_sources != "ignore":
+            message = (f"the batch sources {sorted(unused)} are not inputs of the graph (inputs "
+                       f"{sorted(self._input_names)}); pass on_unused_sources='warn' or 'ignore' to allow them")
+            if self.on_unused_sources == "raise":
+                raise ValueError(message)
+            warnings.warn(message, stacklevel=3)
+        self._checked_sources = sources
+
+    def process_batch(self, batch: Mapping[str, Any]) -> None:
+        """One forward, backward and update step on ``batch`` (source name -> array)."""
+        if self._function is None:
+            raise ValueError("GradientDescent.initialize() must be called before process_batch")
+        if batch.keys() != self._checked_sources:
+            self._check_sources(batch)
+        values = self._function(batch)
+        parameters = self.parameters
+        try:
+            values[0].backward()
+            gradients = [p.grad for p in parameters]
+        finally:
+            for parameter in parameters:
+                parameter.grad = None
+        if any(g is None for g in gradients):
+            unused = [name for name, g in zip(self.parameter_dict, gradients) if g is None]
+            raise ValueError(f"the cost does not depend on the parameter(s) {unused}: remove them from parameters")
+        monitored: dict[str, Tensor] = {}
+        with torch.no_grad():
+            if self._want_gradient_norm:
+                monitored["total_gradient_norm"] = _global_norm(gradients)
+            steps = self.step_rule.compute_steps(parameters, gradients)
+            if self._want_step_norm:
+                monitored["total_step_norm"] = _global_norm(steps)
+            torch._foreach_sub_(parameters, steps)
+            if self._update_buffers:
+                torch._foreach_copy_(self._update_buffers, values[1 + self._num_monitored:])
+        if self._num_monitored:
+            for name, value in zip(self._monitored_names, values[1:]):
+                monitored[name] = value.detach()
+        self.monitored_values = monitored
+
+    # -- state ---------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """``{"parameter_names": [...], "step_rule": step_rule.state_dict()}`` (requires :meth:`initialize`)."""
+        if self._pending_state is not None:
+            return dict(self._pending_state)
+        if not self.initialized:
+            raise ValueError("GradientDescent.state_dict() needs initialize() first (the step rule has no buffers)")
+        return {"parameter_names": list(self.parameter_dict), "step_rule": self.step_rule.state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore the step rule's state; before :meth:`initialize` it is applied by :meth:`initialize`."""
+        if "step_rule" not in state:
+            raise ValueError(f"GradientDescent state needs a 'step_rule' entry, got keys {sorted(state)}")
+        names = list(state.get("parameter_names", self.parameter_dict))
+        if names != list(self.parameter_dict):
+            raise ValueError(f"the state is for parameters {names}, this algorithm trains {list(self.parameter_dict)}")
+        if not self.initialized:
+            self._pending_state = state
+            return
+        self.step_rule.load_state_dict(state["step_rule"])
