@@ -6,4 +6,25 @@ This module must stay cheap to import: objects are registered as lazy
 
 from __future__ import annotations
 
-from blocks import hookimpl  # noqa: F401
+from blocks import hookimpl
+
+_EXTENSIONS = {
+    "printing": "blocks_extensions.printing:Printing",
+    "progress_bar": "blocks_extensions.printing:ProgressBar",
+    "timing": "blocks_extensions.timing:Timing",
+    "timestamp": "blocks_extensions.timing:Timestamp",
+    "data_stream_monitoring": "blocks_extensions.monitoring:DataStreamMonitoring",
+    "training_data_monitoring": "blocks_extensions.monitoring:TrainingDataMonitoring",
+    "track_the_best": "blocks_extensions.stopping:TrackTheBest",
+    "finish_if_no_improvement_after": "blocks_extensions.stopping:FinishIfNoImprovementAfter",
+    "early_stopping": "blocks_extensions.stopping:EarlyStopping",
+    "shared_variable_modifier": "blocks_extensions.schedules:SharedVariableModifier",
+    "check_numerics": "blocks_extensions.numerics:CheckNumerics",
+    "plot": "blocks_extensions.plot:Plot",
+}
+
+
+@hookimpl
+def register_extensions(register) -> None:
+    for name, target in _EXTENSIONS.items():
+        register(name, target)

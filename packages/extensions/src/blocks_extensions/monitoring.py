@@ -1,0 +1,366 @@
+"""Monitoring extensions: values of graph variables on training batches and on other streams."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable, Sequence
+
+import numpy
+import torch
+
+from blocks.extensions import CallbackName, SimpleExtension
+from blocks_extensions.aggregation import Aggregator, MonitoredQuantity, get_aggregation_scheme
+
+__all__ = ["DataStreamMonitoring", "MonitoringExtension", "TrainingDataMonitoring"]
+
+logger = logging.getLogger(__name__)
+
+
+def _key(obj: Any) -> int:
+    return id(getattr(obj, "node", obj))
+
+
+def _name(obj: Any) -> str | None:
+    name = getattr(obj, "name", None)
+    return name if isinstance(name, str) and name else None
+
+
+def _batch_size(batch: Any) -> int:
+    for value in batch.values():
+        shape = getattr(value, "shape", None)
+        if shape is not None:
+            return int(shape[0]) if len(shape) else 1
+        return len(value)
+    return 1
+
+
+def _log_value(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        value = value.detach()
+        if value.numel() == 1:
+            return value.item()
+        return value.cpu().numpy()
+    if isinstance(value, numpy.ndarray) and value.size == 1:
+        return value.item()
+    return value
+
+
+class _Monitored:
+    """The monitored items of an extension: their schemes, aggregators and required variables."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = list(items)
+        if not self.items:
+            raise ValueError("nothing to monitor: give a non-empty list of variables or MonitoredQuantity objects")
+        names = []
+        self.required: list[Any] = []
+        self._positions: dict[int, int] = {}
+        self.schemes: list[tuple[str, Any, list[int]]] = []
+        self.quantities: list[tuple[MonitoredQuantity, list[int]]] = []
+        for item in self.items:
+            name = _name(item)
+            if name is None:
+                raise ValueError(f"monitored {item!r} has no name: set variable.name = '...' before monitoring it")
+            names.append(name)
+            if isinstance(item, MonitoredQuantity):
+                self.quantities.append((item, [self._require(v) for v in item.requires]))
+            else:
+                scheme = get_aggregation_scheme(item)
+                self.schemes.append((name, scheme, [self._require(v) for v in scheme.requires]))
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"monitored names must be unique, repeated: {duplicates}")
+        self.aggregators: list[Aggregator] = [scheme.get_aggregator() for _, scheme, _ in self.schemes]
+        self.count = 0
+
+    def _require(self, variable: Any) -> int:
+        key = _key(variable)
+        if key not in self._positions:
+            self._positions[key] = len(self.required)
+            self.required.append(variable)
+        return self._positions[key]
+
+    def initialize(self) -> None:
+        for aggregator in self.aggregators:
+            aggregator.initialize()
+        for quantity, _ in self.quantities:
+            quantity.initialize()
+        self.count = 0
+
+    def aggregate(self, values: Sequence[Any], batch_size: int) -> None:
+        for aggregator, (_, _, positions) in zip(self.aggregators, self.schemes):
+            aggregator.aggregate([values[i] for i in positions], batch_size)
+        for quantity, positions in self.quantities:
+            quantity.aggregate(*(_to_numpy(values[i]) for i in positions))
+        self.count += 1
+
+    def readout(self) -> dict[str, Any]:
+        result = {}
+        for aggregator, (name, _, _) in zip(self.aggregators, self.schemes):
+            value = aggregator.readout()
+            if value is not None:
+                result[name] = _log_value(value)
+        for quantity, _ in self.quantities:
+            result[quantity.name] = _log_value(quantity.get_aggregated_value())
+        return result
+
+
+def _to_numpy(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return numpy.asarray(value)
+
+
+class MonitoringExtension(SimpleExtension):
+    """Base of monitoring extensions: record names are ``prefix_name_suffix``.
+
+    Parameters
+    ----------
+    prefix, suffix : str, optional
+        Joined to each monitored name with ``_``.
+    **kwargs
+        :class:`~blocks.extensions.SimpleExtension` arguments.
+
+    Examples
+    --------
+    >>> class Constant(MonitoringExtension):
+    ...     def do(self, which_callback, *args):
+    ...         self.add_records(self.main_loop.log, {"one": 1.0}.items())
+    >>> Constant(prefix="valid").record_name("one")
+    'valid_one'
+    """
+
+    def __init__(self, prefix: str | None = None, suffix: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.prefix = prefix
+        self.suffix = suffix
+
+    def record_name(self, name: str) -> str:
+        """The log record of a monitored name."""
+        return "_".join(part for part in (self.prefix, name, self.suffix) if part)
+
+    def add_records(self, log: Any, record_tuples: Iterable[tuple[str, Any]]) -> None:
+        """Write ``(name, value)`` pairs to the current row under their record names."""
+        row = log.current_row
+        for name, value in record_tuples:
+            row[self.record_name(name)] = value
+
+
+class DataStreamMonitoring(MonitoringExtension):
+    """Evaluate variables over one epoch of a data stream (e.g. validation).
+
+    The variables are compiled with ``ComputationGraph(...).compile()`` in
+    ``before_training`` (or ``on_resumption``), never in the constructor, and
+    evaluated without gradients. Each variable is aggregated by its scheme
+    (see :mod:`blocks_extensions.aggregation`); :class:`MonitoredQuantity`
+    objects get NumPy values.
+
+    Parameters
+    ----------
+    variables : list of Variable or MonitoredQuantity
+        What to evaluate; names must be unique.
+    data_stream : fuel.streams.AbstractDataStream
+        The stream to evaluate on (one epoch per evaluation).
+    updates : list of (torch.Tensor, Variable), optional
+        Buffers to assign after each batch (e.g. population statistics).
+    prefix, suffix : str, optional
+        Record-name parts.
+    **kwargs
+        Triggers; by default ``before_first_epoch`` and ``after_epoch``.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> from blocks.graph import vector
+    >>> from fuel.datasets import IndexableDataset
+    >>> from fuel.streams import DataStream
+    >>> from fuel.schemes import SequentialScheme
+    >>> x = vector("x")
+    >>> square = (x ** 2).mean()
+    >>> square.name = "square"
+    >>> stream = DataStream(IndexableDataset({"x": numpy.array([1.0, 2.0, 3.0])}),
+    ...                     iteration_scheme=SequentialScheme(3, 2))
+    >>> monitor = DataStreamMonitoring([square], stream, prefix="valid")
+    >>> monitor.evaluate()
+    {'square': 4.666666666666667}
+    """
+
+    def __init__(
+        self,
+        variables: Sequence[Any],
+        data_stream: Any,
+        updates: Sequence[tuple[torch.Tensor, Any]] | None = None,
+        prefix: str | None = None,
+        suffix: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("before_first_epoch", True)
+        kwargs.setdefault("after_epoch", True)
+        super().__init__(prefix=prefix, suffix=suffix, **kwargs)
+        self.variables = list(variables)
+        self.data_stream = data_stream
+        self.updates = list(updates or [])
+        self._monitored = _Monitored(self.variables)
+        self._function: Any = None
+        self._device: torch.device | None = None
+
+    def compile(self) -> None:
+        """Compile the evaluation function (done once, before training)."""
+        if self._function is not None:
+            return
+        from blocks.graph import ComputationGraph
+
+        required = self._monitored.required
+        update_values = [value for _, value in self.updates]
+        outputs = required + update_values
+        try:
+            graph = ComputationGraph(outputs)
+        except (TypeError, AttributeError) as err:
+            raise ValueError(f"DataStreamMonitoring can only monitor graph variables: {err}") from None
+        self._function = graph.compile(outputs)
+        self._device = graph.parameters[0].device if graph.parameters else None
+
+    def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
+        if callback_invoked in ("before_training", "on_resumption"):
+            self.compile()
+        super().dispatch(callback_invoked, *from_main_loop)
+
+    def responds_to(self, callback_name: str) -> bool:
+        return callback_name in ("before_training", "on_resumption") or super().responds_to(callback_name)
+
+    def evaluate(self) -> dict[str, Any]:
+        """One epoch of the stream: ``{name: aggregated value}``."""
+        self.compile()
+        monitored = self._monitored
+        monitored.initialize()
+        num_required = len(monitored.required)
+        device = self._device
+        with torch.no_grad():
+            for batch in self.data_stream.get_epoch_iterator(as_dict=True):
+                if device is not None and device.type != "cpu":
+                    batch = {
+                        k: torch.as_tensor(numpy.asarray(v) if not isinstance(v, torch.Tensor) else v).to(device)
+                        for k, v in batch.items()
+                    }
+                values = self._function(batch)
+                monitored.aggregate(values[:num_required], _batch_size(batch))
+                for (buffer, _), value in zip(self.updates, values[num_required:]):
+                    buffer.copy_(value)
+        if monitored.count == 0:
+            raise ValueError("DataStreamMonitoring's stream gave an epoch without batches")
+        return monitored.readout()
+
+    def do(self, which_callback: CallbackName, *args: Any) -> None:
+        values = self.evaluate()
+        logger.debug("monitoring on %s: %s", self.prefix or "data stream", values)
+        self.add_records(self.main_loop.log, values.items())
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        if hasattr(self.data_stream, "state_dict"):
+            state["data_stream"] = self.data_stream.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if "data_stream" in state and hasattr(self.data_stream, "load_state_dict"):
+            self.data_stream.load_state_dict(state["data_stream"])
+
+
+class TrainingDataMonitoring(MonitoringExtension):
+    """Monitor variables on the training batches, computed in the training forward pass.
+
+    Before training (or on resumption) the required variables are given to
+    ``algorithm.add_monitored``; after every batch their values (computed
+    before the update) are taken from ``algorithm.monitored_values`` and
+    aggregated on the device, with no host sync. Aggregates are written to
+    the log when a trigger fires, then reset. Besides graph variables, the
+    algorithm's ``total_gradient_norm`` / ``total_step_norm`` objects work.
+
+    Parameters
+    ----------
+    variables : list
+        Named variables (or MonitoredQuantity, which costs a host sync per batch).
+    prefix, suffix : str, optional
+        Record-name parts.
+    **kwargs
+        Triggers for writing records; ``after_epoch`` when none is given.
+
+    Examples
+    --------
+    >>> from blocks.graph import vector
+    >>> x = vector("x")
+    >>> cost = x.mean()
+    >>> cost.name = "cost"
+    >>> monitor = TrainingDataMonitoring([cost], prefix="train", every_n_batches=100)
+    >>> monitor.responds_to("after_batch"), monitor.record_name("cost")
+    (True, 'train_cost')
+    """
+
+    def __init__(
+        self, variables: Sequence[Any], prefix: str | None = None, suffix: str | None = None, **kwargs: Any
+    ) -> None:
+        if not any(value for key, value in kwargs.items() if key != "name"):
+            kwargs["after_epoch"] = True
+        super().__init__(prefix=prefix, suffix=suffix, **kwargs)
+        self.variables = list(variables)
+        self._monitored = _Monitored(self.variables)
+        required_names = [_name(v) for v in self._monitored.required]
+        if None in required_names:
+            unnamed = [v for v in self._monitored.required if _name(v) is None]
+            raise ValueError(f"TrainingDataMonitoring needs every required variable named; unnamed: {unnamed}")
+        repeated = sorted({n for n in required_names if required_names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"different monitored variables share the name(s) {repeated}: rename them")
+        self._required_names: list[str] = required_names  # type: ignore[assignment]
+        self._algorithm: Any = None
+
+    def _setup(self) -> None:
+        algorithm = self.main_loop.algorithm
+        if self._algorithm is algorithm:
+            return
+        if not hasattr(algorithm, "add_monitored"):
+            raise ValueError(
+                f"TrainingDataMonitoring needs an algorithm with add_monitored/monitored_values (e.g. "
+                f"GradientDescent), got {type(algorithm).__name__}"
+            )
+        algorithm.add_monitored(self._monitored.required)
+        self._algorithm = algorithm
+
+    def responds_to(self, callback_name: str) -> bool:
+        return callback_name in ("before_training", "on_resumption", "after_batch") or super().responds_to(
+            callback_name
+        )
+
+    def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
+        if callback_invoked == "after_batch":
+            values = self._algorithm.monitored_values
+            self._monitored.aggregate([values[name] for name in self._required_names], _batch_size(from_main_loop[0]))
+        elif callback_invoked in ("before_training", "on_resumption"):
+            self._setup()
+        super().dispatch(callback_invoked, *from_main_loop)
+
+    def do(self, which_callback: CallbackName, *args: Any) -> None:
+        if self._monitored.count == 0:
+            return
+        values = self._monitored.readout()
+        self._monitored.initialize()
+        self.add_records(self.main_loop.log, values.items())
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["count"] = self._monitored.count
+        state["aggregators"] = [aggregator.state_dict() for aggregator in self._monitored.aggregators]
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        saved = state.get("aggregators", [])
+        if len(saved) != len(self._monitored.aggregators):
+            raise ValueError(
+                f"saved TrainingDataMonitoring state has {len(saved)} aggregators, this one monitors "
+                f"{len(self._monitored.aggregators)}: monitor the same variables to resume"
+            )
+        for aggregator, aggregator_state in zip(self._monitored.aggregators, saved):
+            aggregator.load_state_dict(aggregator_state)
+        self._monitored.count = int(state.get("count", 0))

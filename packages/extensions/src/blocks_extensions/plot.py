@@ -1,0 +1,124 @@
+"""Plot: PNG plots of log channels, refreshed during training (headless)."""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import os
+import tempfile
+from typing import Any, Sequence
+
+from blocks.extensions import CallbackName, SimpleExtension
+
+__all__ = ["Plot"]
+
+
+class Plot(SimpleExtension):
+    """Draw chosen log channels against iterations into a PNG file.
+
+    Uses matplotlib's Agg canvas directly (no pyplot, no display, the global
+    backend untouched). The file is replaced atomically, so a viewer never
+    sees a half-written image.
+
+    Parameters
+    ----------
+    path : str
+        The PNG file.
+    channels : list of str, or list of lists of str
+        Channels (shell-style wildcards allowed); each inner list is one
+        subplot (Blocks-extras' convention).
+    every_n_epochs : int, optional
+        Refresh period in epochs (default 1); the plot is also drawn after
+        training.
+    title : str, optional
+        Figure title.
+    **kwargs
+        Other triggers.
+
+    Examples
+    --------
+    >>> plot = Plot("curves.png", [["train_cost", "valid_cost"], ["valid_error"]])
+    >>> plot.channels
+    [['train_cost', 'valid_cost'], ['valid_error']]
+    """
+
+    def __init__(
+        self,
+        path: str,
+        channels: Sequence[str] | Sequence[Sequence[str]],
+        every_n_epochs: int = 1,
+        title: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("after_training", True)
+        super().__init__(every_n_epochs=every_n_epochs, **kwargs)
+        if not channels:
+            raise ValueError("Plot needs at least one channel")
+        if all(isinstance(c, str) for c in channels):
+            groups = [list(channels)]
+        elif all(not isinstance(c, str) and all(isinstance(n, str) for n in c) for c in channels):
+            groups = [list(c) for c in channels]
+        else:
+            raise ValueError(f"channels must be a list of names or a list of lists of names, got {channels!r}")
+        if not str(path).lower().endswith(".png"):
+            raise ValueError(f"Plot writes PNG files: the path must end with .png, got {path!r}")
+        self.path = str(path)
+        self.channels = groups
+        self.title = title
+
+    def series(self) -> list[dict[str, tuple[list[int], list[float]]]]:
+        """Per subplot, channel name → (iterations, values) of numeric entries."""
+        rows = list(self.main_loop.log.rows())
+        result = []
+        for group in self.channels:
+            found: dict[str, tuple[list[int], list[float]]] = {}
+            for time, row in rows:
+                for key, value in row.items():
+                    if not any(fnmatch.fnmatchcase(key, pattern) for pattern in group):
+                        continue
+                    if isinstance(value, bool) or not isinstance(value, (int, float)):
+                        continue
+                    xs, ys = found.setdefault(key, ([], []))
+                    xs.append(time)
+                    ys.append(float(value))
+            result.append(found)
+        return result
+
+    def render(self) -> None:
+        """Draw the figure and replace the file atomically."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        data = self.series()
+        figure = Figure(figsize=(7, 3 * len(data)), dpi=100)
+        FigureCanvasAgg(figure)
+        for index, (group, found) in enumerate(zip(self.channels, data)):
+            axes = figure.add_subplot(len(data), 1, index + 1)
+            for name, (xs, ys) in found.items():
+                finite = [(x, y) for x, y in zip(xs, ys) if math.isfinite(y)]
+                axes.plot(
+                    [x for x, _ in finite], [y for _, y in finite], marker="." if len(finite) < 50 else None, label=name
+                )
+            if found:
+                axes.legend(loc="best", fontsize="small")
+            else:
+                axes.set_title(f"no data yet for {', '.join(group)}", fontsize="small")
+            axes.set_xlabel("iterations")
+            axes.grid(True, alpha=0.3)
+        if self.title:
+            figure.suptitle(self.title)
+        figure.tight_layout()
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".plot-", suffix=".png")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                figure.savefig(file, format="png")
+            os.replace(temporary, self.path)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+
+    def do(self, which_callback: CallbackName, *args: Any) -> None:
+        self.render()

@@ -1,0 +1,115 @@
+"""Timing and Timestamp: when and how long."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from blocks.extensions import CallbackName, SimpleExtension
+
+__all__ = ["Timestamp", "Timing"]
+
+_ACTIONS = ("train", "read_data")
+
+
+class Timing(SimpleExtension):
+    """Record the time spent training and reading data (Blocks' records).
+
+    At ``before_first_epoch``: ``time_initialization``. At every other
+    trigger, for action ``train`` and ``read_data``:
+    ``time_<action>_this_<epoch|batch>`` (since the previous record at that
+    level) and ``time_<action>_total``. Times come from the main loop's
+    clocks (wall time of the host; no device sync). Totals continue across
+    resumption.
+
+    Parameters
+    ----------
+    prefix : str, optional
+        Prepended to every record name.
+    **kwargs
+        Triggers; by default ``before_first_epoch`` and ``after_epoch``.
+
+    Examples
+    --------
+    >>> Timing(prefix="main_").prefix
+    'main_'
+    """
+
+    def __init__(self, prefix: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("before_first_epoch", True)
+        kwargs.setdefault("after_epoch", True)
+        super().__init__(**kwargs)
+        self.prefix = prefix
+        self.offsets = {action: 0.0 for action in _ACTIONS}
+        self.previous = {level: {action: 0.0 for action in _ACTIONS} for level in ("epoch", "batch")}
+
+    def _totals(self) -> dict[str, float]:
+        times = self.main_loop.times
+        return {action: self.offsets[action] + times[action] for action in _ACTIONS}
+
+    def do(self, which_callback: CallbackName, *args: Any) -> None:
+        row = self.main_loop.log.current_row
+        if which_callback == "before_epoch":
+            row[self.prefix + "time_initialization"] = self.main_loop.times["initialization"]
+            return
+        level = "batch" if which_callback in ("after_batch", "before_batch") else "epoch"
+        totals = self._totals()
+        for action in _ACTIONS:
+            row[f"{self.prefix}time_{action}_this_{level}"] = totals[action] - self.previous[level][action]
+            row[f"{self.prefix}time_{action}_total"] = totals[action]
+            self.previous[level][action] = totals[action]
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["totals"] = self._totals() if self._main_loop is not None else dict(self.offsets)
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        totals = {action: float(state.get("totals", {}).get(action, 0.0)) for action in _ACTIONS}
+        times = self._main_loop.times if self._main_loop is not None else {a: 0.0 for a in _ACTIONS}
+        self.offsets = {action: totals[action] - times[action] for action in _ACTIONS}
+        self.previous = {level: dict(totals) for level in ("epoch", "batch")}
+
+
+class Timestamp(SimpleExtension):
+    """Record the current local time in ISO 8601 format.
+
+    Parameters
+    ----------
+    log_record : str, optional
+        The record name (``timestamp``).
+    separator : str, optional
+        Between date and time (a space).
+    **kwargs
+        Triggers; by default ``before_training``, ``after_epoch``, ``on_error``,
+        ``on_interrupt``, ``on_resumption`` and ``after_training``.
+
+    Examples
+    --------
+    >>> len(Timestamp(separator="T").get_timestamp()) >= 19
+    True
+    """
+
+    DEFAULT_LOG_RECORD = "timestamp"
+
+    def __init__(self, log_record: str = DEFAULT_LOG_RECORD, separator: str = " ", **kwargs: Any) -> None:
+        for trigger in (
+            "before_training",
+            "after_epoch",
+            "on_error",
+            "on_interrupt",
+            "on_resumption",
+            "after_training",
+        ):
+            kwargs.setdefault(trigger, True)
+        super().__init__(**kwargs)
+        self.log_record = log_record
+        self.separator = separator
+
+    def get_timestamp(self) -> str:
+        """The current time as ISO 8601 text."""
+        return datetime.datetime.now().isoformat(self.separator)
+
+    def do(self, which_callback: CallbackName, *args: Any) -> None:
+        self.main_loop.log.current_row[self.log_record] = self.get_timestamp()
