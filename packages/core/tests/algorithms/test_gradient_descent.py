@@ -117,6 +117,19 @@ def test_monitored_values_are_pre_update_and_norms_match_hand_computation():
     assert not values["cost"].requires_grad
 
 
+def test_keep_gradients_exposes_the_raw_gradients():
+    mlp, cost = _mlp_cost()
+    algorithm = GradientDescent(cost, step_rule=Scale(0.5), keep_gradients=True)
+    hand = _hand_parameters(algorithm)
+    algorithm.initialize()
+    batch = _batches(1)[0]
+    expected = torch.autograd.grad(_hand_forward(hand, batch), hand)
+    algorithm.process_batch(batch)
+    assert list(algorithm.gradients) == algorithm.parameters
+    for parameter, gradient in zip(algorithm.parameters, expected):
+        torch.testing.assert_close(algorithm.gradients[parameter], gradient)  # not scaled by the rule
+
+
 def test_norms_are_not_computed_unless_asked():
     mlp, cost = _mlp_cost()
     algorithm = GradientDescent(cost, step_rule=Scale(0.1))
@@ -209,8 +222,9 @@ def test_named_parameters_and_errors():
     algorithm = GradientDescent(cost, parameters={"first": w})
     algorithm.initialize()
     assert algorithm.step_rule.parameter_names == ["first"]
-    with pytest.raises(ValueError, match="before initialize"):
-        algorithm.add_monitored([cost])
+    algorithm.add_monitored([cost, algorithm.total_gradient_norm])  # after initialize: compiled again
+    algorithm.process_batch(_batches(1)[0])
+    assert set(algorithm.monitored_values) == {"cost", "total_gradient_norm"}
     with pytest.raises(ValueError, match="Variable"):
         GradientDescent(torch.zeros(()))
     with pytest.raises(ValueError, match="StepRule"):

@@ -85,12 +85,19 @@ class GradientDescent(TrainingAlgorithm):
     use_torch_compile : bool, optional
         Compile the forward function with ``torch.compile`` (opt-in; the
         first batch then takes long).
+    keep_gradients : bool, optional
+        Keep this batch's gradients in :attr:`gradients` (a copy is handed to
+        the step rule, which costs one extra pass over them). Default
+        ``False``: the step rule consumes the gradients in place.
 
     Attributes
     ----------
     total_gradient_norm, total_step_norm : AlgorithmQuantity
         Global L2 norms of the gradients and of the steps; computed only when
         passed to :meth:`add_monitored`, kept on the device.
+    gradients : dict
+        ``parameter -> gradient`` of the last batch when ``keep_gradients``
+        (what ``CheckNumerics`` reads); empty otherwise.
     monitored_values : dict
         After each batch: name -> detached tensor (pre-update values of the
         monitored variables, and the requested norms). No host
@@ -128,6 +135,7 @@ class GradientDescent(TrainingAlgorithm):
         step_rule: StepRule | None = None,
         on_unused_sources: str = "raise",
         use_torch_compile: bool = False,
+        keep_gradients: bool = False,
     ) -> None:
         if on_unused_sources not in _ON_UNUSED_SOURCES:
             raise ValueError(f"on_unused_sources must be one of {_ON_UNUSED_SOURCES}, got {on_unused_sources!r}")
@@ -144,6 +152,8 @@ class GradientDescent(TrainingAlgorithm):
         self.step_rule = step_rule
         self.on_unused_sources = on_unused_sources
         self.use_torch_compile = bool(use_torch_compile)
+        self.keep_gradients = bool(keep_gradients)
+        self.gradients: dict[Tensor, Tensor] = {}
         self.graph = ComputationGraph([cost])
         if parameters is None:
             parameters = self.graph.parameters
@@ -185,12 +195,11 @@ class GradientDescent(TrainingAlgorithm):
     def add_monitored(self, variables: Iterable[Variable | AlgorithmQuantity]) -> None:
         """Compute ``variables`` in the same forward pass; their values land in :attr:`monitored_values`.
 
-        Must be called before :meth:`initialize`. Accepts graph variables
-        (with a unique ``.name``) and :attr:`total_gradient_norm` /
+        Call it before :meth:`initialize` (as Blocks required); called later,
+        the forward function is compiled again. Accepts graph variables (with
+        a unique ``.name``) and :attr:`total_gradient_norm` /
         :attr:`total_step_norm`.
         """
-        if self.initialized:
-            raise ValueError("add_monitored must be called before initialize() (the forward function is compiled)")
         names = {v.name for v in self._monitored}
         names.update(q.name for q, wanted in ((self.total_gradient_norm, self._want_gradient_norm),
                                                (self.total_step_norm, self._want_step_norm)) if wanted)
@@ -206,7 +215,7 @@ class GradientDescent(TrainingAlgorithm):
                     f"can only monitor graph Variables, total_gradient_norm and total_step_norm, "
                     f"got {type(variable).__name__}"
                 )
-            if any(variable is v for v in self._monitored):
+            if any(variable.node is v.node for v in self._monitored):
                 continue
             if not variable.name:
                 raise ValueError("a monitored variable needs a name: set variable.name = '...'")
@@ -214,9 +223,21 @@ class GradientDescent(TrainingAlgorithm):
                 raise ValueError(f"two monitored quantities are named {variable.name!r}; names must be unique")
             names.add(variable.name)
             self._monitored.append(variable)
+        if self.initialized:
+            logger.debug("add_monitored after initialize(): compiling the forward function again")
+            self._compile()
 
     def initialize(self) -> None:
         """Compile the forward function and create the step rule's buffers."""
+        self._compile()
+        for parameter in self.parameters:
+            parameter.grad = None
+        self.step_rule.initialize(self.parameter_dict)
+        if self._pending_state is not None:
+            state, self._pending_state = self._pending_state, None
+            self.load_state_dict(state)
+
+    def _compile(self) -> None:
         graph = ComputationGraph([self.cost, *self._monitored])
         self._updates = list(self.graph.updates)
         outputs = [self.cost, *self._monitored, *(value for _, value in self._updates)]
@@ -226,12 +247,6 @@ class GradientDescent(TrainingAlgorithm):
         self._num_monitored = len(self._monitored)
         self._update_buffers = [buffer for buffer, _ in self._updates]
         self._checked_sources: Any = None
-        for parameter in self.parameters:
-            parameter.grad = None
-        self.step_rule.initialize(self.parameter_dict)
-        if self._pending_state is not None:
-            state, self._pending_state = self._pending_state, None
-            self.load_state_dict(state)
 
     # -- training ------------------------------------------------------------
     def _check_sources(self, batch: Mapping[str, Any]) -> None:
@@ -274,6 +289,9 @@ class GradientDescent(TrainingAlgorithm):
         with torch.no_grad():
             if self._want_gradient_norm:
                 monitored["total_gradient_norm"] = _global_norm(gradients)
+            if self.keep_gradients:
+                self.gradients = dict(zip(parameters, gradients))
+                gradients = [g.clone() for g in gradients]
             steps = self.step_rule.compute_steps(parameters, gradients)
             if self._want_step_norm:
                 monitored["total_step_norm"] = _global_norm(steps)
