@@ -244,6 +244,8 @@ def _fetch_http(url: str, part: str, timeout: float, progress: bool, desc: str, 
         raise DownloadError(f"{url}: HTTP {err.code} {err.reason}") from err
     except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
         reason = getattr(err, "reason", err)
+        if isinstance(reason, ConnectionRefusedError):  # nothing listens there: retrying will not help
+            raise DownloadError(f"{url}: {reason}") from err
         if isinstance(reason, (TimeoutError, ConnectionError)) or "timed out" in str(reason):
             raise _Transient(f"{reason}") from err
         raise DownloadError(f"{url}: {reason}") from err
@@ -286,6 +288,7 @@ def _fetch(url: str, part: str, *, timeout: float, retries: int, retry_wait: flo
         return
     if scheme not in ("http", "https"):
         raise DownloadError(f"{url}: unsupported URL scheme {scheme!r}; use http, https or file")
+    before = os.path.getsize(part) if os.path.exists(part) else 0
     for attempt in range(retries + 1):
         try:
             _fetch_http(url, part, timeout, progress, desc, expected)
@@ -296,7 +299,9 @@ def _fetch(url: str, part: str, *, timeout: float, retries: int, retry_wait: flo
             partial = os.path.getsize(part) if os.path.exists(part) else 0
             logger.warning("%s: %s; retrying (attempt %d of %d, resuming at byte %d)", url, err, attempt + 2,
                            retries + 1, partial)
-            time.sleep(retry_wait * (2**attempt))
+            if partial <= before:  # no progress: back off before the next attempt
+                time.sleep(retry_wait * (2**attempt))
+            before = partial
 
 
 def _announce(message: str) -> None:
