@@ -61,8 +61,10 @@ class TinyMomentum(TrainingAlgorithm):
 
 
 class TinyIterator:
-    def __init__(self, data: np.ndarray, order: np.ndarray, batch_size: int, position: int = 0) -> None:
-        self.data, self.order, self.batch_size, self.position = data, order, batch_size, position
+    def __init__(self, stream: TinyStream, epoch: int) -> None:
+        self.stream, self.epoch, self.position = stream, epoch, 0
+        self.data, self.batch_size = stream.data, stream.batch_size
+        self.order = stream.order(epoch)
 
     def __iter__(self) -> TinyIterator:
         return self
@@ -75,10 +77,12 @@ class TinyIterator:
         return {"x": self.data[idx]}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"position": self.position}
+        return {"epoch": self.epoch, "position": self.position}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.position = int(state["position"])
+        self.epoch, self.position = int(state["epoch"]), int(state["position"])
+        self.order = self.stream.order(self.epoch)
+        self.stream.epoch = self.epoch + 1
 
 
 class TinyStream:
@@ -88,19 +92,18 @@ class TinyStream:
         self.data = np.random.default_rng(0).standard_normal((n, 3)).astype(np.float32)
         self.batch_size, self.seed, self.epoch = batch_size, seed, 0
 
+    def order(self, epoch: int) -> np.ndarray:
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.data))
+
     def get_epoch_iterator(self, as_dict: bool = False) -> TinyIterator:
-        order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.data))
         self.epoch += 1
-        return TinyIterator(self.data, order, self.batch_size)
+        return TinyIterator(self, self.epoch - 1)
 
     def state_dict(self) -> dict[str, Any]:
         return {"epoch": self.epoch}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.epoch = int(state["epoch"])
-
-    def resume_epoch(self) -> None:
-        pass
 
 
 def build_loop(extensions: list | None = None, seed: int = 0) -> MainLoop:

@@ -23,6 +23,7 @@ from blocks.serialization.archive import FORMAT_VERSION, Archive, atomic_write
 from blocks.serialization.checkpoint import (
     LoadedCheckpoint,
     checkpoint_info,
+    convert_to_parameters_only,
     load_checkpoint,
     load_main_loop_state,
     load_parameters,
@@ -41,6 +42,7 @@ __all__ = [
     "atomic_write",
     "capture_rng_state",
     "checkpoint_info",
+    "convert_to_parameters_only",
     "load_checkpoint",
     "load_legacy_parameters",
     "load_main_loop_state",

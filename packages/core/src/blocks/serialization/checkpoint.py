@@ -46,6 +46,7 @@ from blocks.serialization.rng import capture_rng_state, restore_rng_state
 __all__ = [
     "LoadedCheckpoint",
     "checkpoint_info",
+    "convert_to_parameters_only",
     "load_checkpoint",
     "load_main_loop_state",
     "load_parameters",
@@ -505,3 +506,31 @@ def checkpoint_info(path: str | os.PathLike[str]) -> dict[str, Any]:
         "parameters": parameters,
         "num_parameters": int(sum(int(np.prod(p["shape"])) for p in parameters.values())),
     }
+
+
+def convert_to_parameters_only(path: str | os.PathLike[str]) -> None:
+    """Rewrite a full checkpoint in place (atomically) keeping only its parameters and metadata.
+
+    The parameters member is copied byte for byte (after its hash is
+    verified); loop, optimizer and random states are dropped; ``status``
+    keeps the iteration and epoch counters. A parameters-only file is left as it is.
+
+    Raises
+    ------
+    CheckpointError
+        For a damaged file.
+    """
+    path = os.fspath(path)
+    with Archive(path) as archive:
+        if archive.manifest.get("kind") == "parameters":
+            return
+        parameters = archive.read(PARAMETERS)
+        document = json.loads(bytes(archive.read(STATE_JSON)).decode("utf-8"))
+    status = (document.get("main_loop") or {}).get("status") or {}
+    document["status"] = {k: v for k, v in status.items() if isinstance(v, (int, float, str, bool, type(None)))}
+    for key in ("main_loop", "rng", "extra"):
+        document.pop(key, None)
+    document["kind"] = "parameters"
+    text = json.dumps(document, indent=1, allow_nan=False).encode("utf-8")
+    write_archive(path, [MemberSource(PARAMETERS, len(parameters), [parameters]),
+                         MemberSource(STATE_JSON, len(text), [text])], kind="parameters")

@@ -1,0 +1,291 @@
+"""Checkpointing extensions: :class:`Checkpoint` (save, with retention) and :class:`Load`.
+
+A checkpoint is written by :func:`blocks.serialization.save_checkpoint`
+(atomic, durable, hashed, no pickle). The main loop turns SIGINT and SIGTERM
+into ``on_interrupt`` at the next batch boundary, so a cluster scheduler's
+SIGTERM makes :class:`Checkpoint` save (it triggers on ``on_interrupt`` by
+default) and the loop then stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import string
+from typing import Any
+
+from blocks.extensions.base import CallbackName, SimpleExtension
+
+__all__ = ["SAVED_TO", "Checkpoint", "Load"]
+
+logger = logging.getLogger(__name__)
+
+SAVED_TO = "saved_to"
+"""Log record of the paths a :class:`Checkpoint` wrote in that iteration."""
+
+_FIELDS = ("iterations_done", "epochs_done")
+
+
+def _template_fields(path: str) -> set[str]:
+    fields = set()
+    for _, field_name, _, _ in string.Formatter().parse(path):
+        if field_name is not None:
+            base = field_name.split(".")[0].split("[")[0]
+            if base not in _FIELDS:
+                raise ValueError(
+                    f"checkpoint path {path!r} uses the field {{{field_name}}}; available: "
+                    + ", ".join("{" + f + "}" for f in _FIELDS)
+                )
+            fields.add(base)
+    return fields
+
+
+class Checkpoint(SimpleExtension):
+    """Save the main loop (or only the model's parameters) on triggers, keeping a bounded set of files.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Where to write. May contain ``{iterations_done}`` and ``{epochs_done}``
+        (e.g. ``"run/ckpt_{iterations_done:07d}.tar"``) to keep one file per
+        save; a fixed path is replaced atomically on every save.
+    parameters_only : bool
+        Save only the model's persistent tensors (no optimizer, loop or random state).
+    keep_last : int, optional
+        Keep this many of the most recent checkpoints in full (default: all).
+        Needs a templated ``path``.
+    keep_best : str, optional
+        Also keep in full the checkpoint(s) with the best value of this log
+        channel (read from the current log row when saving).
+    keep_best_n : int
+        How many best checkpoints ``keep_best`` keeps (default 1).
+    best_mode : {"min", "max"}
+        Whether a smaller or larger ``keep_best`` value is better.
+    keep_parameters : int or None
+        Full checkpoints that fall out of ``keep_last``/``keep_best`` are
+        reduced to parameters-only files; this many of the most recent of
+        those are kept (``None``: all of them; default ``0``: delete them).
+        A separate retention for parameters-only and full checkpoints.
+    on_error_path : str, optional
+        With ``on_error=True``, where the state at the error is saved (default:
+        ``path`` with ``.error`` before the extension), never over a good checkpoint.
+    name : str, optional
+        The extension's name.
+    **triggers
+        :class:`~blocks.extensions.SimpleExtension` triggers, e.g.
+        ``every_n_batches=1000``, ``every_n_epochs=1``, ``every_n_seconds=600``.
+        Defaults: ``after_training=True`` and ``on_interrupt=True`` (SIGTERM/SIGINT).
+
+    Examples
+    --------
+    >>> ckpt = Checkpoint("run/ckpt_{iterations_done}.tar", every_n_batches=500, keep_last=3,
+    ...                   keep_best="valid_error", keep_parameters=10)
+    >>> ckpt.responds_to("after_batch"), ckpt.responds_to("on_interrupt")
+    (True, True)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        parameters_only: bool = False,
+        keep_last: int | None = None,
+        keep_best: str | None = None,
+        keep_best_n: int = 1,
+        best_mode: str = "min",
+        keep_parameters: int | None = 0,
+        on_error_path: str | None = None,
+        name: str | None = None,
+        **triggers: Any,
+    ) -> None:
+        triggers.setdefault("after_training", True)
+        triggers.setdefault("on_interrupt", True)
+        super().__init__(name=name, **triggers)
+        self.path = os.fspath(path)
+        self.templated = bool(_template_fields(self.path))
+        for label, value in (("keep_last", keep_last), ("keep_parameters", keep_parameters)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValueError(f"{label} must be a non-negative integer or None, got {value!r}")
+        if keep_last == 0:
+            raise ValueError("keep_last=0 would delete every checkpoint right after writing it; use None or >= 1")
+        if not isinstance(keep_best_n, int) or keep_best_n < 1:
+            raise ValueError(f"keep_best_n must be a positive integer, got {keep_best_n!r}")
+        if best_mode not in ("min", "max"):
+            raise ValueError(f"best_mode must be 'min' or 'max', got {best_mode!r}")
+        if (keep_last is not None or keep_best is not None) and not self.templated:
+            raise ValueError(
+                f"keep_last/keep_best need one file per save: put {{iterations_done}} or {{epochs_done}} in the path "
+                f"(got {self.path!r})"
+            )
+        self.parameters_only = parameters_only
+        self.keep_last = keep_last
+        self.keep_best = keep_best
+        self.keep_best_n = keep_best_n
+        self.best_mode = best_mode
+        self.keep_parameters = keep_parameters
+        if on_error_path is None:
+            root, ext = os.path.splitext(self.path)
+            on_error_path = f"{root}.error{ext or '.tar'}"
+        self.on_error_path = on_error_path
+        self.saved: list[dict[str, Any]] = []
+        self._last_saved_iteration: int | None = None
+
+    # -- saving -------------------------------------------------------------------------------------------------
+    def _format(self, path: str) -> str:
+        status = self.main_loop.status
+        return path.format(**{f: status[f] for f in _FIELDS})
+
+    def _score(self) -> float | None:
+        if self.keep_best is None:
+            return None
+        value = self.main_loop.log.current_row.get(self.keep_best)
+        if value is None:
+            return None
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"Checkpoint(keep_best={self.keep_best!r}): the log value {value!r} is not a number"
+            ) from None
+
+    def do(self, which_callback: CallbackName, *args: Any) -> None:
+        """Save a checkpoint (and apply the retention policy)."""
+        from blocks.serialization import save_checkpoint
+
+        status = self.main_loop.status
+        if which_callback == "on_error":
+            path = self._format(self.on_error_path)
+            logger.warning("training failed: saving the state at the error to %s", path)
+            save_checkpoint(path, self.main_loop, parameters_only=self.parameters_only)
+            return
+        iteration = status["iterations_done"]
+        if which_callback == "after_training" and self._last_saved_iteration == iteration:
+            logger.debug("checkpoint at iteration %d already written", iteration)
+            return
+        path = self._format(self.path)
+        record = {"path": path, "iterations_done": iteration, "epochs_done": status["epochs_done"],
+                  "kind": "parameters" if self.parameters_only else "full", "score": self._score()}
+        previous_records = [dict(r) for r in self.saved]
+        kept, actions = self._retain([r for r in self.saved if r["path"] != path] + [record])
+        row = self.main_loop.log.current_row
+        previous_row_value = row.get(SAVED_TO)
+        row[SAVED_TO] = [*(previous_row_value or []), path]
+        self.saved = kept
+        try:
+            save_checkpoint(path, self.main_loop, parameters_only=self.parameters_only)
+        except BaseException:
+            self.saved = previous_records
+            if previous_row_value is None:
+                row.pop(SAVED_TO, None)
+            else:
+                row[SAVED_TO] = previous_row_value
+            logger.exception("could not save the checkpoint %s", path)
+            raise
+        self._last_saved_iteration = iteration
+        logger.info("checkpoint saved to %s", path)
+        self._apply(actions)
+
+    # -- retention ----------------------------------------------------------------------------------------------
+    def _retain(self, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        """Split ``records`` (oldest first) into what is kept and the file actions (delete / convert)."""
+        if self.keep_last is None and self.keep_best is None:
+            return records, []
+        kind = "parameters" if self.parameters_only else "full"
+        primary = [r for r in records if r["kind"] == kind]
+        keep = primary[-self.keep_last:] if self.keep_last is not None else list(primary)
+        if self.keep_best is not None:
+            scored = [r for r in primary if r.get("score") is not None and r["score"] == r["score"]]
+            scored.sort(key=lambda r: r["score"], reverse=self.best_mode == "max")
+            keep += [r for r in scored[: self.keep_best_n] if r not in keep]
+        actions: list[tuple[str, str]] = []
+        kept = list(keep)
+        dropped = [r for r in primary if r not in keep]
+        if self.parameters_only:
+            actions += [("delete", r["path"]) for r in dropped]
+        else:
+            pool = sorted([r for r in records if r["kind"] == "parameters"] + dropped,
+                          key=lambda r: r["iterations_done"])
+            limit = len(pool) if self.keep_parameters is None else self.keep_parameters
+            survivors = pool[len(pool) - limit:] if limit else []
+            for r in pool:
+                if any(r is s for s in survivors):
+                    if r["kind"] == "full":
+                        actions.append(("convert", r["path"]))
+                    kept.append({**r, "kind": "parameters"})
+                else:
+                    actions.append(("delete", r["path"]))
+        kept.sort(key=lambda r: r["iterations_done"])
+        return kept, actions
+
+    def _apply(self, actions: list[tuple[str, str]]) -> None:
+        from blocks.serialization import CheckpointError, convert_to_parameters_only
+
+        for action, path in actions:
+            try:
+                if action == "delete":
+                    os.unlink(path)
+                    logger.info("retention: deleted %s", path)
+                else:
+                    convert_to_parameters_only(path)
+                    logger.info("retention: reduced %s to parameters only", path)
+            except FileNotFoundError:
+                logger.debug("retention: %s is already gone", path)
+            except (OSError, CheckpointError) as err:
+                logger.warning("retention: could not %s %s (%s)", action, path, err)
+
+    # -- state --------------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Trigger counters and the checkpoints this extension keeps (path, iteration, kind, score)."""
+        return {**super().state_dict(), "saved": [dict(r) for r in self.saved]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.saved = [dict(r) for r in state.get("saved", [])]
+
+
+class Load(SimpleExtension):
+    """Load a checkpoint into the main loop before training (Blocks' ``Load``).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The checkpoint. When it does not exist, a warning is logged and training starts afresh.
+    load_iteration_state : bool
+        Also restore where training was: counters, data position, step-rule
+        and extension states, random states.
+    load_log : bool
+        Also restore the training log.
+    **kwargs
+        Triggers (default ``before_training=True``) and ``name``.
+
+    Examples
+    --------
+    >>> load = Load("run/ckpt.tar", load_iteration_state=True, load_log=True)
+    >>> load.responds_to("before_training")
+    True
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        load_iteration_state: bool = False,
+        load_log: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("before_training", True)
+        super().__init__(**kwargs)
+        self.path = os.fspath(path)
+        self.load_iteration_state = load_iteration_state
+        self.load_log = load_log
+
+    def do(self, which_callback: CallbackName, *args: Any) -> None:
+        """Load the checkpoint (parameters always, the rest as asked)."""
+        from blocks.serialization import load_main_loop_state
+
+        if not os.path.exists(self.path):
+            logger.warning("no checkpoint at %s: training starts from scratch", self.path)
+            return
+        load_main_loop_state(
+            self.main_loop, self.path, load_iteration_state=self.load_iteration_state, load_log=self.load_log
+        )
+        logger.info("loaded %s", self.path)
