@@ -22,6 +22,7 @@ from blocks.bricks.base import (
     get_brick,
     lazy,
 )
+from blocks.bricks.bn import BatchNormalization, BatchNormalizedMLP, SpatialBatchNormalization
 from blocks.bricks.cost import (
     AbsoluteError,
     BinaryCrossEntropy,
@@ -54,7 +55,10 @@ __all__ = [
     "Activation",
     "Application",
     "ApplicationCall",
+    "BatchNormalization",
+    "BatchNormalizedMLP",
     "Bias",
+    "SpatialBatchNormalization",
     "BinaryCrossEntropy",
     "BoundApplication",
     "Brick",

@@ -689,6 +689,17 @@ class Brick(nn.Module):
         tensor._blocks_brick = self
         tensor._blocks_roles = []
         add_role(tensor, role)
+        self.__dict__.setdefault("_tensor_roles", {})[name] = role
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        result = super()._apply(fn, recurse)
+        for name, role in self.__dict__.get("_tensor_roles", {}).items():
+            tensor = self._parameters.get(name)
+            if tensor is None:
+                tensor = self._buffers.get(name)
+            if tensor is not None and getattr(tensor, "_blocks_brick", None) is not self:
+                self._annotate_tensor(tensor, name, role)
+        return result
 
     # ---------------------------------------------------------------- lifecycle
     def _missing(self, names: Sequence[str], sentinel: _Sentinel) -> list[str]:

@@ -17,7 +17,9 @@ Examples
 [tensor(0.)]
 """
 
+from blocks.graph.batch_norm import apply_batch_normalization, batch_normalization, get_batch_normalization_updates
 from blocks.graph.computation_graph import CompiledGraph, ComputationGraph
+from blocks.graph.transforms import apply_dropout, apply_noise, l2_norm, shared_like
 from blocks.graph.variables import (
     Variable,
     annotate,
@@ -44,6 +46,13 @@ from blocks.graph.variables import (
 )
 
 __all__ = [
+    "apply_batch_normalization",
+    "apply_dropout",
+    "apply_noise",
+    "batch_normalization",
+    "get_batch_normalization_updates",
+    "l2_norm",
+    "shared_like",
     "CompiledGraph",
     "ComputationGraph",
     "Variable",

@@ -10,7 +10,7 @@ import numpy
 import torch
 import torch.fx as fx
 
-from blocks.graph.variables import _TRACER, Variable, _annotated, as_variable
+from blocks.graph.variables import _TRACER, Variable, _annotated, as_variable, current_tensor
 from blocks.roles import AUXILIARY, has_roles
 
 __all__ = ["CompiledGraph", "ComputationGraph"]
@@ -168,7 +168,11 @@ class ComputationGraph:
             if other is not variable:
                 raise ValueError(f"two different symbolic inputs are named {variable.name!r}; input names must be "
                                  "unique within a graph (they are matched to batch sources by name)")
-        self.updates: list[tuple[torch.Tensor, Variable]] = [u for call in self._calls for u in call.updates]
+        self._updates = [u for call in self._calls for u in call.updates]
+
+    @property
+    def updates(self) -> list[tuple[torch.Tensor, Variable]]:
+        return [(current_tensor(buffer), value) for buffer, value in self._updates]
 
     @property
     def auxiliary_variables(self) -> list[Variable]:
@@ -183,7 +187,7 @@ class ComputationGraph:
     @property
     def shared_variables(self) -> list[torch.Tensor]:
         """Every tensor (parameters, buffers, constants) the graph reads."""
-        return [n.meta["tensor"] for n in self._nodes if n.op == "get_attr"]
+        return [current_tensor(n.meta["tensor"]) for n in self._nodes if n.op == "get_attr"]
 
     @property
     def bricks(self) -> list[Any]:
@@ -336,7 +340,7 @@ def _compile(wanted: list[fx.Node], num_outputs: int, buffers: list[torch.Tensor
             continue
         if node.op == "get_attr":
             target = f"t{len(root)}"
-            root[target] = node.meta["tensor"]
+            root[target] = current_tensor(node.meta["tensor"])
             env[node] = graph.get_attr(target)
         elif node.op == "call_function" and node.target is _annotated:
             env[node] = env[node.args[0]] if isinstance(node.args[0], fx.Node) else node.args[0]

@@ -211,6 +211,16 @@ class Variable(fx.Proxy):
         return self
 
 
+def current_tensor(tensor: torch.Tensor) -> torch.Tensor:
+    """The tensor a brick holds now under the name of ``tensor`` (buffers are replaced by ``.to()``)."""
+    brick = getattr(tensor, "_blocks_brick", None)
+    if brick is not None and not isinstance(tensor, torch.nn.Parameter):
+        value = brick._buffers.get(getattr(tensor, "_blocks_name", None))
+        if value is not None:
+            return value
+    return tensor
+
+
 def as_variable(value: Any) -> Variable:
     """Return ``value`` as a :class:`Variable` (tensors become constant/parameter nodes)."""
     if isinstance(value, Variable):
