@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+from fuel.transformers.background import BackgroundProcess, MultiProcessing
 from fuel.transformers.base import (
     AgnosticSourcewiseTransformer,
     AgnosticTransformer,
@@ -42,6 +43,7 @@ __all__ = [
     "AgnosticSourcewiseTransformer",
     "AgnosticTransformer",
     "AxisLabelsMismatchError",
+    "BackgroundProcess",
     "Batch",
     "Cache",
     "Cast",
@@ -54,6 +56,7 @@ __all__ = [
     "Mapping",
     "Merge",
     "MinimumImageDimensions",
+    "MultiProcessing",
     "NGrams",
     "Padding",
     "Random2DRotation",
