@@ -1,0 +1,135 @@
+"""``blocks continue PATH`` and ``blocks checkpoint info PATH``.
+
+``continue`` re-executes the command line recorded in the checkpoint, in its
+recorded working directory, with ``BLOCKS_RESUME_FROM=PATH`` in the
+environment; ``MainLoop.run()`` then resumes from that checkpoint. ``checkpoint
+info`` verifies every member's sha256 and shows what the file holds.
+
+Nothing here imports torch until a command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from blocks.hookspecs import hookimpl
+
+__all__ = ["continue_command", "format_info", "register_commands"]
+
+RESUME_VARIABLE = "BLOCKS_RESUME_FROM"
+
+
+@hookimpl
+def register_commands(subparsers: Any) -> None:
+    """Add ``blocks continue`` and ``blocks checkpoint info``."""
+    cont = subparsers.add_parser(
+        "continue",
+        help="resume the run that wrote a checkpoint",
+        description="Re-run the command line recorded in the checkpoint, in its recorded working directory, "
+        f"with {RESUME_VARIABLE}=PATH so that MainLoop.run() resumes from it.",
+    )
+    cont.add_argument("path", metavar="PATH", help="checkpoint file")
+    cont.add_argument("--dry-run", action="store_true", help="print the command and directory, run nothing")
+    cont.set_defaults(func=_run_continue)
+
+    checkpoint = subparsers.add_parser(
+        "checkpoint", help="inspect checkpoints", description="Inspect Blocks checkpoint files."
+    )
+    sub = checkpoint.add_subparsers(dest="checkpoint_command", metavar="SUBCOMMAND")
+    info = sub.add_parser(
+        "info",
+        help="what a checkpoint holds (hashes verified)",
+        description="Verify every member's size and sha256, then show the format, versions, run, counters "
+        "and parameters of a checkpoint (old Blocks checkpoints: their parameters).",
+    )
+    info.add_argument("path", metavar="PATH", help="checkpoint file")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(func=_run_info)
+    checkpoint.set_defaults(func=lambda args: checkpoint.print_help() or 0)
+
+
+def continue_command(path: str) -> tuple[list[str], str, dict[str, str]]:
+    """The ``(argv, cwd, environment)`` that continues the run which wrote ``path``.
+
+    Raises
+    ------
+    ValueError
+        For a damaged checkpoint, one without a recorded command line, or a
+        recorded working directory that no longer exists.
+    """
+    from blocks.serialization import checkpoint_info
+
+    info = checkpoint_info(path)
+    run = info.get("run") or {}
+    orig = run.get("orig_argv") or ([run.get("executable") or sys.executable, *run["argv"]] if run.get("argv") else [])
+    if not orig:
+        raise ValueError(f"{path}: the checkpoint records no command line (kind {info['kind']!r}); run your script "
+                         f"with {RESUME_VARIABLE}={os.path.abspath(path)} instead")
+    if info["kind"] != "full":
+        raise ValueError(f"{path}: a {info['kind']} checkpoint cannot be continued; only full checkpoints hold "
+                         "the training state")
+    executable = run.get("executable")
+    if not executable or not os.path.exists(executable):
+        executable = sys.executable
+    cwd = run.get("cwd") or os.getcwd()
+    if not os.path.isdir(cwd):
+        raise ValueError(f"{path}: the recorded working directory {cwd!r} does not exist")
+    env = dict(os.environ)
+    env[RESUME_VARIABLE] = os.path.abspath(path)
+    return [executable, *orig[1:]], cwd, env
+
+
+def _run_continue(args: Any) -> int:
+    argv, cwd, env = continue_command(args.path)
+    if args.dry_run:
+        print(f"cd {cwd}")
+        print(f"{RESUME_VARIABLE}={env[RESUME_VARIABLE]} " + " ".join(argv))
+        return 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(cwd)
+    if hasattr(os, "execve"):
+        os.execve(argv[0], argv, env)  # noqa: S606 - the recorded command line is what the user asked for
+    import subprocess  # pragma: no cover - platforms without exec
+
+    return subprocess.call(argv, cwd=cwd, env=env)  # pragma: no cover
+
+
+def format_info(info: dict[str, Any]) -> str:
+    """Human-readable text for :func:`blocks.serialization.checkpoint_info`'s result."""
+    lines = [f"checkpoint {info['path']} ({info['size']:,} bytes): format {info['format_version']}, {info['kind']}"]
+    run = info.get("run") or {}
+    if run:
+        lines.append(f"saved {run.get('saved_at')} on {run.get('host')} (pid {run.get('pid')}), run started "
+                     f"{run.get('start_time')}")
+        lines.append(f"command: {' '.join(run.get('orig_argv') or run.get('argv') or [])}")
+        lines.append(f"cwd: {run.get('cwd')}")
+    if info.get("history"):
+        lines.append(f"continues {len(info['history'])} earlier run(s), first started "
+                     f"{info['history'][0].get('start_time')}")
+    if info.get("status"):
+        lines.append(", ".join(f"{k} {v}" for k, v in info["status"].items()))
+    if info.get("versions"):
+        lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
+    if info.get("members"):
+        lines.append("members (size and sha256 verified):")
+        width = max(len(n) for n in info["members"])
+        for name, entry in info["members"].items():
+            lines.append(f"  {name:<{width}}  {entry['size']:>12,} bytes  sha256 {entry['sha256']}")
+    params = info.get("parameters") or {}
+    lines.append(f"parameters: {len(params)} tensors, {info.get('num_parameters', 0):,} values")
+    width = max((len(n) for n in params), default=0)
+    for name, entry in params.items():
+        lines.append(f"  {name:<{width}}  {entry['dtype']:<8} {entry['shape']}")
+    return "\n".join(lines)
+
+
+def _run_info(args: Any) -> int:
+    from blocks.serialization import checkpoint_info
+
+    info = checkpoint_info(args.path)
+    print(json.dumps(info, indent=1) if args.json else format_info(info))
+    return 0

@@ -1,0 +1,91 @@
+"""``blocks checkpoint info`` and ``blocks continue``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+from _tiny import build_loop  # noqa: E402
+
+from blocks._builtins.checkpoint_commands import RESUME_VARIABLE, continue_command  # noqa: E402
+from blocks.cli.main import main  # noqa: E402
+from blocks.extensions import Checkpoint, FinishAfter  # noqa: E402
+from blocks.serialization import save_checkpoint  # noqa: E402
+
+SCRIPT = """
+import json, os, sys
+sys.path.insert(0, {tests!r})
+from _tiny import build_loop
+from blocks.extensions import Checkpoint, FinishAfter
+out = sys.argv[1]
+loop = build_loop([Checkpoint(os.path.join(out, "c.tar")), FinishAfter(after_n_batches=6)])
+loop.run()
+with open(os.path.join(out, "report.json"), "w") as f:
+    json.dump({{"resume": os.environ.get("BLOCKS_RESUME_FROM"), "cwd": os.getcwd(),
+               "iterations": loop.status["iterations_done"], "W": loop.model.W.tolist()}}, f)
+"""
+
+
+def test_info_prints_verified_members_and_json(tmp_path, capsys, plugin_host):
+    loop = build_loop([FinishAfter(after_n_batches=2)])
+    loop.run()
+    path = tmp_path / "c.tar"
+    save_checkpoint(path, loop)
+    assert main(["checkpoint", "info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "format 1, full" in out and "sha256 verified" in out and "/linear.W" in out
+    assert "iterations_done 2, epochs_done 0" in out
+    assert main(["checkpoint", "info", "--json", str(path)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["status"] == {"iterations_done": 2, "epochs_done": 0}
+    assert all(m["verified"] for m in info["members"].values())
+    data = bytearray(path.read_bytes())
+    data[700] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert main(["checkpoint", "info", str(path)]) == 2
+    assert "corrupted" in capsys.readouterr().err
+
+
+def test_continue_command_line(tmp_path, monkeypatch, plugin_host):
+    monkeypatch.setattr(sys, "orig_argv", ["python3", "-u", "train.py", "--epochs", "3"])
+    monkeypatch.chdir(tmp_path)
+    loop = build_loop([FinishAfter(after_n_batches=1)])
+    loop.run()
+    save_checkpoint("c.tar", loop)
+    argv, cwd, env = continue_command("c.tar")
+    assert argv[1:] == ["-u", "train.py", "--epochs", "3"] and os.path.exists(argv[0])
+    assert cwd == str(tmp_path) and env[RESUME_VARIABLE] == str(tmp_path / "c.tar")
+    save_checkpoint("p.tar", loop, parameters_only=True)
+    with pytest.raises(ValueError, match="parameters checkpoint cannot be continued"):
+        continue_command("p.tar")
+
+
+def test_blocks_continue_reexecutes_and_resumes(tmp_path, monkeypatch):
+    """One subprocess: the run is saved in-process as if by the script, then `blocks continue` resumes it."""
+    work = tmp_path / "work"
+    work.mkdir()
+    script = work / "train.py"
+    script.write_text(SCRIPT.format(tests=str(HERE)))
+    monkeypatch.setattr(sys, "orig_argv", [sys.executable, "train.py", str(tmp_path)])
+    monkeypatch.chdir(work)
+    first = build_loop([Checkpoint(tmp_path / "c.tar"), FinishAfter(after_n_batches=4, name="stop_early")])
+    first.run()
+    monkeypatch.chdir(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != RESUME_VARIABLE}
+    result = subprocess.run([sys.executable, "-m", "blocks.cli.main", "continue", str(tmp_path / "c.tar")],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["resume"] == str(tmp_path / "c.tar") and report["cwd"] == str(work)
+    assert report["iterations"] == 6
+    reference = build_loop([FinishAfter(after_n_batches=6)])
+    reference.run()
+    assert report["W"] == reference.model.W.tolist()
