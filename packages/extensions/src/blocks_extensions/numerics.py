@@ -22,11 +22,14 @@ class CheckNumerics(SimpleExtension):
     """Check gradients and parameters for NaN/inf; stop at the first bad one, naming it.
 
     Names are the model's hierarchical names (``Model.get_parameter_dict()``,
-    e.g. ``/mlp/linear_0.W``). Gradients are read from
-    ``algorithm.gradients`` (a mapping parameter → gradient) when the
-    algorithm exposes them, else from ``parameter.grad``. All tensors are
-    checked with one fused reduction and one host sync per check; only when it
-    fails are they examined one by one.
+    e.g. ``/mlp/linear_0.W``). Gradients: when the algorithm offers
+    ``total_gradient_norm`` (``GradientDescent``), it is monitored in the
+    training forward/backward pass and checked (GradientDescent does not keep
+    per-parameter gradients, so a non-finite gradient is reported with the
+    first parameter it made non-finite); gradients left in ``parameter.grad``
+    or given by ``algorithm.gradients`` (parameter → gradient) are checked by
+    name. All tensors are reduced together with one host sync per check; only
+    when that fails are they examined one by one.
 
     Parameters
     ----------
@@ -53,6 +56,19 @@ class CheckNumerics(SimpleExtension):
         super().__init__(**kwargs)
         self.parameters = parameters
         self.action = action
+        self._gradient_norm_name: str | None = None
+
+    def responds_to(self, callback_name: str) -> bool:
+        return callback_name in ("before_training", "on_resumption") or super().responds_to(callback_name)
+
+    def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
+        if callback_invoked in ("before_training", "on_resumption") and self._gradient_norm_name is None:
+            algorithm = self.main_loop.algorithm
+            quantity = getattr(algorithm, "total_gradient_norm", None)
+            if quantity is not None and hasattr(algorithm, "add_monitored"):
+                algorithm.add_monitored([quantity])
+                self._gradient_norm_name = quantity.name
+        super().dispatch(callback_invoked, *from_main_loop)
 
     def _parameter_dict(self) -> dict[str, torch.Tensor]:
         if self.parameters is None:
@@ -75,17 +91,24 @@ class CheckNumerics(SimpleExtension):
     def find_problem(self) -> str | None:
         """A description of the first non-finite gradient or parameter, or ``None``."""
         parameters = self._parameter_dict()
+        gradient_norm = None
+        if self._gradient_norm_name is not None and self._main_loop is not None:
+            gradient_norm = self.main_loop.algorithm.monitored_values.get(self._gradient_norm_name)
         groups = [("gradient", self._gradients(parameters)), ("parameter", parameters)]
         tensors = [t.detach() for _, group in groups for t in group.values()]
-        if not tensors:
-            return None
-        norms = torch._foreach_norm(tensors, 1)
-        if bool(torch.isfinite(torch.stack([n.to(norms[0].device) for n in norms]).sum())):
+        norms = [n.float().reshape(()) for n in torch._foreach_norm(tensors, 1)] if tensors else []
+        if gradient_norm is not None:
+            norms.append(gradient_norm.detach().float().reshape(()))
+        if not norms or bool(torch.isfinite(torch.stack(norms).sum())):
             return None
         for kind, group in groups:
             for name, tensor in group.items():
                 if not bool(torch.isfinite(tensor.detach()).all()):
+                    if kind == "parameter" and gradient_norm is not None and not bool(torch.isfinite(gradient_norm)):
+                        return f"non-finite gradient (total_gradient_norm {float(gradient_norm)}), first in {name}"
                     return f"non-finite {kind} {name}"
+        if gradient_norm is not None and not bool(torch.isfinite(gradient_norm)):
+            return f"non-finite gradient (total_gradient_norm {float(gradient_norm)})"
         return None
 
     def do(self, which_callback: CallbackName, *args: Any) -> None:
