@@ -6,4 +6,27 @@ This module must stay cheap to import: objects are registered as lazy
 
 from __future__ import annotations
 
-from blocks import hookimpl  # noqa: F401
+from typing import Any, Callable
+
+from blocks import hookimpl
+
+__all__ = ["BRICKS", "register_bricks"]
+
+#: Registry name -> lazy ``"module:attribute"`` of every brick of this package.
+BRICKS: dict[str, str] = {
+    "simple_recurrent": "blocks_rnn._simple:SimpleRecurrent",
+    "torch_rnn": "blocks_rnn._simple:TorchRNN",
+    "lstm": "blocks_rnn._lstm:LSTM",
+    "torch_lstm": "blocks_rnn._lstm:TorchLSTM",
+    "gated_recurrent": "blocks_rnn._gru:GatedRecurrent",
+    "torch_gru": "blocks_rnn._gru:TorchGRU",
+    "bidirectional": "blocks_rnn._bidirectional:Bidirectional",
+    "recurrent_stack": "blocks_rnn._stack:RecurrentStack",
+}
+
+
+@hookimpl
+def register_bricks(register: Callable[..., Any]) -> None:
+    """Register the recurrent bricks, attention, sequence generators and their parts."""
+    for name, target in BRICKS.items():
+        register(name, target)

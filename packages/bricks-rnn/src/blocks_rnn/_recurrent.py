@@ -1,0 +1,262 @@
+"""The ``@recurrent`` application decorator and :class:`BaseRecurrent` (Blocks' ``bricks/recurrent/base.py``).
+
+A recurrent application is written as ONE step (``apply(self, inputs, states, mask=None)``) and declared with
+its ``sequences``, ``states``, ``contexts`` and ``outputs``. Calling it iterates the step over the time axis
+(axis 0) of the sequences, starting from the given states or from ``initial_states``; ``iterate=False`` applies
+one step; ``reverse=True`` runs from the last step to the first; ``return_initial_states=True`` prepends the
+initial states to the outputs that are states.
+
+On tensors the loop runs eagerly, through the brick's fast path when it has one (``_scan_fast``: a fused
+PyTorch kernel or a hand-written BPTT kernel) and a Python loop over the step otherwise. On symbolic inputs
+the whole call is ONE node of the annotated graph (``@application(opaque=True)``, the way Theano's ``scan``
+was one op): its inputs/outputs are annotated as usual, the brick's parameters (and its children's) are inputs
+of the node, so ``VariableFilter`` finds them and ``apply_noise`` on them takes effect inside the loop.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from blocks.bricks import Brick, application
+from blocks.bricks.base import Application
+from blocks.graph import Variable, call
+
+__all__ = ["BaseRecurrent", "recurrent", "scan"]
+
+_OPTIONS = ("iterate", "reverse", "return_initial_states")
+
+
+def _names(app: Application, brick: Brick, kind: str) -> list[str]:
+    if kind in app.properties:
+        return list(app.properties[kind](brick))
+    return list(getattr(app, kind, None) or [])
+
+
+def scan(step: Callable[..., Any], sequences: dict[str, Tensor], states: dict[str, Tensor],
+         contexts: dict[str, Any], outputs: Sequence[str], reverse: bool = False) -> list[Tensor]:
+    """Iterate ``step`` over axis 0 of ``sequences`` (eagerly) and stack its outputs over time.
+
+    Parameters
+    ----------
+    step : callable
+        ``step(**sequences_at_t, **states, **contexts)`` returning the outputs (a tensor or a list in the order
+        of ``outputs``). Outputs named like a state become that state for the next step.
+    sequences, states, contexts : dict of str to Tensor
+        Keyword arguments of the step; ``sequences`` are indexed by time.
+    outputs : sequence of str
+        The names of the step's outputs.
+    reverse : bool
+        Iterate from the last step to the first (outputs stay in the original time order).
+
+    Returns
+    -------
+    list of Tensor
+        One ``(time, ...)`` tensor per output.
+
+    Examples
+    --------
+    >>> import torch
+    >>> out = scan(lambda inputs, states: states + inputs, {"inputs": torch.ones(3, 1)},
+    ...            {"states": torch.zeros(1)}, {}, ["states"])
+    >>> out[0].view(-1).tolist()
+    [1.0, 2.0, 3.0]
+    """
+    if not sequences:
+        raise ValueError("a recurrent application needs at least one sequence to iterate over (or iterate=False)")
+    length = next(iter(sequences.values())).shape[0]
+    if length == 0:
+        raise ValueError("the sequences of a recurrent application must have at least one step")
+    for name, value in sequences.items():
+        if value.shape[0] != length:
+            raise ValueError(f"sequence {name!r} has {value.shape[0]} steps, others have {length}")
+    current = dict(states)
+    collected: list[list[Tensor]] = [[] for _ in outputs]
+    order = range(length - 1, -1, -1) if reverse else range(length)
+    for t in order:
+        kwargs = {name: value[t] for name, value in sequences.items()}
+        kwargs.update(current)
+        kwargs.update(contexts)
+        result = step(**kwargs)
+        if not isinstance(result, (list, tuple)):
+            result = [result]
+        if len(result) != len(outputs):
+            raise ValueError(f"the step returned {len(result)} outputs, the application declares {list(outputs)}")
+        for i, (name, value) in enumerate(zip(outputs, result)):
+            collected[i].append(value)
+            if name in current:
+                current[name] = value
+    if reverse:
+        for values in collected:
+            values.reverse()
+    return [torch.stack(values) for values in collected]
+
+
+def recurrent(*args: Any, **kwargs: Any) -> Any:
+    """Declare a recurrent application from its step function (Blocks' ``@recurrent``).
+
+    Parameters
+    ----------
+    sequences : list of str
+        Arguments iterated over time (axis 0); ``mask`` is a sequence too. ``None`` values are left out.
+    states : list of str
+        Arguments carried from step to step; missing ones come from ``brick.initial_states``.
+    contexts : list of str
+        Arguments passed unchanged to every step.
+    outputs : list of str
+        The step's outputs; those named like states feed the next step.
+
+    Call options: ``iterate=True`` (``False``: one step), ``reverse=False``, ``return_initial_states=False``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.bricks import Brick
+    >>> class Accumulator(BaseRecurrent):
+    ...     @recurrent(sequences=["inputs"], states=["states"], outputs=["states"], contexts=[])
+    ...     def apply(self, inputs, states):
+    ...         return states + inputs
+    ...     def get_dim(self, name):
+    ...         return 2 if name == "states" else super().get_dim(name)
+    >>> acc = Accumulator()
+    >>> acc.apply(torch.ones(3, 1, 2))[:, 0, 0].tolist()
+    [1.0, 2.0, 3.0]
+    >>> acc.apply(inputs=torch.ones(1, 2), states=torch.ones(1, 2), iterate=False).tolist()
+    [[2.0, 2.0]]
+    """
+
+    def decorate(step: Callable[..., Any]) -> Application:
+        signature = inspect.signature(step)
+        variadic = any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in signature.parameters.values())
+        declared = [name for name, p in signature.parameters.items()
+                    if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        defaults = {name: p.default for name, p in signature.parameters.items()
+                    if p.default is not inspect.Parameter.empty}
+        holder: list[Application] = []
+
+        @functools.wraps(step)
+        def recurrent_apply(self: Brick, *args: Any, iterate: bool = True, reverse: bool = False,
+                            return_initial_states: bool = False, **kwargs: Any) -> Any:
+            app = holder[0]
+            if variadic:  # names come from the (per-brick) declaration; positional: sequences, then contexts
+                arg_names = _names(app, self, "sequences") + _names(app, self, "contexts")
+                arg_names += [n for n in _names(app, self, "states") if n not in arg_names]
+            else:
+                arg_names = declared
+            if len(args) > len(arg_names):
+                raise ValueError(f"{self.name}.{app.name} takes at most {len(arg_names)} positional arguments "
+                                 f"({arg_names}), got {len(args)}")
+            for name, value in zip(arg_names, args):
+                if name in kwargs:
+                    raise ValueError(f"{self.name}.{app.name}: argument {name!r} given twice")
+                kwargs[name] = value
+            unknown = [name for name in kwargs if name not in arg_names]
+            if unknown:
+                raise ValueError(f"{self.name}.{app.name}: unknown argument(s) {unknown}; it takes {arg_names} "
+                                 f"and the options {list(_OPTIONS)}")
+            if not iterate:
+                return step(self, **kwargs)
+            sequence_names = _names(app, self, "sequences")
+            state_names = _names(app, self, "states")
+            context_names = _names(app, self, "contexts")
+            output_names = _names(app, self, "outputs")
+            sequences = {n: kwargs[n] for n in sequence_names if kwargs.get(n, defaults.get(n)) is not None}
+            contexts = {n: kwargs[n] for n in context_names if kwargs.get(n) is not None}
+            if not sequences:
+                raise ValueError(f"{self.name}.{app.name}: give at least one of the sequences {sequence_names} "
+                                 "(or call it with iterate=False for one step)")
+            first = next(iter(sequences.values()))
+            batch_size = first.shape[1]
+            states = {n: kwargs[n] for n in state_names if kwargs.get(n) is not None}
+            missing = [n for n in state_names if n not in states]
+            if missing:
+                initial = self.initial_states(batch_size, as_dict=True, **sequences, **contexts)
+                for name in missing:
+                    states[name] = initial[name]
+            result = self._scan_fast(app.name, sequences, states, contexts, reverse)
+            if result is None:
+                result = scan(functools.partial(step, self), sequences, states, contexts, output_names, reverse)
+            result = list(result)
+            if return_initial_states:
+                result = [torch.cat([states[name].unsqueeze(0), value]) if name in states else value
+                          for name, value in zip(output_names, result)]
+            return result[0] if len(result) == 1 else result
+
+        attributes = dict(kwargs)
+        attributes.setdefault("sequences", [])
+        attributes.setdefault("states", [])
+        attributes.setdefault("contexts", [])
+        attributes.setdefault("outputs", list(attributes["states"]))
+        if not variadic:
+            attributes.setdefault("inputs", declared)
+        app = application(recurrent_apply, opaque=True, **attributes)
+        app.argument_names = declared
+        holder.append(app)
+        return app
+
+    if args and callable(args[0]) and len(args) == 1 and not kwargs:
+        return decorate(args[0])
+    if args:
+        raise ValueError("use @recurrent(sequences=[...], states=[...], contexts=[...], outputs=[...])")
+    return decorate
+
+
+def _zeros(batch_size: Any, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
+    return torch.zeros(int(batch_size), *shape, dtype=dtype)
+
+
+class BaseRecurrent(Brick):
+    """Base class of recurrent bricks: ``initial_states`` and the fast-path hook.
+
+    ``initial_states(batch_size, *args, **kwargs)`` returns one ``(batch_size, dim)`` tensor per state of
+    ``apply``: the brick's trainable initial state (a parameter named ``initial_<state>`` or
+    ``initial_state``/``initial_state_`` when it has one, role ``INITIAL_STATE``) repeated over the batch, else
+    zeros of ``get_dim(state)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks_rnn import SimpleRecurrent
+    >>> from blocks.bricks import Tanh
+    >>> from blocks.initialization import Constant
+    >>> rnn = SimpleRecurrent(dim=3, activation=Tanh(), weights_init=Constant(0.1))
+    >>> rnn.initial_states(2).shape
+    torch.Size([2, 3])
+    """
+
+    def _initial_parameter(self, state: str) -> Tensor | None:
+        for name in (f"initial_{state}", "initial_state" if state == "states" else None,
+                     "initial_state_" if state == "states" else None):
+            if name is not None and self._parameters.get(name) is not None:
+                return self._parameters[name]
+        return None
+
+    def _initial_value(self, state: str, batch_size: Any) -> Any:
+        parameter = self._initial_parameter(state)
+        if parameter is not None:
+            return parameter.unsqueeze(0).expand(batch_size, *parameter.shape)
+        dim = self.get_dim(state)
+        dtype = next(iter(self.parameters()), torch.zeros(())).dtype
+        shape = () if dim == 0 else (dim,)
+        if isinstance(batch_size, Variable):
+            return call(_zeros, batch_size, shape, dtype)
+        return _zeros(batch_size, shape, dtype)
+
+    @application
+    def initial_states(self, batch_size: Any, *args: Any, **kwargs: Any) -> Any:
+        """Initial values of the states for a batch of ``batch_size`` sequences."""
+        values = [self._initial_value(state, batch_size) for state in self.apply.states]
+        return values[0] if len(values) == 1 else values
+
+    @initial_states.property("outputs")
+    def initial_states_outputs(self) -> list[str]:
+        return list(self.apply.states)
+
+    def _scan_fast(self, application_name: str, sequences: dict[str, Tensor], states: dict[str, Tensor],
+                   contexts: dict[str, Any], reverse: bool) -> list[Tensor] | None:
+        """A fused implementation of the whole loop, or ``None`` to run the step in a Python loop (override)."""
+        return None
