@@ -349,8 +349,8 @@ def ilsvrc(year: int) -> Upstream:
     prefix = {2010: "ILSVRC2010_images_", 2012: "ILSVRC2012_img_"}[year]
     files = {f"{prefix}train.tar": _tar(class_tars, "w")}
     val_name = {2010: "val/ILSVRC2010_val_{:08d}.JPEG", 2012: "ILSVRC2012_val_{:08d}.JPEG"}[year]
-    files[f"{prefix}val.tar"] = _tar({val_name.format(i): jpeg[wnids[i % 2]] for i in (2, 1, 3)}, "w")
     valid_labels = [1, 2, 1]
+    files[f"{prefix}val.tar"] = _tar({val_name.format(i): jpeg[wnids[valid_labels[i - 1] - 1]] for i in (2, 1, 3)}, "w")
     devkit = {2010: ("ILSVRC2010_devkit-1.0.tar.gz", "devkit-1.0"), 2012: ("ILSVRC2012_devkit_t12.tar.gz",
                                                                             "ILSVRC2012_devkit_t12")}[year]
     files[devkit[0]] = _imagenet_devkit(year, wnids, valid_labels, devkit[1])

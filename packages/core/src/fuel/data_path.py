@@ -59,12 +59,11 @@ def find_in_data_path(filename: str) -> str:
         path = os.path.join(os.path.expanduser(directory), filename)
         if os.path.isfile(path):
             return path
-    dataset = filename.split(".")[0]
     searched = ", ".join(directories) if directories else "(data_path is not set)"
     raise ValueError(
         f"{filename} was not found in fuel.config.data_path: {searched}. Create it with "
-        f"`fuel-download {dataset} -d DIR && fuel-convert {dataset} -d DIR -o DIR` (see `fuel-download --help` for "
-        "the dataset names) and add DIR to FUEL_DATA_PATH or to data_path in ~/.fuelrc"
+        "`fuel-download DATASET -d DIR && fuel-convert DATASET -d DIR -o DIR` (`fuel-download --help` lists the "
+        "datasets) and add DIR to FUEL_DATA_PATH or to data_path in ~/.fuelrc"
     )
 
 

@@ -38,8 +38,8 @@ class DataPathDataset(H5PYDataset):
     - ``scaled_sources``: uint8 pixels scaled by ``1 / pixel_maximum``, then
       cast to ``floatX`` unless ``cast_scaled`` is false;
     - ``cast_sources``: cast to ``floatX``;
-    - ``decoded_sources``: encoded image bytes decoded to RGB arrays
-      (:class:`fuel.transformers.image.ImagesFromBytes`).
+    - ``decoded_sources``: encoded image bytes decoded to RGB (channel, height,
+      width) arrays (``fuel.transformers.defaults.rgb_images_from_encoded_bytes``).
 
     Parameters
     ----------
@@ -75,9 +75,9 @@ class DataPathDataset(H5PYDataset):
         """``(transformer class, args, kwargs)`` applied by ``DataStream.default_stream``."""
         out: list[tuple] = []
         if self.decoded_sources:
-            from fuel.transformers.image import ImagesFromBytes
+            from fuel.transformers.defaults import rgb_images_from_encoded_bytes
 
-            out.append((ImagesFromBytes, [], {"which_sources": tuple(self.decoded_sources)}))
+            out.extend(rgb_images_from_encoded_bytes(tuple(self.decoded_sources)))
         if self.scaled_sources:
             scale = pixels_to_floatX(self.scaled_sources, self.pixel_maximum)
             out.extend(scale if self.cast_scaled else scale[:1])

@@ -60,6 +60,8 @@ class MissingInputFiles(ValueError):
 def check_exists(required_files: Sequence[str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate a converter ``f(directory, ...)`` to fail early when input files are missing.
 
+    ``directory`` is the first positional argument or the keyword ``directory``.
+
     Examples
     --------
     >>> @check_exists(required_files=["iris.data"])
@@ -74,7 +76,8 @@ def check_exists(required_files: Sequence[str]) -> Callable[[Callable[..., Any]]
 
     def decorator(converter: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(converter)
-        def wrapped(directory: str, *args: Any, **kwargs: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            directory = kwargs["directory"] if "directory" in kwargs else args[0]
             missing = [f for f in required_files if not os.path.isfile(os.path.join(directory, f))]
             if missing:
                 raise MissingInputFiles(
@@ -82,7 +85,7 @@ def check_exists(required_files: Sequence[str]) -> Callable[[Callable[..., Any]]
                     "did you forget to run fuel-download?",
                     missing,
                 )
-            return converter(directory, *args, **kwargs)
+            return converter(*args, **kwargs)
 
         return wrapped
 
