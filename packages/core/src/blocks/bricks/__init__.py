@@ -23,6 +23,15 @@ from blocks.bricks.base import (
     lazy,
 )
 from blocks.bricks.bn import BatchNormalization, BatchNormalizedMLP, SpatialBatchNormalization
+from blocks.bricks.conv import (
+    AveragePooling,
+    Convolutional,
+    ConvolutionalSequence,
+    ConvolutionalTranspose,
+    Flattener,
+    MaxPooling,
+    Pooling,
+)
 from blocks.bricks.cost import (
     AbsoluteError,
     BinaryCrossEntropy,
@@ -57,7 +66,14 @@ __all__ = [
     "ApplicationCall",
     "BatchNormalization",
     "BatchNormalizedMLP",
+    "AveragePooling",
     "Bias",
+    "Convolutional",
+    "ConvolutionalSequence",
+    "ConvolutionalTranspose",
+    "Flattener",
+    "MaxPooling",
+    "Pooling",
     "SpatialBatchNormalization",
     "BinaryCrossEntropy",
     "BoundApplication",

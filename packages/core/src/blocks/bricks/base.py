@@ -812,7 +812,7 @@ class Brick(nn.Module):
                 ancestor.push_allocation_config()
             if not ancestor.initialization_config_pushed:
                 ancestor.push_initialization_config()
-        if not self.allocated and self._missing_allocation():
+        if not self.allocated:
             self._infer_allocation_config(application, args, kwargs)
         if not self.allocated:
             self.allocate(strict=False)
