@@ -229,6 +229,10 @@ def test_named_parameters_and_errors():
         GradientDescent(torch.zeros(()))
     with pytest.raises(ValueError, match="StepRule"):
         GradientDescent(cost, step_rule=torch.optim.SGD)
+    vector_cost = GradientDescent((matrix("features") @ w).sum(0), parameters=[w])
+    vector_cost.initialize()
+    with pytest.raises(ValueError, match="scalar"):
+        vector_cost.process_batch({"features": numpy.ones((2, 4), "float32")})
     unused = torch.nn.Parameter(torch.zeros(2))
     bad = GradientDescent(cost, parameters=[w, unused])
     bad.initialize()
