@@ -5,7 +5,8 @@ fixtures are available in any test suite where ``blocks-core`` is installed:
 
 ``plugin_host``
     A fresh :class:`~blocks.plugins.PluginHost` with core's built-ins and no
-    installed entry points, installed as the process-wide host for the test.
+    installed entry points, strict (``BLOCKS_STRICT_PLUGINS=1``), installed as
+    the process-wide host for the test.
 ``register_plugin``
     ``register_plugin(obj, name=None, distribution=None)`` registers a hook
     object on that host for the duration of the test.

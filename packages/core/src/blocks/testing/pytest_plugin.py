@@ -20,9 +20,12 @@ def plugin_host() -> Iterator[PluginHost]:
     """A fresh plugin host with core's built-ins and no installed plugins.
 
     It is the process-wide host (:func:`blocks.plugins.get_host`) during the
-    test, so code under test sees exactly what the test registers.
+    test, so code under test sees exactly what the test registers. It is
+    strict (``BLOCKS_STRICT_PLUGINS=1``): a hook of a registered plugin that
+    raises fails the test with :class:`~blocks.plugins.PluginLoadError`
+    instead of logging a warning.
     """
-    host = PluginHost(entry_points=list, env={})
+    host = PluginHost(entry_points=list, env={"BLOCKS_STRICT_PLUGINS": "1"})
     previous = set_host(host)
     try:
         yield host
