@@ -64,3 +64,22 @@ def test_gradient_accumulation_equals_momentum_on_the_mean_gradient_of_k_batches
         optimizer.step()
     for mine, theirs in zip(algorithm.parameters, hand):
         torch.testing.assert_close(mine.detach(), theirs.detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_max_norm_on_weights_chosen_by_a_variable_filter():
+    from blocks.algorithms import Scale
+    from blocks.filter import VariableFilter
+    from blocks.roles import WEIGHT
+    from blocks_step_rules import Restrict, VariableClipping
+
+    rule = CompositeRule([Scale(0.5), Restrict(VariableClipping(0.4, axis=0), VariableFilter(roles=[WEIGHT]))])
+    algorithm, _ = _setup(rule)
+    restricted = rule.components[1]
+    assert restricted.step_rule.parameter_names == ["/mlp/linear_0.W", "/mlp/linear_1.W"]
+    for batch in _batches(10):
+        algorithm.process_batch(batch)
+    weights = [p for name, p in algorithm.parameter_dict.items() if name.endswith(".W")]
+    biases = [p for name, p in algorithm.parameter_dict.items() if name.endswith(".b")]
+    for weight in weights:
+        assert (weight.detach().norm(dim=0) <= 0.4 + 1e-5).all()
+    assert any((b.detach().abs() > 0).any() for b in biases)
