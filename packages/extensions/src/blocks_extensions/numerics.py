@@ -39,7 +39,7 @@ class CheckNumerics(SimpleExtension):
         ``raise`` (default) raises :class:`NonFiniteError` (``on_error``
         extensions run); ``finish`` requests the end of training.
     **kwargs
-        Triggers; by default ``after_batch``.
+        Triggers; ``after_batch`` when none is given.
 
     Examples
     --------
@@ -52,7 +52,8 @@ class CheckNumerics(SimpleExtension):
     def __init__(self, parameters: dict[str, torch.Tensor] | None = None, action: str = "raise", **kwargs: Any):
         if action not in ("raise", "finish"):
             raise ValueError(f"action must be 'raise' or 'finish', got {action!r}")
-        kwargs.setdefault("after_batch", True)
+        if not any(value for key, value in kwargs.items() if key != "name"):
+            kwargs["after_batch"] = True
         super().__init__(**kwargs)
         self.parameters = parameters
         self.action = action

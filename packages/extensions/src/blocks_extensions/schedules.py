@@ -29,7 +29,7 @@ class SharedVariableModifier(SimpleExtension):
     num_args : int, optional
         1 or 2; inferred from the signature by default.
     **kwargs
-        Triggers; by default ``after_batch``.
+        Triggers; ``after_batch`` when none is given.
 
     Examples
     --------
@@ -43,7 +43,8 @@ class SharedVariableModifier(SimpleExtension):
     def __init__(
         self, parameter: torch.Tensor, function: Callable[..., Any], num_args: int | None = None, **kwargs: Any
     ) -> None:
-        kwargs.setdefault("after_batch", True)
+        if not any(value for key, value in kwargs.items() if key != "name"):
+            kwargs["after_batch"] = True
         super().__init__(**kwargs)
         if not isinstance(parameter, torch.Tensor):
             raise ValueError(

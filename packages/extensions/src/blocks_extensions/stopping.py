@@ -88,8 +88,8 @@ class FinishIfNoImprovementAfter(SimpleExtension):
     patience_log_record : str, optional
         Record name of the remaining patience.
     **kwargs
-        Triggers; by default ``after_epoch`` (with ``epochs``) or
-        ``after_batch`` (with ``iterations``).
+        Triggers; by default ``after_epoch``, plus ``after_batch`` with
+        ``iterations`` (notifications written after an epoch are seen too).
 
     Examples
     --------
@@ -110,7 +110,10 @@ class FinishIfNoImprovementAfter(SimpleExtension):
         patience = epochs if epochs is not None else iterations
         if isinstance(patience, bool) or not isinstance(patience, int) or patience <= 0:
             raise ValueError(f"patience must be a positive integer, got {patience!r}")
-        kwargs.setdefault("after_epoch" if epochs is not None else "after_batch", True)
+        if not any(kwargs.get(k) for k in kwargs if k != "name"):
+            kwargs["after_epoch"] = True
+            if iterations is not None:
+                kwargs["after_batch"] = True
         super().__init__(**kwargs)
         self.notification_name = notification_name
         self.iterations = iterations
