@@ -40,6 +40,7 @@ from blocks.serialization import safetensors_io
 from blocks.serialization.archive import FORMAT_VERSION, Archive, MemberSource, write_archive
 from blocks.serialization.errors import CheckpointError
 from blocks.serialization.flatten import flatten_state, unflatten_state
+from blocks.serialization.graph_rng import capture_graph_rng, restore_graph_rng
 from blocks.serialization.metadata import package_versions, run_metadata
 from blocks.serialization.rng import capture_rng_state, restore_rng_state
 
@@ -178,6 +179,8 @@ def save_checkpoint(
                 target[key] = value
             document["rng"], arrays = flatten_state(capture_rng_state(), "/rng", hook)
             state_arrays.update(arrays)
+            document["graph_rng"], arrays = flatten_state(capture_graph_rng(main_loop), "/graph_rng", hook)
+            state_arrays.update(arrays)
     if extra is not None:
         document["extra"], arrays = flatten_state(extra, "/extra", hook)
         state_arrays.update(arrays)
@@ -230,6 +233,8 @@ class LoadedCheckpoint:
         The main loop's state (``None`` for a parameters-only checkpoint).
     rng : dict or None
         Global random states.
+    graph_rng : list or None
+        States of the training graph's random operations (dropout, noise).
     extra : object
         What was passed as ``extra``.
     """
@@ -241,6 +246,7 @@ class LoadedCheckpoint:
     main_loop: dict[str, Any] | None = None
     rng: dict[str, Any] | None = None
     extra: Any = None
+    graph_rng: list[dict[str, Any]] | None = None
     objects: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -320,11 +326,12 @@ def load_checkpoint(path: str | os.PathLike[str], *, trusted: bool = False) -> L
         loop = unflatten_state(document.get("main_loop"), get_array, get_object)
         rng = unflatten_state(document.get("rng"), get_array, get_object)
         extra = unflatten_state(document.get("extra"), get_array, get_object)
+        graph_rng = unflatten_state(document.get("graph_rng"), get_array, get_object)
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: malformed {STATE_JSON} ({err})") from None
-    return LoadedCheckpoint(path, manifest, document, parameters, loop, rng, extra, objects)
+    return LoadedCheckpoint(path, manifest, document, parameters, loop, rng, extra, graph_rng, objects)
 
 
 def load_parameters(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
@@ -376,6 +383,17 @@ def _check_parameters(path: str, target: Mapping[str, torch.Tensor], saved: Mapp
         raise CheckpointError(
             f"{path}: the checkpoint's parameters do not match the model; " + "; ".join(problems)
             + f". The model has {len(target)} persistent tensors, the checkpoint {len(saved)}; nothing was loaded"
+        )
+
+
+def _check_graph_rng(main_loop: Any, checkpoint: LoadedCheckpoint, path: str) -> None:
+    from blocks.serialization.graph_rng import graph_random_ops
+
+    found, saved = len(graph_random_ops(main_loop)), len(checkpoint.graph_rng or [])
+    if found != saved:
+        raise CheckpointError(
+            f"{path}: the training graph has {found} random operation(s) (dropout, noise) but the checkpoint "
+            f"recorded {saved}; build the same graph as the run that saved it; nothing was loaded"
         )
 
 
@@ -437,6 +455,8 @@ def load_main_loop_state(
             f"{path}: a parameters-only checkpoint holds no iteration state or log; load it with "
             "load_iteration_state=False, load_log=False (or blocks.serialization.load_parameters)"
         )
+    if load_iteration_state and checkpoint.graph_rng is not None:
+        _check_graph_rng(main_loop, checkpoint, path)
     device = next((t.device for t in target.values()), torch.device("cpu"))
     previous = {name: t.detach().clone() for name, t in target.items()} if wants_state else {}
     with torch.no_grad():
@@ -453,6 +473,8 @@ def load_main_loop_state(
             main_loop.load_state_dict(saved)
             if checkpoint.rng:
                 restore_rng_state(checkpoint.rng)
+            if checkpoint.graph_rng is not None:
+                restore_graph_rng(main_loop, checkpoint.graph_rng, path)
         else:
             main_loop.log.load_state_dict(saved["log"])
             main_loop.log.status.update(saved["status"])
