@@ -175,6 +175,7 @@ def test_state_dict_round_trip_mid_training_continues_identically():
 
     mlp2, cost2 = _mlp_cost(seed=7)  # different initial values, overwritten below
     resumed = GradientDescent(cost2, step_rule=TorchOptim("Adam", lr=0.01))
+    assert resumed.state_dict() == {"parameter_names": state["parameter_names"], "step_rule": None}
     resumed.load_state_dict(state)  # before initialize: applied by initialize
     with torch.no_grad():
         for p, value in zip(resumed.parameters, snapshot):

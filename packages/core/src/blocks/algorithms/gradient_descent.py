@@ -336,11 +336,15 @@ class GradientDescent(TrainingAlgorithm):
 
     # -- state ---------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """``{"parameter_names": [...], "step_rule": step_rule.state_dict()}`` (requires :meth:`initialize`)."""
+        """``{"parameter_names": [...], "step_rule": step_rule.state_dict()}``.
+
+        Before :meth:`initialize` the step rule has no buffers yet: its entry
+        is ``None`` (or the state waiting to be loaded by :meth:`initialize`).
+        """
         if self._pending_state is not None:
             return dict(self._pending_state)
         if not self.initialized:
-            raise ValueError("GradientDescent.state_dict() needs initialize() first (the step rule has no buffers)")
+            return {"parameter_names": list(self.parameter_dict), "step_rule": None}
         return {"parameter_names": list(self.parameter_dict), "step_rule": self.step_rule.state_dict()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -350,6 +354,8 @@ class GradientDescent(TrainingAlgorithm):
         names = list(state.get("parameter_names", self.parameter_dict))
         if names != list(self.parameter_dict):
             raise ValueError(f"the state is for parameters {names}, this algorithm trains {list(self.parameter_dict)}")
+        if state["step_rule"] is None:  # saved before initialize(): nothing to restore
+            return
         if not self.initialized:
             self._pending_state = state
             return
