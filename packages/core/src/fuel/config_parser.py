@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Configuration", "ConfigurationError", "Option", "config", "path_list"]
+__all__ = ["Configuration", "ConfigurationError", "Option", "config", "path_list", "word_list"]
 
 
 class ConfigurationError(ValueError):
@@ -45,6 +45,23 @@ def path_list(value: Any) -> list[str]:
     else:
         raise ConfigurationError(f"expected a path list (string or list), got {value!r}")
     return [os.path.expanduser(p) for p in parts]
+
+
+def word_list(value: Any) -> list[str]:
+    """Parse a whitespace-separated string or a list into a list of strings.
+
+    Examples
+    --------
+    >>> word_list("a b  c")
+    ['a', 'b', 'c']
+    >>> word_list(["x"])
+    ['x']
+    """
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    raise ConfigurationError(f"expected a list or a whitespace-separated string, got {value!r}")
 
 
 def _bool(value: Any) -> bool:
@@ -318,14 +335,21 @@ config.add_option(
 )
 config.add_option(
     "extra_downloaders",
-    type=lambda v: v.split() if isinstance(v, str) else list(v),
+    type=word_list,
     default=[],
     env_var="FUEL_EXTRA_DOWNLOADERS",
     doc="(Fuel compatibility) modules with extra downloaders; prefer plugins",
 )
 config.add_option(
+    "extra_converters",
+    type=word_list,
+    default=[],
+    env_var="FUEL_EXTRA_CONVERTERS",
+    doc="(Fuel compatibility) modules with extra converters; prefer plugins",
+)
+config.add_option(
     "mirrors",
-    type=lambda v: v.split() if isinstance(v, str) else list(v),
+    type=word_list,
     default=[],
     env_var="FUEL_MIRRORS",
     doc="mirror URLs tried before a dataset's own URLs",

@@ -175,9 +175,12 @@ def test_fuel_config_file_and_env(home, monkeypatch):
     assert fuel.config.source("data_path") == "env"
     assert fuel.config.local_data_path == ""
     assert (fuel.config.default_seed, fuel.config.floatX) == (1, "float32")
+    assert fuel.config.extra_converters == fuel.config.extra_downloaders == []
+    monkeypatch.setenv("FUEL_EXTRA_CONVERTERS", "my.converters other.converters")
+    assert fuel.config.extra_converters == ["my.converters", "other.converters"]
 
 
 def test_fuel_default_file_is_fuelrc_and_unknown_key_fails(home):
     (home / ".fuelrc").write_text("data_path: /srv/data\nfloatx: float32\n")
-    with pytest.raises(ConfigurationError, match="'floatx'.*valid options: data_path, default_seed, extra_downloaders"):
+    with pytest.raises(ConfigurationError, match="'floatx'.*valid options: data_path, default_seed, extra_converters"):
         fuel.config.data_path
