@@ -54,6 +54,7 @@ def integration(session: nox.Session) -> None:
     )  # fmt: skip
     session.install("--no-deps", "--force-reinstall", "--no-index", "--find-links", wheels, *DISTRIBUTIONS)
     session.run("python", "scripts/check_installed.py", "--non-editable", env=ENV)
+    session.run("python", "-m", "pytest", "packages/core/tests/cli/test_import_cost.py", env=ENV)
     session.run("python", "-m", "pytest", "tests", *session.posargs, env=ENV)
     session.run("python", "scripts/run_smoke.py", env=ENV)
 
