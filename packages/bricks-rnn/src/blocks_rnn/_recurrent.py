@@ -28,7 +28,7 @@ from blocks.graph import Variable, call
 
 __all__ = ["BaseRecurrent", "recurrent", "scan"]
 
-_OPTIONS = ("iterate", "reverse", "return_initial_states")
+_OPTIONS = ("iterate", "reverse", "return_initial_states", "n_steps", "batch_size")
 
 
 def _names(app: Application, brick: Brick, kind: str) -> list[str]:
@@ -38,7 +38,8 @@ def _names(app: Application, brick: Brick, kind: str) -> list[str]:
 
 
 def scan(step: Callable[..., Any], sequences: dict[str, Tensor], states: dict[str, Tensor],
-         contexts: dict[str, Any], outputs: Sequence[str], reverse: bool = False) -> list[Tensor]:
+         contexts: dict[str, Any], outputs: Sequence[str], reverse: bool = False,
+         n_steps: int | None = None) -> list[Tensor]:
     """Iterate ``step`` over axis 0 of ``sequences`` (eagerly) and stack its outputs over time.
 
     Parameters
@@ -52,6 +53,8 @@ def scan(step: Callable[..., Any], sequences: dict[str, Tensor], states: dict[st
         The names of the step's outputs.
     reverse : bool
         Iterate from the last step to the first (outputs stay in the original time order).
+    n_steps : int, optional
+        The number of steps when there are no sequences (generation).
 
     Returns
     -------
@@ -66,9 +69,9 @@ def scan(step: Callable[..., Any], sequences: dict[str, Tensor], states: dict[st
     >>> out[0].view(-1).tolist()
     [1.0, 2.0, 3.0]
     """
-    if not sequences:
-        raise ValueError("a recurrent application needs at least one sequence to iterate over (or iterate=False)")
-    length = next(iter(sequences.values())).shape[0]
+    if not sequences and n_steps is None:
+        raise ValueError("a recurrent application needs a sequence to iterate over, or n_steps")
+    length = next(iter(sequences.values())).shape[0] if sequences else int(n_steps)
     if length == 0:
         raise ValueError("the sequences of a recurrent application must have at least one step")
     for name, value in sequences.items():
@@ -110,7 +113,8 @@ def recurrent(*args: Any, **kwargs: Any) -> Any:
     outputs : list of str
         The step's outputs; those named like states feed the next step.
 
-    Call options: ``iterate=True`` (``False``: one step), ``reverse=False``, ``return_initial_states=False``.
+    Call options: ``iterate=True`` (``False``: one step), ``reverse=False``, ``return_initial_states=False``;
+    without sequences (generation) ``n_steps`` and ``batch_size``.
 
     Examples
     --------
@@ -140,7 +144,8 @@ def recurrent(*args: Any, **kwargs: Any) -> Any:
 
         @functools.wraps(step)
         def recurrent_apply(self: Brick, *args: Any, iterate: bool = True, reverse: bool = False,
-                            return_initial_states: bool = False, **kwargs: Any) -> Any:
+                            return_initial_states: bool = False, n_steps: int | None = None,
+                            batch_size: int | None = None, **kwargs: Any) -> Any:
             app = holder[0]
             if variadic:  # names come from the (per-brick) declaration; positional: sequences, then contexts
                 arg_names = _names(app, self, "sequences") + _names(app, self, "contexts")
@@ -166,20 +171,21 @@ def recurrent(*args: Any, **kwargs: Any) -> Any:
             output_names = _names(app, self, "outputs")
             sequences = {n: kwargs[n] for n in sequence_names if kwargs.get(n, defaults.get(n)) is not None}
             contexts = {n: kwargs[n] for n in context_names if kwargs.get(n) is not None}
-            if not sequences:
-                raise ValueError(f"{self.name}.{app.name}: give at least one of the sequences {sequence_names} "
-                                 "(or call it with iterate=False for one step)")
-            first = next(iter(sequences.values()))
-            batch_size = first.shape[1]
+            if not sequences and (n_steps is None or batch_size is None):
+                raise ValueError(f"{self.name}.{app.name}: give at least one of the sequences {sequence_names}, "
+                                 "or n_steps and batch_size, or call it with iterate=False for one step")
+            if sequences:
+                batch_size = next(iter(sequences.values())).shape[1]
             states = {n: kwargs[n] for n in state_names if kwargs.get(n) is not None}
             missing = [n for n in state_names if n not in states]
             if missing:
                 initial = self.initial_states(batch_size, as_dict=True, **sequences, **contexts)
                 for name in missing:
                     states[name] = initial[name]
-            result = self._scan_fast(app.name, sequences, states, contexts, reverse)
+            result = self._scan_fast(app.name, sequences, states, contexts, reverse) if sequences else None
             if result is None:
-                result = scan(functools.partial(step, self), sequences, states, contexts, output_names, reverse)
+                result = scan(functools.partial(step, self), sequences, states, contexts, output_names, reverse,
+                              n_steps=n_steps)
             result = list(result)
             if return_initial_states:
                 result = [torch.cat([states[name].unsqueeze(0), value]) if name in states else value
