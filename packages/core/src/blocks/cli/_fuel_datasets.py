@@ -108,7 +108,7 @@ class DatasetCommand:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
         try:
             parser, args = self.parse(argv)
-        except (PluginLoadError, ImportError) as err:
+        except (PluginLoadError, ImportError, ValueError) as err:
             print(f"{self.prog}: error: {err}", file=sys.stderr)
             return 2
         if args.verbose:

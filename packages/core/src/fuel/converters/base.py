@@ -19,7 +19,6 @@ import shlex
 import sys
 import tempfile
 from contextvars import ContextVar
-from itertools import product
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 __all__ = [
@@ -115,60 +114,14 @@ def using_command(command: str) -> Iterator[None]:
 def create_split_array(split_dict: Mapping[str, Mapping[str, tuple]]) -> Any:
     """The ``split`` attribute array of an H5PYDataset file.
 
-    Uses :meth:`fuel.datasets.H5PYDataset.create_split_array` when it is
-    available; the layout is Fuel's: one row per (split, source) with fields
-    ``split``, ``source`` (bytes), ``start``, ``stop`` (int64), ``indices``
-    (object reference), ``available`` (bool) and ``comment`` (bytes, ``'.'``
-    when empty).
+    This is :meth:`fuel.datasets.H5PYDataset.create_split_array` (imported
+    when called, so that importing the converters stays cheap): one row per
+    (split, source) with Fuel's fields ``split``, ``source``, ``start``,
+    ``stop``, ``indices``, ``available`` and ``comment``.
     """
-    try:
-        from fuel.datasets.hdf5 import H5PYDataset
-    except ImportError:
-        H5PYDataset = None  # noqa: N806
-    if H5PYDataset is not None and hasattr(H5PYDataset, "create_split_array"):
-        return H5PYDataset.create_split_array(split_dict)
-    return _create_split_array(split_dict)
+    from fuel.datasets.hdf5 import H5PYDataset
 
-
-def _create_split_array(split_dict: Mapping[str, Mapping[str, tuple]]) -> Any:
-    import h5py
-    import numpy
-
-    split_len = max(len(split) for split in split_dict)
-    sources: set[str] = set()
-    comment_len = 1
-    for split in split_dict.values():
-        sources |= set(split)
-        for value in split.values():
-            if len(value) == 4 and value[3]:
-                comment_len = max(comment_len, len(value[3]))
-    ordered = sorted(sources)
-    source_len = max(len(source) for source in ordered)
-    array = numpy.empty(
-        len(split_dict) * len(ordered),
-        dtype=numpy.dtype([
-            ("split", "S", split_len), ("source", "S", source_len), ("start", numpy.int64),
-            ("stop", numpy.int64), ("indices", h5py.special_dtype(ref=h5py.Reference)),
-            ("available", bool), ("comment", "S", comment_len),
-        ]),
-    )
-    for i, (split, source) in enumerate(product(split_dict, ordered)):
-        if source in split_dict[split]:
-            value = split_dict[split][source]
-            start, stop = value[:2]
-            indices = value[2] if len(value) > 2 and value[2] is not None else h5py.Reference()
-            comment = (value[3] if len(value) > 3 else "") or "."
-            available = True
-        else:
-            start, stop, indices, available, comment = 0, 0, h5py.Reference(), False, "."
-        array[i]["split"] = split.encode("utf8")
-        array[i]["source"] = source.encode("utf8")
-        array[i]["start"] = start
-        array[i]["stop"] = stop
-        array[i]["indices"] = indices
-        array[i]["available"] = available
-        array[i]["comment"] = comment.encode("utf8")
-    return array
+    return H5PYDataset.create_split_array(split_dict)
 
 
 def fill_hdf5_file(h5file: Any, data: Sequence[tuple]) -> None:
