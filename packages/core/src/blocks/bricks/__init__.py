@@ -42,6 +42,8 @@ from blocks.bricks.cost import (
     SquaredError,
 )
 from blocks.bricks.interfaces import Activation, Feedforward, Initializable, LinearLike, Random, RNGMixin
+from blocks.bricks.lookup import LookupTable
+from blocks.bricks.parallel import Distribute, Fork, Merge, Parallel
 from blocks.bricks.sequences import MLP, FeedforwardSequence, Sequence
 from blocks.bricks.simple import (
     Bias,
@@ -56,6 +58,7 @@ from blocks.bricks.simple import (
     Softplus,
     Tanh,
 )
+from blocks.bricks.wrappers import BrickWrapper, ModuleBrick, NDimensionalSoftmax, WithExtraDims
 
 __all__ = [
     "BRICK_DELIMITER",
@@ -68,6 +71,15 @@ __all__ = [
     "BatchNormalizedMLP",
     "AveragePooling",
     "Bias",
+    "BrickWrapper",
+    "Distribute",
+    "Fork",
+    "LookupTable",
+    "Merge",
+    "ModuleBrick",
+    "NDimensionalSoftmax",
+    "Parallel",
+    "WithExtraDims",
     "Convolutional",
     "ConvolutionalSequence",
     "ConvolutionalTranspose",

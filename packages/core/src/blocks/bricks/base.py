@@ -365,7 +365,7 @@ class BoundApplication:
                 return self._call(args, kwargs)
         try:
             return self._function(brick, *args, **kwargs)
-        except RuntimeError as error:
+        except (RuntimeError, IndexError) as error:
             brick._explain_error(self, args, kwargs, error)
             raise
 
@@ -384,7 +384,7 @@ class BoundApplication:
                 kwargs["application"] = self
             try:
                 outputs = self._function(brick, *args, **kwargs)
-            except RuntimeError as error:
+            except (RuntimeError, IndexError) as error:
                 brick._explain_error(self, args, kwargs, error)
                 raise
             return self._format(outputs, as_dict, as_list, raw=True)
@@ -597,6 +597,8 @@ class Brick(nn.Module):
                     initialization.append(name)
         cls.allocation_args = allocation
         cls.initialization_args = initialization
+        for decorator in cls.__dict__.get("decorators", ()):
+            decorator.wrap(cls)
 
     def __init__(self, name: str | None = None, children: Sequence[Brick] | None = None) -> None:
         super().__init__()
@@ -730,14 +732,15 @@ class Brick(nn.Module):
         ValueError
             Listing the settings a brick still lacks.
         """
-        missing = self._missing_allocation()
-        if missing:
-            raise ValueError(
-                f"brick {self.get_unique_path()} ({self.__class__.__name__}) cannot be allocated: missing "
-                f"setting(s) {', '.join(missing)}. Pass them to the constructor, set them as attributes, let a "
-                f"parent push them (push_allocation_config), or call the brick on a tensor to infer them.")
         if not self.allocation_config_pushed:
-            self.push_allocation_config()
+            try:
+                self.push_allocation_config()
+            except Exception as error:
+                if self._missing_allocation():
+                    self._raise_missing_allocation(error)
+                raise
+        if self._missing_allocation():
+            self._raise_missing_allocation(None)
         for child in self.children:
             if strict or (not child.allocated and not child._missing_allocation()):
                 child.allocate(strict)
@@ -747,6 +750,13 @@ class Brick(nn.Module):
         self.allocated = True
         self.initialized = False
         self._ready = False
+
+    def _raise_missing_allocation(self, cause: Exception | None) -> None:
+        missing = self._missing_allocation()
+        raise ValueError(
+            f"brick {self.get_unique_path()} ({self.__class__.__name__}) cannot be allocated: missing "
+            f"setting(s) {', '.join(missing)}. Pass them to the constructor, set them as attributes, let a "
+            f"parent push them (push_allocation_config), or call the brick on a tensor to infer them.") from cause
 
     def _allocate(self) -> None:
         """Create the brick's parameters and buffers (override)."""

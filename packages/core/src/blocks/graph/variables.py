@@ -215,7 +215,13 @@ def current_tensor(tensor: torch.Tensor) -> torch.Tensor:
     """The tensor a brick holds now under the name of ``tensor`` (buffers are replaced by ``.to()``)."""
     brick = getattr(tensor, "_blocks_brick", None)
     if brick is not None and not isinstance(tensor, torch.nn.Parameter):
-        value = brick._buffers.get(getattr(tensor, "_blocks_name", None))
+        name = getattr(tensor, "_blocks_name", None)
+        value = brick._buffers.get(name)
+        if value is None and name and "." in name:
+            try:
+                value = brick.get_buffer(f"module.{name}")
+            except AttributeError:
+                value = None
         if value is not None:
             return value
     return tensor
