@@ -249,7 +249,7 @@ def write_vlen_source(
     dataset.dims[0].label = "batch"
 
 
-def _provenance(h5file: Any, directory: str | None, inputs: Iterable[str], command: str | None) -> None:
+def _provenance(h5file: Any, path: str, directory: str | None, inputs: Iterable[str], command: str | None) -> None:
     from fuel.converters import __version__
     from fuel.downloaders.manifest import verification_status
 
@@ -262,7 +262,7 @@ def _provenance(h5file: Any, directory: str | None, inputs: Iterable[str], comma
         h5file.attrs["fuel_inputs_verified"] = verified
         h5file.attrs["fuel_inputs_unverified"] = "; ".join(notes) if notes else "."
         if not verified:
-            logger.warning("%s: inputs not verified: %s", h5file.filename, "; ".join(notes))
+            logger.warning("%s: inputs not verified: %s", path, "; ".join(notes))
 
 
 @contextlib.contextmanager
@@ -312,7 +312,7 @@ def output_hdf5(
     try:
         with h5py.File(tmp, "w") as h5file:
             yield h5file
-            _provenance(h5file, directory, inputs, command)
+            _provenance(h5file, path, directory, inputs, command)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
