@@ -174,3 +174,22 @@ def test_help_is_fast_and_imports_neither_torch_nor_h5py():
     assert "torch" not in heavy and "h5py" not in heavy
     torch_time, _ = _seconds([sys.executable, "-c", "import torch"])
     assert help_time < 0.8 * torch_time, (help_time, torch_time)
+
+
+def test_fuel_extra_downloaders_modules_add_subcommands(register_plugin, monkeypatch, capsys):
+    import fuel
+
+    extra = types.ModuleType("my_lab_downloaders")
+    extra.all_downloaders = (("lab_data", fill_download),)
+    monkeypatch.setitem(sys.modules, "my_lab_downloaders", extra)
+    CALLS.clear()
+    with fuel.config.override(extra_downloaders=["my_lab_downloaders"]):
+        assert fuel_download.main(["lab_data", "16"]) == 0
+        assert CALLS[0]["size"] == 16
+        register_plugin(toy_plugin(), "toy_datasets")
+        extra.all_downloaders = (("toy", fill_download),)
+        assert fuel_download.main(["toy", "16"]) == 2
+        assert "provided twice" in capsys.readouterr().err
+    with fuel.config.override(extra_downloaders=["no_such_lab_module"]):
+        assert fuel_download.main(["--help"]) == 2
+        assert "all_downloaders" in capsys.readouterr().err

@@ -57,10 +57,26 @@ class DatasetCommand:
         self.add_common = add_common
 
     def entries(self) -> list[Any]:
-        """Registry entries that provide this command, sorted by name."""
+        """Registry entries that provide this command, sorted by name.
+
+        For ``fuel-download``, modules named in Fuel's ``extra_downloaders``
+        option (``FUEL_EXTRA_DOWNLOADERS``) add their ``all_downloaders``
+        ``(name, fill_subparser)`` pairs, as in Fuel; plugins are the
+        preferred way. A name clash with a registered dataset is an error.
+        """
         from blocks.plugins import get_registry
 
-        return [e for e in get_registry("datasets").entries() if e.metadata.get(self.kind)]
+        entries = {e.name: e for e in get_registry("datasets").entries() if e.metadata.get(self.kind)}
+        if self.kind == "download":
+            for entry in _extra_downloaders():
+                if entry.name in entries:
+                    other = entries[entry.name]
+                    raise ValueError(
+                        f"dataset {entry.name!r} is provided twice: by {other.plugin} {other.version} and by "
+                        f"{entry.plugin} (extra_downloaders); remove it from extra_downloaders"
+                    )
+                entries[entry.name] = entry
+        return [entries[name] for name in sorted(entries)]
 
     def build_parser(self, chosen: str | None = None) -> argparse.ArgumentParser:
         """The parser; only ``chosen``'s module is imported to add its arguments."""
@@ -126,6 +142,28 @@ class DatasetCommand:
         except KeyboardInterrupt:
             print(f"{self.prog} {args.dataset}: interrupted", file=sys.stderr)
             return 130
+
+
+def _extra_downloaders() -> list[Any]:
+    import importlib
+
+    from blocks.registry import Entry
+    from fuel import config
+
+    out = []
+    for module_name in config.extra_downloaders:
+        try:
+            module = importlib.import_module(module_name)
+            pairs = list(module.all_downloaders)
+        except (ImportError, AttributeError) as err:
+            raise ValueError(
+                f"extra_downloaders module {module_name!r} cannot be used: {err!r}; it must be importable and define "
+                "all_downloaders, a sequence of (name, fill_subparser) pairs"
+            ) from err
+        for name, fill_subparser in pairs:
+            out.append(Entry(name, fill_subparser, module_name, "", {"download": fill_subparser,
+                                                                   "description": f"(from {module_name})"}))
+    return out
 
 
 def function_kwargs(args: argparse.Namespace, drop: Sequence[str] = ()) -> dict[str, Any]:
