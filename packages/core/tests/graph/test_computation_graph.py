@@ -179,3 +179,18 @@ def test_model_rejects_same_named_top_bricks():
     x = matrix("x")
     with pytest.raises(ValueError, match="net"):
         Model([a.apply(x).sum() + b.apply(x).sum()])
+
+
+def test_graph_built_before_initialization_compiles_only_once_parameters_are_set():
+    mlp = MLP([Tanh()], [3, 2])  # no initialization settings
+    x = matrix("x")
+    model = Model(mlp.apply(x))
+    with pytest.raises(ValueError, match=r"/mlp/linear_0 .*weights_init.*set_parameter_values"):
+        model.compile()
+    model.set_parameter_values({"/mlp/linear_0.W": numpy.ones((3, 2)), "/mlp/linear_0.b": numpy.zeros(2)})
+    out = model.compile()({"x": torch.ones(1, 3)})[0]
+    torch.testing.assert_close(out, torch.tanh(torch.full((1, 2), 3.0)))
+    late = MLP([Tanh()], [3, 2])
+    graph = ComputationGraph(late.apply(x))
+    late.weights_init, late.biases_init = Constant(0.0), Constant(0.0)
+    assert graph.compile()({"x": torch.ones(1, 3)})[0].abs().sum() == 0  # initialized at compile time

@@ -31,6 +31,7 @@ from blocks.roles import AUXILIARY, INPUT, OUTPUT, PARAMETER, add_role
 
 __all__ = [
     "BRICK_DELIMITER",
+    "InitializationError",
     "Application",
     "ApplicationCall",
     "BoundApplication",
@@ -45,6 +46,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 BRICK_DELIMITER = "/"
+
+
+class InitializationError(ValueError):
+    """A brick cannot be initialized: settings such as ``weights_init`` are missing."""
 
 
 class _Sentinel:
@@ -788,7 +793,8 @@ class Brick(nn.Module):
                 child.initialize(strict)
         missing = self._missing(self.initialization_args, NoneInitialization)
         if missing:
-            raise ValueError(f"brick {self.get_unique_path()} ({self.__class__.__name__}) cannot be initialized: "
+            raise InitializationError(f"brick {self.get_unique_path()} ({self.__class__.__name__}) cannot be "
+                                      f"initialized: "
                              f"missing setting(s) {', '.join(missing)}. Pass them to the constructor or to a "
                              f"parent (which pushes them down), or set them as attributes.")
         self._initialize()
@@ -826,7 +832,16 @@ class Brick(nn.Module):
             self._infer_allocation_config(application, args, kwargs)
         if not self.allocated:
             self.allocate(strict=False)
-        self.initialize(strict=False)
+        try:
+            self.initialize(strict=False)
+        except InitializationError:
+            from blocks.graph.variables import is_symbolic
+
+            if not is_symbolic(args, kwargs):
+                raise
+            # Building a graph: parameters may still be loaded or initialized before the graph is
+            # compiled; ComputationGraph.compile() refuses uninitialized parameters.
+            logger.debug("brick %s applied symbolically before initialization", self.get_unique_path())
 
     def _record_auxiliary_variables(self, application: BoundApplication, call: ApplicationCall) -> None:
         """Add auxiliary variables to a symbolic call (override; e.g. Linear's ``W_norm``)."""

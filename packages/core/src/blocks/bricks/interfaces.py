@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy
 
-from blocks.bricks.base import Brick, application, shape_of
+from blocks.bricks.base import Brick, InitializationError, shape_of
 from blocks.config import config
 
 __all__ = ["Activation", "Feedforward", "Initializable", "LinearLike", "RNGMixin", "Random"]
@@ -99,7 +99,7 @@ class Initializable(RNGMixin, Brick):
     def _require_init(self, *names: str) -> None:
         missing = [name for name in names if not getattr(self, name, None)]
         if missing:
-            raise ValueError(
+            raise InitializationError(
                 f"brick {self.get_unique_path()} ({self.__class__.__name__}) cannot be initialized: missing "
                 f"setting(s) {', '.join(missing)}. Pass e.g. weights_init=IsotropicGaussian(0.01), "
                 f"biases_init=Constant(0) to it or to a parent, then call initialize() (or just apply it).")
@@ -172,6 +172,3 @@ class Random(Brick):
             generators[device] = torch.Generator(device=device).manual_seed(self.seed)
         return generators[device]
 
-
-# Keep ``application`` importable from here as in Blocks.
-application = application

@@ -307,6 +307,7 @@ class ComputationGraph:
         outputs = self.outputs if outputs is None else [as_variable(o) for o in outputs]
         updates = self.updates if apply_updates else []
         wanted = [o.node for o in outputs] + [v.node for _, v in updates]
+        _check_initialized(wanted)
         return _compile(wanted, len(outputs), [b for b, _ in updates], use_torch_compile)
 
     def get_snapshot(self, batch: Mapping[str, Any]) -> OrderedDict[Variable, torch.Tensor]:
@@ -315,6 +316,37 @@ class ComputationGraph:
         with torch.no_grad():
             values = self.compile(chosen)(batch)
         return OrderedDict(zip(chosen, values))
+
+
+def _check_initialized(wanted: list[fx.Node]) -> None:
+    """Initialize bricks whose parameters the nodes use, or fail naming them (no NaN parameters)."""
+    needed: set[fx.Node] = set()
+    stack = list(wanted)
+    bricks: dict[int, Any] = {}
+    while stack:
+        node = stack.pop()
+        if node in needed:
+            continue
+        needed.add(node)
+        stack.extend(node.all_input_nodes)
+        brick = getattr(node.meta.get("tensor"), "_blocks_brick", None) if node.op == "get_attr" else None
+        if brick is not None and not getattr(brick, "initialized", True):
+            bricks[id(brick)] = brick
+    failed = []
+    for brick in bricks.values():
+        try:
+            brick.initialize(strict=False)
+        except ValueError:
+            try:  # settings may have been given to a parent after the graph was built: push them again
+                for ancestor in brick._ancestors():
+                    ancestor.push_initialization_config()
+                brick.initialize(strict=False)
+            except ValueError as error:
+                failed.append(f"{brick.get_unique_path()} ({error})")
+    if failed:
+        raise ValueError("cannot compile: parameters of these bricks are not initialized: " + "; ".join(failed) +
+                         ". Give them weights_init/biases_init (or a parent), or load values with "
+                         "Model.set_parameter_values / load_state_dict.")
 
 
 def _compile(wanted: list[fx.Node], num_outputs: int, buffers: list[torch.Tensor],

@@ -34,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import operator
 from typing import Any, Callable, Sequence
 
@@ -411,6 +412,18 @@ class _OpaqueCall:
         return f"<opaque call {self.__name__}>"
 
 
+_CONSTANTS = (int, float, bool, str, type(None), torch.dtype, torch.device, slice, range, torch.Tensor, fx.Proxy)
+
+
+def _graphable(value: Any) -> bool:
+    """Whether ``value`` can be an argument of an fx node."""
+    if isinstance(value, (list, tuple)):
+        return all(_graphable(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _graphable(v) for k, v in value.items())
+    return isinstance(value, _CONSTANTS)
+
+
 def opaque_call(function: Callable[..., Any], *args: Any, modules: Sequence[torch.nn.Module] = (),
                 num_outputs: int | None = None, name: str | None = None, **kwargs: Any) -> Any:
     """Record ``function(*args, **kwargs)`` as ONE node that runs eagerly (e.g. a Python time loop).
@@ -468,7 +481,15 @@ def opaque_call(function: Callable[..., Any], *args: Any, modules: Sequence[torc
                     seen.add(id(value))
                     slots.append((module, attr, kind))
                     values.append(value)
-    target = _OpaqueCall(function, slots, name or getattr(function, "__name__", "opaque"))
+    name = name or getattr(function, "__name__", "opaque")
+    bound = {key: value for key, value in kwargs.items() if not _graphable(value)}
+    if bound:
+        function = functools.partial(function, **bound)
+        kwargs = {key: value for key, value in kwargs.items() if key not in bound}
+    if not all(_graphable(value) for value in args):
+        raise ValueError(f"opaque call {name}: positional arguments must be variables, tensors or plain constants; "
+                         "pass other objects (initializers, callables) as keyword arguments")
+    target = _OpaqueCall(function, slots, name)
     result = _TRACER.create_proxy("call_function", target, (tuple(values), *args), kwargs)
     if num_outputs is None:
         return result
