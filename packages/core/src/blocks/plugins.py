@@ -180,6 +180,7 @@ class PluginHost:
         self._registries: dict[str, Registry] | None = None
         self.validators: dict[str, Callable[[Entry, Any], None]] = {}
         self._undo_trace: Callable[[], None] | None = None
+        self._load_error: PluginLoadError | None = None
 
     # -- environment ---------------------------------------------------------
     @property
@@ -193,16 +194,27 @@ class PluginHost:
 
     # -- loading -------------------------------------------------------------
     def load(self) -> None:
-        """Register built-ins and load entry points (once)."""
+        """Register built-ins and load entry points (once).
+
+        Under ``BLOCKS_STRICT_PLUGINS=1`` a failure raises
+        :class:`PluginLoadError`, and so does every later call: a host is
+        never used half-loaded.
+        """
         with self._lock:
+            if self._load_error is not None:
+                raise self._load_error
             if self._loaded:
                 return
             self._loaded = True
-            if _flag(self.env, "BLOCKS_TRACE_PLUGINS"):
-                self._install_tracing()
-            if self._builtins:
-                self._load_builtins()
-            self._load_entry_points()
+            try:
+                if _flag(self.env, "BLOCKS_TRACE_PLUGINS"):
+                    self._install_tracing()
+                if self._builtins:
+                    self._load_builtins()
+                self._load_entry_points()
+            except PluginLoadError as err:
+                self._load_error = err
+                raise
 
     def _core_version(self) -> str:
         try:
@@ -214,10 +226,15 @@ class PluginHost:
         info = PluginInfo(CORE_DISTRIBUTION, self._core_version())
         self._plugins[CORE_DISTRIBUTION] = info
         for module_name in BUILTIN_MODULES:
-            module = importlib.import_module(module_name)
-            self.pm.register(module, name=module_name)
+            try:
+                module = importlib.import_module(module_name)
+                self.pm.register(module, name=module_name)
+            except Exception as err:  # noqa: BLE001 - one broken built-in must not take the others down
+                self._fail(info, f"cannot load built-in module {module_name}", err)
+                continue
             self._owner[module_name] = CORE_DISTRIBUTION
             info.modules.append(module_name)
+            self._check_specs(module_name, info)
 
     def _selected(self, dist_name: str) -> bool:
         env = self.env

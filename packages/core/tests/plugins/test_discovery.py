@@ -167,3 +167,26 @@ def test_tracing_logs_hook_calls(make_plugin_host, caplog):
     with caplog.at_level(logging.INFO, logger="blocks.plugins"):
         host.hook.select_backend(requested="auto", available=["cpu"])
     assert "hook select_backend called" in caplog.text
+
+
+def test_strict_failure_is_raised_again_on_later_use(make_plugin_host):
+    host = make_plugin_host(_broken(), _good(), env={"BLOCKS_STRICT_PLUGINS": "1"})
+    for _ in range(2):
+        with pytest.raises(PluginLoadError, match="broken-plugin"):
+            host.registry("step_rules")
+
+
+def test_broken_builtin_module_is_isolated(make_plugin_host, monkeypatch, caplog):
+    import blocks.plugins
+
+    monkeypatch.setattr(blocks.plugins, "BUILTIN_MODULES", ("blocks._builtins.not_there", "blocks._builtins.commands"))
+    host = make_plugin_host(_good())
+    with caplog.at_level(logging.WARNING, logger="blocks.plugins"):
+        core = host.plugins()[0]
+    assert core.name == CORE_DISTRIBUTION and core.status == "failed"
+    assert core.modules == ["blocks._builtins.commands"] and "register_commands" in core.hooks
+    assert "cannot load built-in module blocks._builtins.not_there" in caplog.text
+    assert "good_rule" in host.registry("step_rules")
+    strict = make_plugin_host(env={"BLOCKS_STRICT_PLUGINS": "1"})
+    with pytest.raises(PluginLoadError, match="blocks._builtins.not_there"):
+        strict.load()
