@@ -148,3 +148,14 @@ def test_failing_command_registration_is_isolated(make_plugin_host, capsys, capl
     with caplog.at_level(logging.WARNING, logger="blocks.plugins"):
         assert main(["plugins", "--json"]) == 0
     assert "blocks-bad-cmd 1.0: hook register_commands failed" in caplog.text
+
+
+def test_clash_fails_naming_both_plugins(make_plugin_host, capsys):
+    make_plugin_host(
+        _ep("blocks-rules-a", _rules_module("rules_a.plugin", "shared"), "1.2"),
+        _ep("blocks-rules-b", _rules_module("rules_b.plugin", "shared"), "3.4"),
+    )
+    assert main(["plugins"]) == 2
+    err = capsys.readouterr().err
+    assert "step_rules name 'shared' is registered twice" in err
+    assert "blocks-rules-a 1.2" in err and "blocks-rules-b 3.4" in err
