@@ -216,3 +216,24 @@ def test_digits_end_to_end_offline(fuel_datasets_host, tmp_path, data_path):
     reference = numpy.lexsort(features.reshape(len(features), -1).T)
     numpy.testing.assert_array_equal(both[order], features.reshape(len(features), -1)[reference])
     numpy.testing.assert_array_equal(numpy.concatenate([y_train, y_test])[order], targets[reference])
+
+
+def test_one_billion_word_extracts_text_atomically_and_reads_with_textfile(fuel_datasets_host, upstream, tmp_path,
+                                                                          data_path):
+    from fuel_datasets.one_billion_word import OneBillionWord, partition_path
+
+    place(upstream["one_billion_word"]().files, tmp_path / "downloads")
+    assert fuel_convert.main(["one_billion_word", "-d", str(tmp_path / "downloads"), "-o", data_path]) == 0
+    assert os.listdir(data_path) == ["1-billion-word"]
+    heldout = os.path.join(data_path, partition_path("heldout", 0))
+    assert open(heldout).read() == "the dog sat .\n"
+    vocabulary = {"<S>": 0, "</S>": 1, "<UNK>": 2, "the": 3, "dog": 4, "cat": 5, "sat": 6, ".": 7}
+    data = OneBillionWord("training", [1], vocabulary)
+    state = data.open()
+    assert data.get_data(state) == ([0, 3, 5, 6, 7, 1],)
+    assert data.get_data(state) == ([0, 2, 4, 2, 7, 1],)
+    data.close(state)
+    with pytest.raises(ValueError, match="training partitions are 1..99"):
+        OneBillionWord("training", [0], vocabulary)
+    with pytest.raises(ValueError, match="which_set must be 'training' or 'heldout'"):
+        OneBillionWord("test", [1], vocabulary)
