@@ -81,7 +81,17 @@ def _canonical(name: str) -> str:
 
 
 class PluginLoadError(RuntimeError):
-    """A plugin failed to load or register while ``BLOCKS_STRICT_PLUGINS=1``."""
+    """A plugin failed to load or register while ``BLOCKS_STRICT_PLUGINS=1``.
+
+    Examples
+    --------
+    >>> from blocks.testing import FakeEntryPoint, fake_entry_points
+    >>> host = PluginHost(fake_entry_points(FakeEntryPoint("broken", ImportError)), env={"BLOCKS_STRICT_PLUGINS": "1"})
+    >>> host.load()
+    Traceback (most recent call last):
+    ...
+    blocks.plugins.PluginLoadError: plugin broken 0.0.1: cannot load entry point 'broken' ...
+    """
 
 
 @dataclass
@@ -106,6 +116,12 @@ class PluginInfo:
         Hooks it implements.
     registered : dict
         ``{kind: [names]}`` of what it registered.
+
+    Examples
+    --------
+    >>> info = PluginInfo("blocks-demo", "1.0", registered={"step_rules": ["halve"]})
+    >>> info.as_dict()["registered"]
+    {'step_rules': ['halve']}
     """
 
     name: str

@@ -30,13 +30,31 @@ _LAZY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 class RegistryClashError(ValueError):
-    """Two plugins registered the same name in one registry."""
+    """Two plugins registered the same name in one registry.
+
+    Examples
+    --------
+    >>> reg = Registry("step_rules")
+    >>> reg.add("adam", "fractions:Fraction", plugin="plugin-a", version="1.0")
+    >>> reg.add("adam", "decimal:Decimal", plugin="plugin-b", version="2.0")
+    Traceback (most recent call last):
+    ...
+    blocks.registry.RegistryClashError: step_rules name 'adam' is registered twice: by plugin-a 1.0 ...
+    """
 
 
 class UnknownNameError(ValueError, KeyError):
     """A name was asked for that no plugin registered.
 
     Subclasses both ``ValueError`` (a user mistake) and ``KeyError``.
+
+    Examples
+    --------
+    >>> try:
+    ...     Registry("bricks").get("lstm")
+    ... except UnknownNameError as err:
+    ...     print(err)
+    unknown bricks name 'lstm'; available: (none: is the plugin that provides it installed?)
     """
 
     def __str__(self) -> str:  # KeyError would quote the message
@@ -79,6 +97,12 @@ class Entry:
         That distribution's version.
     metadata : dict
         Extra keyword arguments given to ``register``.
+
+    Examples
+    --------
+    >>> entry = Entry("fraction", "fractions:Fraction", "my-plugin", "1.0")
+    >>> entry.lazy, entry.load().__name__
+    (True, 'Fraction')
     """
 
     name: str

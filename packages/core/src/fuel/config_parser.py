@@ -23,7 +23,15 @@ __all__ = ["Configuration", "ConfigurationError", "Option", "config", "path_list
 
 
 class ConfigurationError(ValueError):
-    """An unknown option, a bad value, or a required option that is unset."""
+    """An unknown option, a bad value, or a required option that is unset.
+
+    Examples
+    --------
+    >>> config.floatX = "float8"
+    Traceback (most recent call last):
+    ...
+    fuel.config_parser.ConfigurationError: fuel option 'floatX': invalid value 'float8': ...
+    """
 
 
 def path_list(value: Any) -> list[str]:
@@ -95,6 +103,11 @@ class Option:
         Converts values from the environment and the file.
     doc : str
         One-line description (``blocks info`` shows it).
+
+    Examples
+    --------
+    >>> Option("default_seed", 1, "FUEL_DEFAULT_SEED", int).type("3")
+    3
     """
 
     key: str

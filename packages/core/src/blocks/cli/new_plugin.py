@@ -104,8 +104,9 @@ def render_plugin(name: str, output: str | os.PathLike[str], description: str | 
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> out = render_plugin("blocks-hello", pathlib.Path(tempfile.mkdtemp()) / "blocks-hello")
-    >>> (out / "src" / "blocks_hello" / "plugin.py").is_file()
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = render_plugin("blocks-hello", pathlib.Path(tmp) / "blocks-hello")
+    ...     (out / "src" / "blocks_hello" / "plugin.py").is_file()
     True
     """
     variables = template_variables(name, description)
