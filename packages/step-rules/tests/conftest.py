@@ -23,13 +23,20 @@ def gradient(parameter: torch.Tensor, step: int, index: int) -> torch.Tensor:
     return 2.0 * (parameter - 0.5) + noise
 
 
-def run_rule(rule, parameters, steps: int, start: int = 0):
-    """Train ``parameters`` (in place) with a Blocks step rule: p -= step."""
+def run_rule(rule, parameters, steps: int, start: int = 0, fused: bool = False):
+    """Train ``parameters`` (in place) with a Blocks step rule: p -= step.
+
+    ``fused`` goes through ``rule.update_parameters`` (GradientDescent's path when the steps are not
+    monitored) instead of ``compute_steps`` + ``_foreach_sub_``.
+    """
     tensors = list(parameters.values())
     with torch.no_grad():
         for t in range(start, start + steps):
             grads = [gradient(p, t, i) for i, p in enumerate(tensors)]
-            torch._foreach_sub_(tensors, rule.compute_steps(tensors, grads))
+            if fused:
+                rule.update_parameters(tensors, grads)
+            else:
+                torch._foreach_sub_(tensors, rule.compute_steps(tensors, grads))
     return parameters
 
 

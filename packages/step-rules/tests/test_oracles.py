@@ -75,15 +75,16 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("path", ["compute_steps", "update_parameters"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_rule_matches_torch_optim(case, problem):
+def test_rule_matches_torch_optim(case, path, problem):
     make_rule, make_optimizer = CASES[case]
     start = problem.make_parameters()
     expected = problem.run_optimizer(make_optimizer, start, STEPS)
     rule = make_rule()
     actual = problem.make_parameters()
     rule.initialize(actual)
-    problem.run_rule(rule, actual, STEPS)
+    problem.run_rule(rule, actual, STEPS, fused=path == "update_parameters")
     # the trajectories moved (the oracle is not trivially satisfied)
     assert max((expected[n] - start[n]).abs().max().item() for n in start) > 1e-2
     problem.assert_close(actual, expected)
@@ -104,7 +105,8 @@ def test_step_clipping_matches_clip_grad_norm(problem):
     problem.assert_close(actual, expected)
 
 
-def test_step_clipping_against_clip_grad_norm_then_adam_float32(problem):
+@pytest.mark.parametrize("fused", [False, True])
+def test_step_clipping_against_clip_grad_norm_then_adam_float32(fused, problem):
     """The benchmarked chain in float32: CompositeRule([StepClipping, Adam]) vs clip_grad_norm_ + Adam(foreach)."""
     start = problem.make_parameters(dtype=torch.float32)
     expected = problem.run_optimizer(
@@ -116,5 +118,5 @@ def test_step_clipping_against_clip_grad_norm_then_adam_float32(problem):
     rule = CompositeRule([StepClipping(1.0), Adam(0.01, epsilon=0.0)])
     actual = problem.make_parameters(dtype=torch.float32)
     rule.initialize(actual)
-    problem.run_rule(rule, actual, STEPS)
+    problem.run_rule(rule, actual, STEPS, fused=fused)
     problem.assert_close(actual, expected, tol=1e-5)

@@ -140,6 +140,17 @@ def test_gradient_accumulation_equals_sgd_on_mean_gradient():
     torch.testing.assert_close(history[5], expected_second)
 
 
+def test_gradient_accumulation_fused_path_equals_steps_path(problem):
+    results = []
+    for fused in (False, True):
+        params = problem.make_parameters()
+        rule = GradientAccumulation(3, Adam(0.05))
+        rule.initialize(params)
+        problem.run_rule(rule, params, 10, fused=fused)
+        results.append(params)
+    problem.assert_close(results[1], results[0], tol=1e-12)
+
+
 def test_gradient_accumulation_moves_the_inner_state_once_per_cycle():
     params = OrderedDict(w=torch.zeros(2))
     inner = Adam(0.1)

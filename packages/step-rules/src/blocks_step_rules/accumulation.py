@@ -70,20 +70,30 @@ class GradientAccumulation(StepRule):
         self.step_rule.initialize(OrderedDict(parameters))
         self.count = 0
 
-    def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
+    def _accumulate(self, previous_steps: list[Tensor]) -> bool:
+        """Add the steps; on the k-th call, leave their total (or mean) in ``previous_steps`` and return True."""
         accumulated = self._buffer_lists["accumulated"]
         self.count += 1
         if self.count < self.num_batches:
             torch._foreach_add_(accumulated, previous_steps)
-            torch._foreach_zero_(previous_steps)
-            return previous_steps
+            return False
         self.count = 0
         if self.num_batches > 1:
             torch._foreach_add_(previous_steps, accumulated)
             torch._foreach_zero_(accumulated)
             if self.average:
                 torch._foreach_mul_(previous_steps, 1.0 / self.num_batches)
+        return True
+
+    def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
+        if not self._accumulate(previous_steps):
+            torch._foreach_zero_(previous_steps)
+            return previous_steps
         return self.step_rule.compute_steps(parameters, previous_steps)
+
+    def update_parameters(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> None:
+        if self._accumulate(previous_steps):  # accumulation-only batches do not touch the parameters at all
+            self.step_rule.update_parameters(parameters, previous_steps)
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()

@@ -42,11 +42,18 @@ class AdaGrad(StepRule):
         self.learning_rate = self.add_hyperparameter("learning_rate", learning_rate)
         self.epsilon = self.add_hyperparameter("epsilon", epsilon)
 
-    def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
+    def _denominator(self, previous_steps: list[Tensor]) -> tuple[Tensor, ...]:
         squares = self._buffer_lists["adagrad_sqs"]
         torch._foreach_addcmul_(squares, previous_steps, previous_steps)
         denominator = torch._foreach_sqrt(squares)
         torch._foreach_add_(denominator, self.epsilon.item())
-        torch._foreach_div_(previous_steps, denominator)
+        return denominator
+
+    def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
+        torch._foreach_div_(previous_steps, self._denominator(previous_steps))
         torch._foreach_mul_(previous_steps, self.learning_rate.item())
         return previous_steps
+
+    def update_parameters(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> None:
+        denominator = self._denominator(previous_steps)
+        torch._foreach_addcdiv_(list(parameters), previous_steps, denominator, value=-self.learning_rate.item())

@@ -78,7 +78,8 @@ class Adam(StepRule):
         super().initialize(parameters)
         self.time = 0
 
-    def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
+    def _moments(self, previous_steps: list[Tensor]) -> tuple[float, tuple[Tensor, ...]]:
+        """Advance the moments by one step; return the corrected rate and ``sqrt(v) + epsilon``."""
         self.time += 1
         t = self.time
         beta1 = self.beta1.item()
@@ -92,9 +93,17 @@ class Adam(StepRule):
         torch._foreach_addcmul_(variance, previous_steps, previous_steps, value=1.0 - beta2)
         denominator = torch._foreach_sqrt(variance)
         torch._foreach_add_(denominator, self.epsilon.item())
+        return learning_rate, denominator
+
+    def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
+        learning_rate, denominator = self._moments(previous_steps)
         torch._foreach_zero_(previous_steps)
-        torch._foreach_addcdiv_(previous_steps, mean, denominator, value=learning_rate)
+        torch._foreach_addcdiv_(previous_steps, self._buffer_lists["mean"], denominator, value=learning_rate)
         return previous_steps
+
+    def update_parameters(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> None:
+        learning_rate, denominator = self._moments(previous_steps)
+        torch._foreach_addcdiv_(list(parameters), self._buffer_lists["mean"], denominator, value=-learning_rate)
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()

@@ -46,6 +46,12 @@ class BasicMomentum(StepRule):
         torch._foreach_copy_(previous_steps, velocity)
         return previous_steps
 
+    def update_parameters(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> None:
+        velocity = self._buffer_lists["velocity"]
+        torch._foreach_mul_(velocity, self.momentum.item())
+        torch._foreach_add_(velocity, previous_steps)
+        torch._foreach_sub_(list(parameters), velocity)
+
 
 class Momentum(CompositeRule):
     """Momentum: ``CompositeRule([Scale(learning_rate), BasicMomentum(momentum)])``.

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from blocks.algorithms.base import TrainingAlgorithm
-from blocks.algorithms.step_rules import CompositeRule, Scale, StepRule
+from blocks.algorithms.step_rules import Scale, StepRule
 from blocks.graph import ComputationGraph, Variable
 
 __all__ = ["AlgorithmQuantity", "GradientDescent"]
@@ -53,20 +53,6 @@ def _parameter_name(parameter: Tensor, index: int) -> str:
 
         return Brick.get_hierarchical_name(parameter)
     return getattr(parameter, "_blocks_name", None) or f"parameter_{index}"
-
-
-def _split_final_scale(rule: StepRule) -> tuple[list[StepRule], Scale | None]:
-    """``(head, scale)`` when the rule ends with a plain :class:`Scale` that the update can absorb."""
-    if type(rule) is Scale:
-        return [], rule
-    if (
-        isinstance(rule, CompositeRule)
-        and type(rule).compute_steps is CompositeRule.compute_steps
-        and rule.components
-        and type(rule.components[-1]) is Scale
-    ):
-        return list(rule.components[:-1]), rule.components[-1]
-    return [rule], None
 
 
 def _global_norm(tensors: Sequence[Tensor]) -> Tensor:
@@ -119,11 +105,12 @@ class GradientDescent(TrainingAlgorithm):
 
     Notes
     -----
-    When the step rule is a :class:`~blocks.algorithms.Scale`, or a plain
-    :class:`~blocks.algorithms.CompositeRule` ending with one (``RMSProp``),
-    that last multiplication is fused into the update
-    (``p.add_(step, alpha=-learning_rate)``, one pass like ``torch.optim.SGD``)
-    unless ``total_step_norm`` is monitored.
+    Unless ``total_step_norm`` is monitored, the update is
+    ``step_rule.update_parameters(parameters, gradients)``, which lets the
+    last rule fuse its final operation into the update (``Scale`` becomes
+    ``p.add_(g, alpha=-learning_rate)`` like ``torch.optim.SGD``, ``Adam`` one
+    ``addcdiv_`` on the parameters); with it, the steps are materialized,
+    measured and subtracted.
 
     Gradients are computed with ``cost.backward()`` into ``.grad`` and handed
     to the step rule, which may overwrite them in place; ``.grad`` is reset to
@@ -267,7 +254,6 @@ class GradientDescent(TrainingAlgorithm):
         self._num_monitored = len(self._monitored)
         self._update_buffers = [buffer for buffer, _ in self._updates]
         self._checked_sources: Any = None
-        self._head_rules, self._final_scale = _split_final_scale(self.step_rule)
 
     # -- training ------------------------------------------------------------
     def _check_sources(self, batch: Mapping[str, Any]) -> None:
@@ -316,17 +302,12 @@ class GradientDescent(TrainingAlgorithm):
             if self.keep_gradients:
                 self.gradients = dict(zip(parameters, gradients))
                 gradients = [g.clone() for g in gradients]
-            if self._final_scale is not None and not self._want_step_norm:
-                # fused: the final Scale becomes the alpha of the update (one pass, like torch.optim.SGD)
-                steps = gradients
-                for rule in self._head_rules:
-                    steps = rule.compute_steps(parameters, steps)
-                torch._foreach_add_(parameters, steps, alpha=-self._final_scale.learning_rate.item())
-            else:
+            if self._want_step_norm:
                 steps = self.step_rule.compute_steps(parameters, gradients)
-                if self._want_step_norm:
-                    monitored["total_step_norm"] = _global_norm(steps)
+                monitored["total_step_norm"] = _global_norm(steps)
                 torch._foreach_sub_(parameters, steps)
+            else:  # the rule may fuse its last operation into the update
+                self.step_rule.update_parameters(parameters, gradients)
             if self._update_buffers:
                 torch._foreach_copy_(self._update_buffers, values[1 + self._num_monitored:])
         if self._num_monitored:

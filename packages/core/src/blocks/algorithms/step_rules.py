@@ -191,6 +191,20 @@ class StepRule(abc.ABC):
         """
         return [self.compute_step(p, s) for p, s in zip(parameters, previous_steps)]
 
+    def update_parameters(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> None:
+        """Subtract this rule's steps from the parameters in place (``p -= step``), under ``no_grad``.
+
+        What :class:`~blocks.algorithms.GradientDescent` calls when nobody
+        monitors the steps. The default is ``compute_steps`` followed by one
+        ``torch._foreach_sub_``; rules override it to fuse their last
+        operation into the update (``Scale`` and ``Adam`` end in one
+        ``_foreach_add_`` / ``_foreach_addcdiv_`` on the parameters, like
+        ``torch.optim``). The result equals the default up to rounding.
+        """
+        steps = self.compute_steps(parameters, previous_steps)
+        if steps:
+            torch._foreach_sub_(list(parameters), steps)
+
     def compute_step(self, parameter: Tensor, previous_step: Tensor) -> Tensor:
         """Step for one parameter; per-parameter rules override this."""
         raise TypeError(
@@ -275,6 +289,10 @@ class Scale(StepRule):
             torch._foreach_mul_(previous_steps, learning_rate)
         return previous_steps
 
+    def update_parameters(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> None:
+        if previous_steps:
+            torch._foreach_add_(list(parameters), previous_steps, alpha=-self.learning_rate.item())
+
     def compute_step(self, parameter: Tensor, previous_step: Tensor) -> Tensor:
         return previous_step * self.learning_rate.item()
 
@@ -333,6 +351,15 @@ class CompositeRule(StepRule):
         for component in self.components:
             steps = component.compute_steps(parameters, steps)
         return steps
+
+    def update_parameters(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> None:
+        if type(self).compute_steps is not CompositeRule.compute_steps or not self.components:
+            super().update_parameters(parameters, previous_steps)
+            return
+        steps = previous_steps
+        for component in self.components[:-1]:
+            steps = component.compute_steps(parameters, steps)
+        self.components[-1].update_parameters(parameters, steps)
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
