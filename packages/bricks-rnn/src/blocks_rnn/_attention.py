@@ -113,7 +113,9 @@ class GenericSequenceAttention(AbstractAttention):
     Examples
     --------
     >>> import torch
-    >>> att = SequenceContentAttention(state_names=["states"], state_dims=[2], attended_dim=2, match_dim=2)
+    >>> from blocks.initialization import Constant
+    >>> att = SequenceContentAttention(state_names=["states"], state_dims=[2], attended_dim=2, match_dim=2,
+    ...                                weights_init=Constant(0.1), biases_init=Constant(0))
     >>> att.compute_weights(torch.zeros(2, 1), torch.ones(2, 1)).view(-1).tolist()
     [0.5, 0.5]
     """

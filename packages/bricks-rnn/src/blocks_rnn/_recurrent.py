@@ -32,9 +32,12 @@ _OPTIONS = ("iterate", "reverse", "return_initial_states", "n_steps", "batch_siz
 
 
 def _names(app: Application, brick: Brick, kind: str) -> list[str]:
-    if kind in app.properties:
-        return list(app.properties[kind](brick))
-    return list(getattr(app, kind, None) or [])
+    """``sequences``/``states``/``contexts``/``outputs`` of ``app`` on ``brick`` (properties and delegates too)."""
+    try:
+        value = getattr(getattr(brick, app.name), kind)
+    except AttributeError:
+        return []
+    return list(value or [])
 
 
 def scan(step: Callable[..., Any], sequences: dict[str, Tensor], states: dict[str, Tensor],
@@ -193,10 +196,8 @@ def recurrent(*args: Any, **kwargs: Any) -> Any:
             return result[0] if len(result) == 1 else result
 
         attributes = dict(kwargs)
-        attributes.setdefault("sequences", [])
-        attributes.setdefault("states", [])
-        attributes.setdefault("contexts", [])
-        attributes.setdefault("outputs", list(attributes["states"]))
+        if "states" in attributes:
+            attributes.setdefault("outputs", list(attributes["states"]))
         if not variadic:
             attributes.setdefault("inputs", declared)
         app = application(recurrent_apply, opaque=True, **attributes)

@@ -1,0 +1,139 @@
+"""BeamSearch over the outputs of a sequence generator's ``generate`` (Blocks' ``blocks.search.BeamSearch``)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+import torch.fx as fx
+from torch import Tensor
+
+from blocks.graph import ComputationGraph, Variable
+from blocks_rnn._search_core import result_to_lists, run_beam_search
+
+__all__ = ["BeamSearch"]
+
+
+class BeamSearch:
+    """Approximate search for the most probable output sequences of a sequence generator.
+
+    Works with and without attention (blocks#769): the contexts of the ``generate`` call (e.g. the encoded
+    source sentence and its mask) are computed by a compiled graph from the input values; the steps then run
+    eagerly on the generator's bricks (the attended sequence is preprocessed once).
+
+    Parameters
+    ----------
+    samples : Variable
+        The ``outputs`` of a symbolic call ``generator.generate(...)``.
+
+    Notes
+    -----
+    As in Blocks, the inputs are duplicated to the beam size by the user (the batch size of the contexts is
+    the beam size; without contexts give ``beam_size`` to :meth:`search`). Costs are negative
+    log-likelihoods; the emitter must have ``probs`` (``SoftmaxEmitter``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.bricks import Tanh
+    >>> from blocks.initialization import IsotropicGaussian, Constant
+    >>> from blocks_rnn import SimpleRecurrent, Readout, SoftmaxEmitter, LookupFeedback, SequenceGenerator
+    >>> readout = Readout(readout_dim=4, source_names=["states", "feedback"], emitter=SoftmaxEmitter(),
+    ...                   feedback_brick=LookupFeedback(4, 3))
+    >>> generator = SequenceGenerator(readout, SimpleRecurrent(dim=3, activation=Tanh()),
+    ...                               weights_init=IsotropicGaussian(0.5), biases_init=Constant(0))
+    >>> samples = generator.generate(n_steps=5, batch_size=1, as_dict=True)["outputs"]
+    >>> search = BeamSearch(samples)
+    >>> outputs, costs = search.search({}, eol_symbol=0, max_length=5, beam_size=3)
+    >>> len(outputs), costs == sorted(costs)
+    (3, True)
+    """
+
+    def __init__(self, samples: Any) -> None:
+        if not isinstance(samples, Variable):
+            raise ValueError("BeamSearch takes the symbolic `outputs` of generator.generate(...), got "
+                             f"{type(samples).__name__}")
+        call = samples.meta.get("application_call")
+        generator = getattr(call, "brick", None)
+        if call is None or not hasattr(generator, "search_log_probs") or call.application.name != "generate":
+            raise ValueError("BeamSearch takes the `outputs` of a sequence generator's generate(...) call on "
+                             "symbolic inputs (e.g. generator.generate(n_steps=..., batch_size=..., "
+                             "attended=..., attended_mask=..., as_dict=True)['outputs'])")
+        self.generator = generator
+        node: fx.Node = call.metadata["node"]
+        self.context_names: list[str] = []
+        self.context_variables: list[Variable] = []
+        for name in generator._context_names:
+            value = node.kwargs.get(name)
+            if isinstance(value, fx.Node):
+                self.context_names.append(name)
+                self.context_variables.append(Variable(value))
+        batch_size = node.kwargs.get("batch_size")
+        self.default_beam_size = batch_size if isinstance(batch_size, int) else None
+        self._contexts_function: Any = None
+        self.compiled = False
+
+    def compile(self) -> None:
+        """Compile the computation of the contexts from the input values."""
+        if self.context_variables:
+            self._contexts_function = ComputationGraph(self.context_variables).compile()
+        self.compiled = True
+
+    def compute_contexts(self, input_values: Mapping[str, Any]) -> dict[str, Tensor]:
+        """The contexts of generation for a batch of input values (by input name)."""
+        if not self.compiled:
+            self.compile()
+        if self._contexts_function is None:
+            return {}
+        return dict(zip(self.context_names, self._contexts_function(input_values)))
+
+    def search(self, input_values: Mapping[str, Any], eol_symbol: int, max_length: int,
+               ignore_first_eol: bool = False, as_arrays: bool = False,
+               beam_size: int | None = None) -> Any:
+        """Beam search.
+
+        Parameters
+        ----------
+        input_values : mapping of str to array
+            The inputs of the contexts' graph, duplicated to the beam size along the batch axis.
+        eol_symbol : int
+            The end-of-sequence output.
+        max_length : int
+            The maximum number of outputs.
+        ignore_first_eol : bool
+            Do not end a hypothesis that emits ``eol_symbol`` first.
+        as_arrays : bool
+            Return ``(outputs, masks, costs)`` tensors ``(time, beam)`` instead of lists.
+        beam_size : int, optional
+            Needed when the generator has no contexts (the batch size of the contexts otherwise).
+
+        Returns
+        -------
+        tuple
+            ``(outputs, costs)``: lists of output sequences (``eol_symbol`` included when emitted) and their
+            total costs, cheapest first; or the arrays when ``as_arrays``.
+        """
+        generator = self.generator
+        contexts = self.compute_contexts(input_values)
+        if beam_size is None:
+            if contexts:
+                first = next(iter(contexts.values()))
+                beam_size = first.shape[1] if first.dim() > 1 else first.shape[0]
+            else:
+                beam_size = self.default_beam_size
+        if not isinstance(beam_size, int) or beam_size < 1:
+            raise ValueError(f"beam_size must be a positive int (needed without contexts), got {beam_size!r}")
+        with torch.no_grad():
+            contexts = generator.search_contexts(contexts)
+            states = dict(generator.initial_states(beam_size, as_dict=True, **contexts))
+            result = run_beam_search(states, lambda s: generator.search_log_probs(s, contexts),
+                                     lambda s, o: generator.search_next_states(s, o, contexts),
+                                     eol_symbol, max_length, ignore_first_eol)
+        if as_arrays:
+            return result
+        return result_to_lists(result)
+
+    @staticmethod
+    def result_to_lists(result: tuple[Tensor, Tensor, Tensor]) -> tuple[list[list[int]], list[float]]:
+        """``(outputs, masks, costs)`` arrays to lists of outputs and total costs."""
+        return result_to_lists(result)
