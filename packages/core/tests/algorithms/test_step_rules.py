@@ -183,3 +183,22 @@ def test_builtin_rules_are_registered(plugin_host):
     assert blocks.plugins.resolve("step_rules", "scale") is Scale
     assert blocks.plugins.resolve("step_rules", "composite") is CompositeRule
     assert blocks.plugins.resolve("step_rules", "torch_optim") is TorchOptim
+
+
+def test_update_parameters_equals_compute_steps_then_subtract():
+    results = []
+    for fused in (False, True):
+        params = _parameters()
+        rule = CompositeRule([Velocity(0.5), Scale(0.1)])
+        rule.initialize(params)
+        tensors = list(params.values())
+        with torch.no_grad():
+            for t in range(20):
+                grads = [_gradient(p, t, i) for i, p in enumerate(tensors)]
+                if fused:
+                    rule.update_parameters(tensors, grads)  # Scale's add_(alpha=-lr) ends the chain
+                else:
+                    torch._foreach_sub_(tensors, rule.compute_steps(tensors, grads))
+        results.append(params)
+    for key in results[0]:
+        torch.testing.assert_close(results[1][key], results[0][key], rtol=1e-12, atol=1e-12)
