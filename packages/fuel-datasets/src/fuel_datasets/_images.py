@@ -35,6 +35,15 @@ class VlenAppender:
         Element dtype.
     shape_labels : sequence of str, optional
         Per-example axis names; ``None`` stores flat 1-D examples (encoded bytes) without shapes.
+
+    Examples
+    --------
+    >>> import h5py, io
+    >>> with h5py.File(io.BytesIO(), "w") as f:
+    ...     images = VlenAppender(f, "images", "uint8", ("channel", "height", "width"))
+    ...     images.append(numpy.zeros((3, 2, 4), "uint8")); images.finish()
+    ...     f["images_shapes"][0].tolist()
+    [3, 2, 4]
     """
 
     def __init__(self, h5file: Any, name: str, dtype: Any, shape_labels: Sequence[str] | None = None):

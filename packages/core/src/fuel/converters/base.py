@@ -49,6 +49,11 @@ class MissingInputFiles(ValueError):
     ----------
     filenames : list of str
         The missing files.
+
+    Examples
+    --------
+    >>> MissingInputFiles("a.gz is missing", ["a.gz"]).filenames
+    ['a.gz']
     """
 
     def __init__(self, message: str, filenames: Sequence[str]):

@@ -50,19 +50,43 @@ _HTML_PREFIXES = (b"<!doctype html", b"<html", b"<head", b"<!-- ")
 
 
 class DownloadError(ValueError):
-    """A file could not be obtained from any of its URLs."""
+    """A file could not be obtained from any of its URLs.
+
+    Examples
+    --------
+    >>> issubclass(DownloadError, ValueError)
+    True
+    """
 
 
 class ChecksumError(DownloadError):
-    """A downloaded or present file does not match its published sha256/size."""
+    """A downloaded or present file does not match its published sha256/size.
+
+    Examples
+    --------
+    >>> issubclass(ChecksumError, DownloadError)
+    True
+    """
 
 
 class HTMLPageError(DownloadError):
-    """A server answered with an HTML page (error page, login, quota or virus-scan notice) instead of data."""
+    """A server answered with an HTML page (error page, login, quota or virus-scan notice) instead of data.
+
+    Examples
+    --------
+    >>> "HTML" in str(_html_error("https://x.org/a.gz", b"<html><title>Quota</title></html>"))
+    True
+    """
 
 
 class ManualDownloadRequired(DownloadError):
-    """Files without public URLs must be placed by hand; the message says how."""
+    """Files without public URLs must be placed by hand; the message says how.
+
+    Examples
+    --------
+    >>> issubclass(ManualDownloadRequired, DownloadError)
+    True
+    """
 
 
 @dataclass(frozen=True)
