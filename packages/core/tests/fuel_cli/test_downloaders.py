@@ -215,6 +215,17 @@ def test_manual_download_instructions_and_hand_placed_files(tmp_path):
         manual_downloader(str(tmp_path), [s], "Ask.")
 
 
+def test_manual_download_from_a_mirror_that_lacks_a_file(http_server, tmp_path):
+    http_server.routes["/mirror/a.tar"] = ok()
+    a = spec(http_server, "a.tar", urls=())
+    b = FileSpec("b.tar", size=7)
+    with pytest.raises(ManualDownloadRequired) as err:
+        manual_downloader(str(tmp_path), [a, b], "Ask.", mirrors=[http_server.url("/mirror/")], progress=False)
+    message = str(err.value)
+    assert "b.tar (7 bytes)" in message and "a.tar (" not in message and "Mirrors tried:" in message
+    assert (tmp_path / "a.tar").read_bytes() == DATA and verification_status(str(tmp_path), ["a.tar"])[0]
+
+
 def test_unsupported_scheme(tmp_path):
     with pytest.raises(DownloadError, match="unsupported URL scheme 'ftp'"):
         download_file(FileSpec("x", ("ftp://example.org/x",)), str(tmp_path), progress=False)

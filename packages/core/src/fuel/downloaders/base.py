@@ -547,11 +547,11 @@ def manual_downloader(
 ) -> list[str]:
     """Check files that have no public URL and were placed by hand.
 
-    With a mirror (``--mirror``/``FUEL_MIRRORS``) the files are fetched from
-    it like any other. Otherwise every file must already be in ``directory``;
-    present files are verified and recorded; missing ones raise
-    :class:`ManualDownloadRequired` with ``instructions`` and the list of what
-    is missing and where to put it.
+    Files already in ``directory`` are verified (sha256/md5 and size where
+    published) and recorded. Missing files are fetched from the mirrors
+    (``--mirror``, ``FUEL_MIRRORS``) when there are any; what is still missing
+    raises :class:`ManualDownloadRequired` with ``instructions``, the list of
+    missing files and the directory to put them in.
 
     Examples
     --------
@@ -560,23 +560,35 @@ def manual_downloader(
     if clear:
         _clear(directory, files)
         return []
-    if resolve_mirrors(mirrors):
-        return default_downloader(directory, files, mirrors=mirrors, verify=verify, **kwargs)
     directory = os.path.abspath(directory)
+    if not verify:
+        _warn_no_verify()
     missing = [s for s in files if not os.path.isfile(os.path.join(directory, s.filename))]
+    mirror_failures: list[str] = []
+    fetched: set[str] = set()
+    options = {k: v for k, v in kwargs.items() if k in {"timeout", "retries", "retry_wait", "progress"}}
+    if missing and resolve_mirrors(mirrors):
+        for spec in list(missing):
+            try:
+                download_file(spec, directory, mirrors=mirrors, verify=verify, **options)
+                missing.remove(spec)
+                fetched.add(spec.filename)
+            except ChecksumError:
+                raise
+            except DownloadError as err:
+                mirror_failures.append(str(err).splitlines()[0])
     if missing:
-        listing = "\n".join(
-            f"  - {s.filename}" + (f" ({s.size} bytes)" if s.size else "") for s in missing
-        )
+        listing = "\n".join(f"  - {s.filename}" + (f" ({s.size} bytes)" if s.size else "") for s in missing)
+        tried = "\nMirrors tried:\n" + "\n".join(f"  {line}" for line in mirror_failures) if mirror_failures else ""
         raise ManualDownloadRequired(
-            f"{instructions.strip()}\n\nMissing from {directory}:\n{listing}\n\n"
+            f"{instructions.strip()}\n\nMissing from {directory}:\n{listing}\n{tried}\n"
             f"Place these files in {directory} (or pass -d DIR), then run the same fuel-download command again: "
             "it verifies them and records them for fuel-convert."
         )
-    if not verify:
-        _warn_no_verify()
     for spec in files:
         path = os.path.join(directory, spec.filename)
+        if spec.filename in fetched:  # just fetched from a mirror: already checked and recorded
+            continue
         if not verify:
             _manifest.record(directory, spec.filename, sha256=file_digest(path), verified=False, reason="--no-verify")
             continue
