@@ -35,20 +35,22 @@ def _is_number(value: Any) -> bool:
 class TorchOptim(StepRule):
     """A step rule computed by a :class:`torch.optim.Optimizer`, so trusted optimizers keep working.
 
-    The step of a parameter is its value before the optimizer's update minus
-    its value after it, so subtracting the step (what
-    :class:`~blocks.algorithms.GradientDescent` does) reproduces the
-    optimizer's update, and the rule chains with other rules (for example
-    ``CompositeRule([StepClipping(1.0), TorchOptim("AdamW", lr=1e-3)])``).
+    The optimizer is built over (or must hold) the trained parameters
+    themselves. :meth:`update_parameters` (what
+    :class:`~blocks.algorithms.GradientDescent` calls) hands it the incoming
+    steps as ``.grad`` and runs ``optimizer.step()``: no copies, the speed of
+    the optimizer itself. :meth:`compute_steps` (a rule in the middle of a
+    chain, or monitored steps) saves the values, steps, takes the difference
+    ``before - after`` as the step and restores the values, so subtracting it
+    reproduces the optimizer's update up to rounding. It chains with other
+    rules: ``CompositeRule([StepClipping(1.0), TorchOptim("AdamW", lr=1e-3)])``.
 
     Parameters
     ----------
     optimizer : type, str or torch.optim.Optimizer
         An optimizer class (or its name in :mod:`torch.optim`, ``"AdamW"``),
-        built by :meth:`initialize` over *shadow* copies of the parameters; or
-        an optimizer instance built over the very parameters the algorithm
-        trains (the rule then saves and restores their values around
-        ``optimizer.step()``).
+        built by :meth:`initialize` over the parameters; or an optimizer
+        instance built over exactly the parameters the algorithm trains.
     **kwargs
         Arguments of the optimizer class (``lr=1e-3``); only with a class.
 
@@ -109,7 +111,6 @@ class TorchOptim(StepRule):
         if "lr" in self._hyperparameters:
             self.learning_rate = self._hyperparameters["lr"]
         self._synced: dict[str, float] = {name: value.item() for name, value in self._hyperparameters.items()}
-        self._shadows: list[Tensor] = []
         self._saved: list[Tensor] = []
         self._optimizer_parameters: list[Tensor] = []
 
@@ -119,9 +120,7 @@ class TorchOptim(StepRule):
         if not parameters:
             raise ValueError("TorchOptim.initialize needs at least one parameter")
         if not self._given_instance:
-            self._shadows = [p.detach().clone() for p in parameters.values()]
-            self.optimizer = self._optimizer_class(self._shadows, **self._kwargs)
-            self._optimizer_parameters = self._shadows
+            self.optimizer = self._optimizer_class(list(parameters.values()), **self._kwargs)
         else:
             owned = [p for group in self.optimizer.param_groups for p in group["params"]]
             given = {id(p): name for name, p in parameters.items()}
@@ -132,8 +131,8 @@ class TorchOptim(StepRule):
                     "TorchOptim: the optimizer instance must be built over exactly the trained parameters; "
                     f"parameters it does not hold: {missing}; {len(foreign)} of its tensors are not trained"
                 )
-            self._optimizer_parameters = list(parameters.values())
-            self._saved = [p.detach().clone() for p in parameters.values()]
+        self._optimizer_parameters = list(parameters.values())
+        self._saved = []
         self._sync_hyperparameters(force=True)
 
     def _sync_hyperparameters(self, force: bool = False) -> None:
@@ -145,23 +144,29 @@ class TorchOptim(StepRule):
                         group[name] = value
                 self._synced[name] = value
 
-    def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
+    def _step(self, parameters: list[Tensor], previous_steps: list[Tensor]) -> None:
         self._sync_hyperparameters()
-        targets = self._shadows if self._shadows else list(parameters)
-        if self._shadows:
-            torch._foreach_copy_(self._shadows, list(parameters))
-        else:
-            torch._foreach_copy_(self._saved, targets)
-        for target, step in zip(targets, previous_steps):
-            target.grad = step
-        with torch.enable_grad():
+        for parameter, step in zip(parameters, previous_steps):
+            parameter.grad = step
+        try:
             self.optimizer.step()
-        for target in targets:
-            target.grad = None
-        if self._shadows:
-            return list(torch._foreach_sub(list(parameters), self._shadows))
-        steps = list(torch._foreach_sub(self._saved, targets))
-        torch._foreach_copy_(targets, self._saved)
+        finally:
+            for parameter in parameters:
+                parameter.grad = None
+
+    def update_parameters(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> None:
+        """Run ``optimizer.step()`` on the parameters directly (no copies)."""
+        self._step(list(parameters), previous_steps)
+
+    def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
+        parameters = list(parameters)
+        if not self._saved:
+            self._saved = [p.detach().clone() for p in parameters]
+        else:
+            torch._foreach_copy_(self._saved, parameters)
+        self._step(parameters, previous_steps)
+        steps = list(torch._foreach_sub(self._saved, parameters))
+        torch._foreach_copy_(parameters, self._saved)
         return steps
 
     def state_dict(self) -> dict[str, Any]:
