@@ -62,13 +62,33 @@ def test_worker_error_is_reraised_with_worker_traceback():
     assert "_explode" in info.value.__cause__.tb
 
 
-def test_early_close_stops_the_worker():
-    stream = MultiProcessing(_pipeline(200), max_store=2)
+def test_worker_is_reused_across_epochs_and_stops_on_close():
+    reference = _pipeline(60)
+    epochs = [_as_lists(reference.get_epoch_iterator()) for _ in range(3)]
+    stream = MultiProcessing(_pipeline(60), max_store=2)
     it = stream.get_epoch_iterator()
-    next(it)
+    first = _as_lists([next(it)])
     process = it.cursor.worker.process
-    it.close()
+    it.close()  # early: the worker's read-ahead of epoch 0 is discarded
+    assert first == epochs[0][:1] and process.is_alive()
+    assert _as_lists(stream.get_epoch_iterator()) == epochs[1]
+    assert _as_lists(stream.get_epoch_iterator()) == epochs[2]  # computed speculatively after epoch 1
+    assert stream._idle.process is process
+    stream.close()
     assert not process.is_alive()
+
+
+def test_two_background_iterators_at_once():
+    reference = _pipeline(30)
+    epochs = [_as_lists(reference.get_epoch_iterator()) for _ in range(2)]
+    stream = MultiProcessing(_pipeline(30), max_store=2)
+    a, b = stream.get_epoch_iterator(), stream.get_epoch_iterator()
+    got_a, got_b = [], []
+    for x, y in zip(a, b):
+        got_a.append(x)
+        got_b.append(y)
+    assert _as_lists(got_a) == epochs[0] and _as_lists(got_b) == epochs[1]
+    stream.close()
 
 
 def test_spawn_start_method_and_object_sources():

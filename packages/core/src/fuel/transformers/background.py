@@ -123,7 +123,14 @@ class _Stopped(Exception):
     pass
 
 
-def _put(ready: Any, message: Any, stop: Any, parent: int) -> None:
+class _Interrupted(Exception):
+    def __init__(self, command: Any):
+        super().__init__("new command")
+        self.command = command
+
+
+def _put(ready: Any, message: Any, stop: Any, parent: int, commands: Any) -> None:
+    """Put ``message``; give up with :class:`_Interrupted` if a command arrives meanwhile."""
     while True:
         if stop.is_set() or os.getppid() != parent:
             raise _Stopped
@@ -131,39 +138,104 @@ def _put(ready: Any, message: Any, stop: Any, parent: int) -> None:
             ready.put(message, timeout=_POLL_S)
             return
         except queue_module.Full:
+            try:
+                command = commands.get_nowait()
+            except queue_module.Empty:
+                continue
+            raise _Interrupted(command) from None
+
+
+def _wait_command(commands: Any, stop: Any, parent: int) -> Any:
+    while True:
+        if stop.is_set() or os.getppid() != parent:
+            raise _Stopped
+        try:
+            return commands.get(timeout=_POLL_S)
+        except queue_module.Empty:
             continue
 
 
-def _worker_main(
-    stream: AbstractDataStream, epoch: int, child_state: Any, ready: Any, free: Any, stop: Any, slots: int, parent: int
-) -> None:
-    pool = _SegmentPool(free, slots, stop)
+def _error_message(generation: Any, err: BaseException) -> tuple[Any, ...]:
+    text = traceback.format_exc()
     try:
-        cursor = stream.open_cursor(epoch, child_state)
-        try:
-            while True:
-                try:
-                    data = cursor.next()
-                except StopIteration:
-                    _put(ready, ("stop", None, None, None), stop, parent)
+        payload = pickle.dumps(err)
+    except Exception:  # noqa: BLE001 - unpicklable exceptions travel as text only
+        payload = None
+    return ("error", generation, payload, text, repr(err))
+
+
+def _worker_main(
+    stream: AbstractDataStream, commands: Any, ready: Any, free: Any, stop: Any, slots: int, parent: int
+) -> None:
+    """Serve epochs on command; after finishing one, speculatively compute the next from its start."""
+    pool = _SegmentPool(free, slots, stop)
+    cursor: Cursor | None = None
+    generation: Any = None
+    epoch = 0
+    pending: Any = None
+    try:
+        while True:
+            command = pending
+            pending = None
+            if command is None:
+                if cursor is None:
+                    command = _wait_command(commands, stop, parent)
+                else:
+                    try:
+                        command = commands.get_nowait()
+                    except queue_module.Empty:
+                        command = None
+            if command is not None:
+                if command[0] == "quit":
                     break
-                name, items = _encode(tuple(data), pool)
-                _put(ready, ("data", name, items, cursor.state_dict()), stop, parent)
-        finally:
-            cursor.close()
+                _, generation, epoch, state = command
+                if cursor is not None:
+                    cursor.close()
+                    cursor = None
+                try:
+                    cursor = stream.open_cursor(epoch, state)
+                except Exception as err:  # noqa: BLE001 - reported to the trainer
+                    _put(ready, _error_message(generation, err), stop, parent, commands)
+                continue
+            assert cursor is not None
+            try:
+                data = cursor.next()
+            except StopIteration:
+                cursor.close()
+                cursor = None
+                try:
+                    _put(ready, ("stop", generation), stop, parent, commands)
+                except _Interrupted as interrupted:
+                    pending = interrupted.command
+                    continue
+                # Speculate: the next epoch from its start is what a trainer usually asks for next.
+                generation = (generation[0], generation[1] + 1)
+                epoch += 1
+                try:
+                    cursor = stream.open_cursor(epoch, None)
+                except Exception as err:  # noqa: BLE001 - reported to the trainer if it adopts this epoch
+                    _put(ready, _error_message(generation, err), stop, parent, commands)
+                continue
+            except Exception as err:  # noqa: BLE001 - reported to the trainer
+                cursor.close()
+                cursor = None
+                try:
+                    _put(ready, _error_message(generation, err), stop, parent, commands)
+                except _Interrupted as interrupted:
+                    pending = interrupted.command
+                continue
+            name, items = _encode(tuple(data), pool)
+            try:
+                _put(ready, ("data", generation, name, items, cursor.state_dict()), stop, parent, commands)
+            except _Interrupted as interrupted:
+                if name is not None:
+                    free.put(name)
+                pending = interrupted.command
     except _Stopped:
         pass
-    except BaseException as err:  # noqa: BLE001 - every failure is reported to the trainer
-        text = traceback.format_exc()
-        try:
-            payload = pickle.dumps(err)
-        except Exception:  # noqa: BLE001 - unpicklable exceptions travel as text only
-            payload = None
-        try:
-            _put(ready, ("error", payload, text, repr(err)), stop, parent)
-        except _Stopped:
-            pass
     finally:
+        if cursor is not None:
+            cursor.close()
         # Segments named in queued messages must outlive them: wait until the trainer closes us (or is gone).
         while not stop.wait(timeout=_POLL_S) and os.getppid() == parent:
             pass
@@ -171,19 +243,19 @@ def _worker_main(
 
 
 class BackgroundProcess:
-    """One epoch of a stream computed in a worker process.
+    """A worker process that computes epochs of a stream ahead of the trainer.
+
+    The worker runs an epoch on command (:meth:`start_epoch`) and, when it
+    finishes one, goes on with the next epoch from its start, which is what
+    the trainer normally asks for next (epoch ``e + 1`` then costs no start-up).
 
     Parameters
     ----------
     data_stream : AbstractDataStream
         The stream the worker reads (pickled for ``spawn``; inherited with ``fork``).
-    epoch : int
-        The epoch to read.
-    child_state : dict, optional
-        The cursor state of ``data_stream`` to start from (``None``: the start).
     max_store : int
-        Batches the worker may read ahead (the queue bound, and the number of
-        shared-memory segments).
+        Batches the worker may read ahead (the queue bound; shared-memory
+        segments are recycled, at most ``max_store + 2``).
     start_method : str, optional
         ``'fork'``, ``'spawn'`` or ``'forkserver'`` (default: ``'fork'`` where
         available).
@@ -192,20 +264,14 @@ class BackgroundProcess:
     --------
     >>> from fuel.datasets import IndexableDataset
     >>> from fuel.streams import DataStream
-    >>> proc = BackgroundProcess(DataStream(IndexableDataset({"x": [1, 2]})), epoch=0, max_store=1)
+    >>> proc = BackgroundProcess(DataStream(IndexableDataset({"x": [1, 2]})), max_store=1)
+    >>> proc.start_epoch(0)
     >>> proc.get_next_data()[0], proc.get_next_data()[0]
     ((1,), (2,))
     >>> proc.close()
     """
 
-    def __init__(
-        self,
-        data_stream: AbstractDataStream,
-        epoch: int,
-        child_state: Any = None,
-        max_store: int = 100,
-        start_method: str | None = None,
-    ):
+    def __init__(self, data_stream: AbstractDataStream, max_store: int = 100, start_method: str | None = None):
         if not isinstance(max_store, int) or max_store < 1:
             raise ValueError(f"max_store must be a positive int, got {max_store!r}")
         methods = multiprocessing.get_all_start_methods()
@@ -213,30 +279,56 @@ class BackgroundProcess:
         if method not in methods:
             raise ValueError(f"start_method {method!r} is not available here; available: {methods}")
         context = multiprocessing.get_context(method)
+        # Start the resource tracker now so the worker shares it: segments it creates and this process
+        # attaches to are then tracked once, and unlinked once.
+        from multiprocessing import resource_tracker
+
+        resource_tracker.ensure_running()
+        self._commands = context.Queue()
         self._ready = context.Queue(maxsize=max_store)
         self._free = context.Queue()
         self._stop = context.Event()
         self._attached: dict[str, shared_memory.SharedMemory] = {}
-        self._finished = False
+        self._command_id = 0
+        self._generation: Any = None
+        self._finished = True
+        self._last_stop: tuple[Any, int] | None = None
+        self._epoch = 0
+        self.closed = False
         self.process = context.Process(
             target=_worker_main,
-            args=(data_stream, epoch, child_state, self._ready, self._free, self._stop, max_store + 1, os.getpid()),
+            args=(data_stream, self._commands, self._ready, self._free, self._stop, max_store + 2, os.getpid()),
             daemon=True,
-            name=f"fuel-background-epoch{epoch}",
+            name="fuel-background",
         )
         try:
             self.process.start()
         except (pickle.PicklingError, AttributeError, TypeError) as err:
+            self.close()
             raise ValueError(
                 f"the stream cannot be sent to a {method!r} worker ({err}); use picklable functions "
                 "(no lambdas) or start_method='fork'"
             ) from err
 
+    def start_epoch(self, epoch: int, child_state: Any = None) -> None:
+        """Read ``epoch`` from ``child_state`` (``None``: its start) next."""
+        last = self._last_stop
+        if child_state is None and last is not None and last[1] + 1 == epoch:
+            generation = (last[0][0], last[0][1] + 1)  # the worker is already computing it
+        else:
+            self._command_id += 1
+            generation = (self._command_id, 0)
+            self._commands.put(("start", generation, int(epoch), child_state))
+        self._generation = generation
+        self._epoch = int(epoch)
+        self._finished = False
+        self._last_stop = None
+
     def _segment(self, name: str) -> shared_memory.SharedMemory:
         segment = self._attached.get(name)
         if segment is None:
-            # The worker shares this process's resource tracker (fork and spawn), so attaching adds nothing
-            # to unregister; the worker unlinks what it created.
+            # The worker shares this process's resource tracker, so attaching adds nothing to unregister;
+            # the worker unlinks what it created.
             segment = shared_memory.SharedMemory(name=name)
             self._attached[name] = segment
         return segment
@@ -247,22 +339,34 @@ class BackgroundProcess:
             raise StopIteration
         while True:
             try:
-                kind, name, items, state = self._ready.get(timeout=1.0)
-                break
+                message = self._ready.get(timeout=1.0)
             except queue_module.Empty:
                 if not self.process.is_alive():
                     self._finished = True
                     raise RuntimeError(
                         f"the background worker died (exit code {self.process.exitcode}) without reporting an error"
                     ) from None
+                continue
+            kind, generation = message[0], message[1]
+            if generation != self._generation:
+                if kind == "data" and message[2] is not None:
+                    self._free.put(message[2])  # stale read-ahead of an abandoned epoch
+                continue
+            break
         if kind == "stop":
             self._finished = True
+            self._last_stop = (generation, self._epoch)
             raise StopIteration
         if kind == "error":
             self._finished = True
-            cause = RemoteTraceback(items)
-            error = pickle.loads(name) if name is not None else RuntimeError(f"background worker failed: {state}")
+            _, _, payload, text, description = message
+            cause = RemoteTraceback(text)
+            if payload is not None:
+                error = pickle.loads(payload)
+            else:
+                error = RuntimeError(f"background worker failed: {description}")
             raise error from cause
+        _, _, name, items, state = message
         if name is None:
             return tuple(value for _, value in items), state
         segment = self._segment(name)
@@ -276,8 +380,16 @@ class BackgroundProcess:
         self._free.put(name)
         return tuple(out), state
 
+    @property
+    def alive(self) -> bool:
+        """Whether the worker can take another epoch."""
+        return not self.closed and self.process.is_alive()
+
     def close(self) -> None:
         """Stop the worker, join it, and release the shared memory."""
+        if self.closed:
+            return
+        self.closed = True
         self._finished = True
         self._stop.set()
         process = self.process
@@ -297,9 +409,15 @@ class BackgroundProcess:
             except (FileNotFoundError, OSError):
                 pass
         self._attached.clear()
-        for q in (self._ready, self._free):
+        for q in (self._commands, self._ready, self._free):
             q.cancel_join_thread()
             q.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
+            pass
 
 
 class _BackgroundCursor(Cursor):
@@ -314,8 +432,8 @@ class _BackgroundCursor(Cursor):
 
     def next(self) -> tuple[Any, ...]:
         if self.worker is None:
-            t = self.transformer
-            self.worker = BackgroundProcess(t.data_stream, self.epoch, self.child_state, t.max_store, t.start_method)
+            self.worker = self.transformer._acquire_worker()
+            self.worker.start_epoch(self.epoch, self.child_state)
         data, state = self.worker.get_next_data()
         self.child_state = state
         self.position += 1
@@ -327,7 +445,7 @@ class _BackgroundCursor(Cursor):
     def close(self) -> None:
         if self.worker is not None:
             worker, self.worker = self.worker, None
-            worker.close()
+            self.transformer._release_worker(worker)
 
 
 class MultiProcessing(Transformer):
@@ -344,12 +462,14 @@ class MultiProcessing(Transformer):
 
     Notes
     -----
-    One worker process per epoch iterator; it starts on the first ``next``
-    and stops when the epoch ends or the iterator is closed. The iterator's
+    The worker process (a :class:`BackgroundProcess`) starts on the first
+    ``next`` and is kept for the following epochs; when it finishes an epoch
+    it goes on with the next one, so epoch boundaries cost nothing. A second
+    epoch iterator open at the same time gets its own worker. The iterator's
     ``state_dict()`` holds the wrapped stream's position after the last batch
-    the *trainer* received, so resuming neither skips nor repeats batches,
-    and random transformers give the same data because their randomness
-    depends on (seed, epoch, position).
+    the *trainer* received, so resuming neither skips nor repeats batches, and
+    random transformers give the same data because their randomness depends
+    on (seed, epoch, position). :meth:`close` stops the worker.
 
     Examples
     --------
@@ -366,9 +486,43 @@ class MultiProcessing(Transformer):
             raise ValueError(f"max_store must be a positive int, got {max_store!r}")
         self.max_store = max_store
         self.start_method = start_method
+        self._idle: BackgroundProcess | None = None
+
+    def _acquire_worker(self) -> BackgroundProcess:
+        worker, self._idle = self._idle, None
+        if worker is not None and worker.alive:
+            return worker
+        if worker is not None:
+            worker.close()
+        return BackgroundProcess(self.data_stream, self.max_store, self.start_method)
+
+    def _release_worker(self, worker: BackgroundProcess) -> None:
+        if self._idle is None and worker.alive:
+            self._idle = worker
+        else:
+            worker.close()
 
     def open_cursor(self, epoch: int, state: dict[str, Any] | None = None) -> Cursor:  # type: ignore[override]
         """A cursor whose worker starts at ``state['child']``."""
         child_state = state.get("child") if state else None
         position = int(state.get("position", 0)) if state else 0
         return _BackgroundCursor(self, epoch, child_state, position)
+
+    def close(self) -> None:
+        """Stop the background worker (a new one starts when needed)."""
+        if self._idle is not None:
+            worker, self._idle = self._idle, None
+            worker.close()
+        super().close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_idle"] = None
+        return state
+
+    def __del__(self) -> None:
+        try:
+            if self.__dict__.get("_idle") is not None:
+                self._idle.close()  # type: ignore[union-attr]
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
+            pass

@@ -1,0 +1,221 @@
+"""Fuel data-loading figures on a CIFAR-10-shaped HDF5 file.
+
+Every figure is measured against a baseline in the same run, interleaved
+(baseline, candidate, baseline, candidate, ...), over >= 15 paired repeats;
+the median and the range of the paired ratios are printed.
+
+1. Shuffled out-of-core epoch (H5PYDataset + ShuffledScheme(sorted_indices))
+   vs in-memory numpy fancy indexing with the same sorted per-batch indices
+   (throughput ratio, target >= 0.5).
+2. Sequential out-of-core epoch vs raw h5py slice reads (target >= 0.9).
+3. Overhead per batch of each one-to-one transformer, measured as the extra
+   time of a stream with the transformer over the same stream without it
+   (target <= 20 us per batch).
+4. Background loading (MultiProcessing) of a 5 ms/batch reader under a
+   5 ms/batch consumer vs the serial loop (speed-up, target >= 1.8x). The
+   reader and consumer sleep, i.e. simulate I/O-bound work.
+
+Usage::
+
+    python benchmarks/data_h5.py            # full run (50 000 x 3 x 32 x 32 uint8, batch 128)
+    python benchmarks/data_h5.py --quick    # smoke run for CI (seconds)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+
+import h5py
+import numpy as np
+
+from fuel.datasets import H5PYDataset, IndexableDataset
+from fuel.schemes import SequentialScheme, ShuffledScheme
+from fuel.streams import DataStream
+from fuel.transformers import (
+    Cast,
+    Filter,
+    FilterSources,
+    Flatten,
+    ForceFloatX,
+    Mapping,
+    MultiProcessing,
+    Rename,
+    ScaleAndShift,
+)
+
+
+def make_file(path: str, num_examples: int) -> None:
+    """A CIFAR-10-shaped file in Fuel's layout (contiguous, uncompressed, like fuel-convert wrote it)."""
+    rng = np.random.default_rng(0)
+    with h5py.File(path, "w") as f:
+        features = f.create_dataset("features", (num_examples, 3, 32, 32), dtype="uint8")
+        step = 5000
+        for start in range(0, num_examples, step):
+            stop = min(start + step, num_examples)
+            features[start:stop] = rng.integers(0, 256, size=(stop - start, 3, 32, 32), dtype=np.uint8)
+        f.create_dataset("targets", data=rng.integers(0, 10, size=(num_examples, 1), dtype=np.uint8))
+        for i, label in enumerate(("batch", "channel", "height", "width")):
+            f["features"].dims[i].label = label
+        f["targets"].dims[0].label = "batch"
+        f["targets"].dims[1].label = "index"
+        f.attrs["split"] = H5PYDataset.create_split_array(
+            {"train": {"features": (0, num_examples), "targets": (0, num_examples)}}
+        )
+
+
+def paired(baseline: Callable[[], object], candidate: Callable[[], object], repeats: int) -> list[tuple[float, float]]:
+    """Interleaved timings ``(baseline_s, candidate_s)``."""
+    baseline(), candidate()  # warm up (page cache, memory maps)
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        baseline()
+        t1 = time.perf_counter()
+        candidate()
+        t2 = time.perf_counter()
+        out.append((t1 - t0, t2 - t1))
+    return out
+
+
+def report(name: str, values: list[float], unit: str, target: str) -> None:
+    print(
+        f"{name:<58} median {statistics.median(values):8.3f}{unit}  range [{min(values):.3f}, {max(values):.3f}]"
+        f"  (target {target})"
+    )
+
+
+def shuffled_figure(path: str, batch_size: int, repeats: int) -> None:
+    dataset = H5PYDataset(path, which_sets=("train",))
+    n = dataset.num_examples
+    scheme = ShuffledScheme(n, batch_size, rng=0, sorted_indices=True)
+    stream = DataStream(dataset, iteration_scheme=scheme)
+    with h5py.File(path, "r") as f:
+        features, targets = f["features"][...], f["targets"][...]
+    requests = list(scheme.get_request_iterator(epoch=0))
+
+    def in_memory() -> None:
+        for request in requests:
+            features[request], targets[request]
+
+    def out_of_core() -> None:
+        stream._epochs_started = 0
+        for _ in stream.get_epoch_iterator():
+            pass
+
+    timings = paired(in_memory, out_of_core, repeats)
+    report("shuffled epoch: out-of-core / in-memory numpy (throughput)", [b / c for b, c in timings], "x", ">= 0.5")
+
+
+def sequential_figure(path: str, batch_size: int, repeats: int) -> None:
+    dataset = H5PYDataset(path, which_sets=("train",))
+    n = dataset.num_examples
+    stream = DataStream(dataset, iteration_scheme=SequentialScheme(n, batch_size))
+    handle = h5py.File(path, "r")
+    raw_features, raw_targets = handle["features"], handle["targets"]
+
+    def raw_h5py() -> None:
+        for start in range(0, n, batch_size):
+            raw_features[start : start + batch_size], raw_targets[start : start + batch_size]
+
+    def fuel_stream() -> None:
+        for _ in stream.get_epoch_iterator():
+            pass
+
+    timings = paired(raw_h5py, fuel_stream, repeats)
+    handle.close()
+    report("sequential epoch: out-of-core / raw h5py slices (throughput)", [b / c for b, c in timings], "x", ">= 0.9")
+
+
+def _identity(data: tuple) -> tuple:
+    return data
+
+
+def _keep(data: tuple) -> bool:
+    return True
+
+
+def transformer_figures(batch_size: int, num_batches: int, repeats: int) -> None:
+    n = batch_size * num_batches
+    data = {
+        "features": np.zeros((n, 4), dtype="float32"),
+        "targets": np.zeros((n, 1), dtype="uint8"),
+    }
+    dataset = IndexableDataset(data)
+
+    def base() -> DataStream:
+        return DataStream(dataset, iteration_scheme=SequentialScheme(n, batch_size))
+
+    candidates = {
+        "Mapping(identity)": lambda: Mapping(base(), _identity),
+        "Filter(always)": lambda: Filter(base(), _keep),
+        "Rename": lambda: Rename(base(), {"features": "x"}),
+        "FilterSources": lambda: FilterSources(base(), ("features",)),
+        "Cast(float32, already float32)": lambda: Cast(base(), "float32", which_sources=("features",)),
+        "ForceFloatX": lambda: ForceFloatX(base()),
+        "Flatten": lambda: Flatten(base(), which_sources=("features",)),
+        "ScaleAndShift (4 floats/example)": lambda: ScaleAndShift(base(), 2.0, 1.0, which_sources=("features",)),
+    }
+    for name, build in candidates.items():
+        plain, wrapped = base(), build()
+
+        def run_plain() -> None:
+            for _ in plain.get_epoch_iterator():
+                pass
+
+        def run_wrapped() -> None:
+            for _ in wrapped.get_epoch_iterator():
+                pass
+
+        timings = paired(run_plain, run_wrapped, repeats)
+        overheads = [(c - b) / num_batches * 1e6 for b, c in timings]
+        report(f"transformer overhead per batch: {name}", overheads, "us", "<= 20 us")
+
+
+def _slow_read(data: tuple) -> tuple:
+    time.sleep(0.005)
+    return data
+
+
+def background_figure(batch_size: int, num_batches: int, repeats: int) -> None:
+    n = batch_size * num_batches
+    dataset = IndexableDataset({"features": np.zeros((n, 3, 32, 32), dtype="uint8"), "targets": np.zeros((n, 1))})
+
+    def reader() -> Mapping:
+        return Mapping(DataStream(dataset, iteration_scheme=SequentialScheme(n, batch_size)), _slow_read)
+
+    serial_stream = reader()
+    background_stream = MultiProcessing(reader(), max_store=4)
+
+    def consume(stream: object) -> None:
+        for _ in stream.get_epoch_iterator():  # type: ignore[attr-defined]
+            time.sleep(0.005)
+
+    timings = paired(lambda: consume(serial_stream), lambda: consume(background_stream), repeats)
+    report("background loading: serial / MultiProcessing (speed-up)", [b / c for b, c in timings], "x", ">= 1.8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
+    parser.add_argument("--repeats", type=int, default=None, help="paired repeats (default 15; 3 with --quick)")
+    args = parser.parse_args()
+    repeats = args.repeats or (3 if args.quick else 15)
+    num_examples = 2000 if args.quick else 50000
+    batch_size = 128
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "cifar10_like.hdf5")
+        make_file(path, num_examples)
+        print(f"file: {num_examples} x 3x32x32 uint8 + uint8 labels, batch {batch_size}, {repeats} paired repeats")
+        shuffled_figure(path, batch_size, repeats)
+        sequential_figure(path, batch_size, repeats)
+    transformer_figures(batch_size=8, num_batches=50 if args.quick else 400, repeats=repeats)
+    background_figure(batch_size=batch_size, num_batches=8 if args.quick else 40, repeats=repeats)
+
+
+if __name__ == "__main__":
+    main()
