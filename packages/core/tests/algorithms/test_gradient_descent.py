@@ -156,6 +156,8 @@ def test_sources_missing_always_raise_and_unused_follow_the_policy():
     ignore.process_batch({**batch, "extra": numpy.zeros(2)})
     with pytest.raises(ValueError, match="lacks"):
         ignore.process_batch({"extra": 1, "features": batch["features"]})
+    with pytest.raises(ValueError, match="mapping"):
+        strict.process_batch((batch["features"], batch["targets"]))
     with pytest.raises(ValueError, match="on_unused_sources"):
         GradientDescent(cost, on_unused_sources="sometimes")
 

@@ -279,7 +279,11 @@ class GradientDescent(TrainingAlgorithm):
         """One forward, backward and update step on ``batch`` (source name -> array)."""
         if self._function is None:
             raise ValueError("GradientDescent.initialize() must be called before process_batch")
-        if batch.keys() != self._checked_sources:
+        try:
+            checked = batch.keys() == self._checked_sources
+        except AttributeError:
+            checked = False
+        if not checked:
             self._check_sources(batch)
         values = self._function(batch)
         if values[0].dim() != 0:
