@@ -13,30 +13,36 @@ Examples
 from __future__ import annotations
 
 from importlib import metadata as _metadata
+from typing import Any
 
-from blocks_extensions.aggregation import (
-    AggregationScheme,
-    Aggregator,
-    Concatenate,
-    Maximum,
-    Mean,
-    Minimum,
-    MonitoredQuantity,
-    TakeLast,
-    WeightedMean,
-    concatenate,
-    maximum,
-    mean,
-    minimum,
-    take_last,
-)
-from blocks_extensions.monitoring import DataStreamMonitoring, MonitoringExtension, TrainingDataMonitoring
-from blocks_extensions.numerics import CheckNumerics, NonFiniteError
-from blocks_extensions.plot import Plot
-from blocks_extensions.printing import Printing, ProgressBar
-from blocks_extensions.schedules import SharedVariableModifier
-from blocks_extensions.stopping import EarlyStopping, FinishIfNoImprovementAfter, TrackTheBest
-from blocks_extensions.timing import Timestamp, Timing
+# Lazy exports: the plugin host imports ``blocks_extensions.plugin`` (and so this package) at discovery time,
+# which must not import torch.
+_EXPORTS = {
+    "blocks_extensions.aggregation": [
+        "AggregationScheme",
+        "Aggregator",
+        "Concatenate",
+        "Maximum",
+        "Mean",
+        "Minimum",
+        "MonitoredQuantity",
+        "TakeLast",
+        "WeightedMean",
+        "concatenate",
+        "maximum",
+        "mean",
+        "minimum",
+        "take_last",
+    ],
+    "blocks_extensions.monitoring": ["DataStreamMonitoring", "MonitoringExtension", "TrainingDataMonitoring"],
+    "blocks_extensions.numerics": ["CheckNumerics", "NonFiniteError"],
+    "blocks_extensions.plot": ["Plot"],
+    "blocks_extensions.printing": ["Printing", "ProgressBar"],
+    "blocks_extensions.schedules": ["SharedVariableModifier"],
+    "blocks_extensions.stopping": ["EarlyStopping", "FinishIfNoImprovementAfter", "TrackTheBest"],
+    "blocks_extensions.timing": ["Timestamp", "Timing"],
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "AggregationScheme",
@@ -74,3 +80,18 @@ try:
     __version__ = _metadata.version("blocks-extensions")
 except _metadata.PackageNotFoundError:  # pragma: no cover
     __version__ = "0.0.0+unknown"
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _WHERE.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'blocks_extensions' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
