@@ -237,3 +237,18 @@ def test_one_billion_word_extracts_text_atomically_and_reads_with_textfile(fuel_
         OneBillionWord("training", [0], vocabulary)
     with pytest.raises(ValueError, match="which_set must be 'training' or 'heldout'"):
         OneBillionWord("test", [1], vocabulary)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "float32", "float64"])
+def test_mnist_dtype_option(dtype, fuel_datasets_host, upstream, tmp_path):
+    generated = upstream["mnist"]()
+    place(generated.files, tmp_path / "downloads")
+    (tmp_path / "data").mkdir()
+    argv = ["mnist", "-d", str(tmp_path / "downloads"), "-o", str(tmp_path / "data"), "--dtype", dtype]
+    assert fuel_convert.main(argv) == 0
+    with h5py.File(tmp_path / "data" / "mnist.hdf5", "r") as h5file:
+        features = read_split(h5file, "features", "train")
+    raw = generated.expected["features"]["train"]
+    assert features.dtype == numpy.dtype(dtype)
+    reference = raw >= 128 if dtype == "bool" else raw / numpy.array(255, dtype)
+    numpy.testing.assert_array_equal(features, reference.astype(dtype))

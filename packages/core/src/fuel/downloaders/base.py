@@ -15,6 +15,7 @@ Only the standard library is used (``urllib``); the progress bar is ``tqdm``.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
 import sys
@@ -266,6 +267,8 @@ def _fetch_http(url: str, part: str, timeout: float, progress: bool, desc: str, 
         if err.code >= 500 or err.code in (408, 429):
             raise _Transient(f"HTTP {err.code} {err.reason}") from err
         raise DownloadError(f"{url}: HTTP {err.code} {err.reason}") from err
+    except http.client.HTTPException as err:  # a malformed or cut answer
+        raise _Transient(f"{type(err).__name__}: {err}") from err
     except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
         reason = getattr(err, "reason", err)
         if isinstance(reason, ConnectionRefusedError):  # nothing listens there: retrying will not help
@@ -296,10 +299,8 @@ def _fetch_http(url: str, part: str, timeout: float, progress: bool, desc: str, 
                     received += len(chunk)
                     bar.update(len(chunk))
                     chunk = response.read(CHUNK_SIZE)
-        except (TimeoutError, ConnectionError, OSError) as err:
-            if isinstance(err, DownloadError):
-                raise
-            raise _Transient(f"connection lost after {offset + received} bytes: {err}") from err
+        except (TimeoutError, OSError, http.client.HTTPException) as err:
+            raise _Transient(f"connection lost after {offset + received} bytes: {err!r}") from err
         if remaining is not None and received < remaining:
             raise _Transient(f"connection closed after {offset + received} of {offset + remaining} bytes")
 
