@@ -252,7 +252,7 @@ class Padding(Transformer):
     mask_sources : sequence of str, optional
         Sources to pad (default: all).
     mask_dtype : dtype, optional
-        Default ``fuel.config.floatX``.
+        Default ``fuel.config.floatX`` (read when the transformer is created).
 
     Examples
     --------
@@ -284,20 +284,15 @@ class Padding(Transformer):
         if unknown:
             raise ValueError(f"mask_sources {unknown} are not sources of the stream {list(data_stream.sources)}")
         self.mask_sources = tuple(mask_sources)
-        self._mask_dtype_arg = mask_dtype
+        from fuel.transformers.simple import resolve_dtype
+
+        self.mask_dtype = resolve_dtype("floatX" if mask_dtype is None else mask_dtype)
         names: list[str] = []
         for source in data_stream.sources:
             names.append(source)
             if source in self.mask_sources:
                 names.append(source + "_mask")
         self._sources = tuple(names)
-
-    @property
-    def mask_dtype(self) -> np.dtype:
-        """The dtype of the masks."""
-        from fuel.transformers.simple import resolve_dtype
-
-        return resolve_dtype("floatX" if self._mask_dtype_arg is None else self._mask_dtype_arg)
 
     @property
     def sources(self) -> tuple[str, ...]:

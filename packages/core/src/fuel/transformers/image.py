@@ -29,7 +29,7 @@ import numpy as np
 
 from fuel.streams import AbstractDataStream
 from fuel.transformers.base import ExpectsAxisLabels, SourcewiseTransformer, TransformerCursor
-from fuel.utils.random import position_rng, resolve_seed
+from fuel.utils.random import PositionRNG, resolve_seed
 
 __all__ = ["ImagesFromBytes", "MinimumImageDimensions", "Random2DRotation", "RandomFixedSizeCrop"]
 
@@ -165,7 +165,10 @@ class _RandomImageTransformer(SourcewiseTransformer):
 
     def get_data_from(self, cursor: TransformerCursor) -> tuple[Any, ...]:
         data = cursor.child.next()
-        rng = position_rng(self.seed, cursor.epoch, cursor.position)
+        rngs = cursor.extra.get("rngs")
+        if rngs is None:
+            rngs = cursor.extra["rngs"] = PositionRNG(self.seed, cursor.epoch)
+        rng = rngs.at(cursor.position)
         names = self.data_stream.sources
         return tuple(
             self._transform(d, n, rng, not self.produces_examples) if m else d
@@ -231,9 +234,15 @@ class RandomFixedSizeCrop(_RandomImageTransformer):
             return np.array(self._crop(np.asarray(data), name, top, left))
         offsets = rng.random((len(data), 2))
         if isinstance(data, np.ndarray) and data.dtype != object and data.ndim == 4:
+            window_height, window_width = self.window_shape
+            height, width = data.shape[-2:]
+            if height < window_height or width < window_width:
+                self._crop(data[0], name, 0.0, 0.0)  # raises the error naming the sizes
+            tops = (offsets[:, 0] * (height - window_height + 1)).astype(np.intp).tolist()
+            lefts = (offsets[:, 1] * (width - window_width + 1)).astype(np.intp).tolist()
             out = np.empty(data.shape[:2] + self.window_shape, dtype=data.dtype)
-            for i in range(len(data)):
-                out[i] = self._crop(data[i], name, offsets[i, 0], offsets[i, 1])
+            for i, (y, x) in enumerate(zip(tops, lefts)):
+                out[i] = data[i, :, y : y + window_height, x : x + window_width]
             return out
         return [np.array(self._crop(np.asarray(image), name, t, w)) for image, (t, w) in zip(data, offsets)]
 

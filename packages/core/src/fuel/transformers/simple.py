@@ -263,11 +263,15 @@ class ForceFloatX(AgnosticSourcewiseTransformer):
     [dtype('float32'), dtype('int8')]
     """
 
+    def __init__(self, data_stream: AbstractDataStream, **kwargs: Any):
+        super().__init__(data_stream, data_stream.produces_examples, **kwargs)
+        self.dtype = resolve_dtype("floatX")
+
     def transform_any_source(self, source_data: Any, source_name: str) -> Any:
-        """Cast floats to floatX."""
+        """Cast floats to floatX (``fuel.config.floatX`` when the transformer was created)."""
         data = np.asarray(source_data)
         if data.dtype.kind == "f":
-            return data.astype(resolve_dtype("floatX"), copy=False)
+            return data.astype(self.dtype, copy=False)
         return source_data
 
 

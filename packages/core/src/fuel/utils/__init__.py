@@ -10,7 +10,7 @@ Examples
 from __future__ import annotations
 
 from fuel.utils.paths import find_in_data_path
-from fuel.utils.random import epoch_rng, position_rng, resolve_seed
+from fuel.utils.random import PositionRNG, epoch_rng, position_rng, resolve_seed
 from fuel.utils.subset import Subset
 
-__all__ = ["Subset", "epoch_rng", "find_in_data_path", "position_rng", "resolve_seed"]
+__all__ = ["PositionRNG", "Subset", "epoch_rng", "find_in_data_path", "position_rng", "resolve_seed"]
