@@ -210,7 +210,7 @@ def save_checkpoint(
         )
         blob = pickle.dumps(objects, protocol=pickle.HIGHEST_PROTOCOL)
         members.append(MemberSource(OBJECTS, len(blob), [blob]))
-    text = json.dumps(document, indent=1, allow_nan=False).encode("utf-8")
+    text = json.dumps(document, separators=(",", ":"), allow_nan=False).encode("utf-8")
     members.append(MemberSource(STATE_JSON, len(text), [text]))
     manifest = write_archive(path, members, kind=document["kind"])
     logger.info("saved %s checkpoint to %s", document["kind"], os.fspath(path))
@@ -553,6 +553,6 @@ def convert_to_parameters_only(path: str | os.PathLike[str]) -> None:
     for key in ("main_loop", "rng", "extra"):
         document.pop(key, None)
     document["kind"] = "parameters"
-    text = json.dumps(document, indent=1, allow_nan=False).encode("utf-8")
+    text = json.dumps(document, separators=(",", ":"), allow_nan=False).encode("utf-8")
     write_archive(path, [MemberSource(PARAMETERS, len(parameters), [parameters]),
                          MemberSource(STATE_JSON, len(text), [text])], kind="parameters")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 import platform
 import socket
@@ -20,11 +21,18 @@ _CORE_PACKAGES = ("blocks-core", "torch", "numpy", "safetensors", "h5py", "plugg
 def package_versions() -> dict[str, str]:
     """Versions of Python, core's dependencies and every installed Blocks plugin distribution.
 
+    Read once per process (scanning distribution metadata is slow).
+
     Examples
     --------
     >>> "python" in package_versions()
     True
     """
+    return dict(_package_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     names = list(_CORE_PACKAGES)
     try:
