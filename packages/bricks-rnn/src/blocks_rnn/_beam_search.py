@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Mapping
 
 import torch
@@ -23,8 +24,9 @@ class BeamSearch:
 
     Parameters
     ----------
-    samples : Variable
-        The ``outputs`` of a symbolic call ``generator.generate(...)``.
+    samples : Variable or BaseSequenceGenerator
+        The ``outputs`` of a symbolic call ``generator.generate(...)``; or, for a generator without contexts
+        (no attention, nothing symbolic to compute), the generator itself.
 
     Notes
     -----
@@ -42,17 +44,29 @@ class BeamSearch:
     ...                   feedback_brick=LookupFeedback(4, 3))
     >>> generator = SequenceGenerator(readout, SimpleRecurrent(dim=3, activation=Tanh()),
     ...                               weights_init=IsotropicGaussian(0.5), biases_init=Constant(0))
-    >>> samples = generator.generate(n_steps=5, batch_size=1, as_dict=True)["outputs"]
-    >>> search = BeamSearch(samples)
+    >>> search = BeamSearch(generator)
     >>> outputs, costs = search.search({}, eol_symbol=0, max_length=5, beam_size=3)
     >>> len(outputs), costs == sorted(costs)
     (3, True)
     """
 
     def __init__(self, samples: Any) -> None:
+        self.context_names: list[str] = []
+        self.context_variables: list[Variable] = []
+        self.default_beam_size: int | None = None
+        self._contexts_function: Any = None
+        self.compiled = False
+        if not isinstance(samples, Variable) and hasattr(samples, "search_log_probs"):
+            # a generator without contexts: nothing symbolic to compute
+            if samples._context_names and any(n != getattr(samples.transition, "preprocessed_attended_name", None)
+                                              for n in samples._context_names):
+                raise ValueError(f"generator {samples.name} has contexts {samples._context_names}: build the "
+                                 "BeamSearch from the symbolic outputs of its generate(...) call instead")
+            self.generator = samples
+            return
         if not isinstance(samples, Variable):
-            raise ValueError("BeamSearch takes the symbolic `outputs` of generator.generate(...), got "
-                             f"{type(samples).__name__}")
+            raise ValueError("BeamSearch takes the symbolic `outputs` of generator.generate(...) (or a sequence "
+                             f"generator without contexts), got {type(samples).__name__}")
         call = samples.meta.get("application_call")
         generator = getattr(call, "brick", None)
         if call is None or not hasattr(generator, "search_log_probs") or call.application.name != "generate":
@@ -61,8 +75,8 @@ class BeamSearch:
                              "attended=..., attended_mask=..., as_dict=True)['outputs'])")
         self.generator = generator
         node: fx.Node = call.metadata["node"]
-        self.context_names: list[str] = []
-        self.context_variables: list[Variable] = []
+        if node.target is operator.getitem:  # one output of the multi-output opaque node
+            node = node.args[0]
         for name in generator._context_names:
             value = node.kwargs.get(name)
             if isinstance(value, fx.Node):
@@ -70,8 +84,6 @@ class BeamSearch:
                 self.context_variables.append(Variable(value))
         batch_size = node.kwargs.get("batch_size")
         self.default_beam_size = batch_size if isinstance(batch_size, int) else None
-        self._contexts_function: Any = None
-        self.compiled = False
 
     def compile(self) -> None:
         """Compile the computation of the contexts from the input values."""

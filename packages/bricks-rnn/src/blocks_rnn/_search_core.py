@@ -73,7 +73,8 @@ def run_beam_search(initial_states: States, logprobs: Callable[[States], Tensor]
     -------
     tuple of Tensor
         ``(outputs, masks, costs)``, each ``(time, beam)``; ``costs`` are per-step negative log-likelihoods.
-        Hypotheses are sorted by total cost, cheapest first.
+        Hypotheses are sorted by total cost, cheapest first. When the beam is wider than the number of
+        hypotheses (a beam wider than the vocabulary at the first step), the empty slots have infinite cost.
 
     Examples
     --------
@@ -106,12 +107,9 @@ def run_beam_search(initial_states: States, logprobs: Callable[[States], Tensor]
             block = torch.full_like(next_costs[0], math.inf)
             block[eol_symbol] = 0.0
             next_costs[finished] = all_costs[-1, finished, None] + block
-        (rows, outputs), chosen = smallest(next_costs, beam, only_first_row=step == 0)
-        if rows.numel() < beam:  # a first step with fewer choices than beams: repeat the last one
-            pad = beam - rows.numel()
-            rows = torch.cat([rows, rows[-1:].expand(pad)])
-            outputs = torch.cat([outputs, outputs[-1:].expand(pad)])
-            chosen = torch.cat([chosen, chosen[-1:].expand(pad)])
+        if step == 0:  # every row is the same empty hypothesis: extend the first one only
+            next_costs[1:] = math.inf
+        (rows, outputs), chosen = smallest(next_costs, beam)
         states = {name: value.index_select(0, rows.to(value.device)) for name, value in states.items()}
         all_outputs = all_outputs[:, rows]
         all_masks = all_masks[:, rows]
@@ -123,12 +121,15 @@ def run_beam_search(initial_states: States, logprobs: Callable[[States], Tensor]
         mask = (outputs != eol_symbol).to(torch.float64)
         if ignore_first_eol and step == 0:
             mask[:] = 1
+        mask[~torch.isfinite(chosen)] = 0  # empty slots of a beam wider than the hypotheses end at once
         all_masks = torch.cat([all_masks, mask[None]])
     return all_outputs[1:], all_masks[:-1], all_costs[1:] - all_costs[:-1]
 
 
 def result_to_lists(result: tuple[Tensor, Tensor, Tensor]) -> tuple[list[list[int]], list[float]]:
     """Turn ``(outputs, masks, costs)`` into lists of outputs (without padding) and total costs.
+
+    Empty beam slots (infinite cost) are left out.
 
     Examples
     --------
@@ -140,6 +141,6 @@ def result_to_lists(result: tuple[Tensor, Tensor, Tensor]) -> tuple[list[list[in
     """
     outputs, masks, costs = result
     lengths = masks.sum(0).long().tolist()
-    totals = (costs * masks).sum(0).tolist()
-    lists = [outputs[:length, i].tolist() for i, length in enumerate(lengths)]
-    return lists, totals
+    totals = torch.where(masks > 0, costs, torch.zeros_like(costs)).sum(0).tolist()
+    keep = [i for i, total in enumerate(totals) if math.isfinite(total)]
+    return [outputs[:lengths[i], i].tolist() for i in keep], [totals[i] for i in keep]
