@@ -22,6 +22,16 @@ BRICKS: dict[str, str] = {
     "torch_gru": "blocks_rnn._gru:TorchGRU",
     "bidirectional": "blocks_rnn._bidirectional:Bidirectional",
     "recurrent_stack": "blocks_rnn._stack:RecurrentStack",
+    "sequence_content_attention": "blocks_rnn._attention:SequenceContentAttention",
+    "shallow_energy_computer": "blocks_rnn._attention:ShallowEnergyComputer",
+    "attention_recurrent": "blocks_rnn._attention_recurrent:AttentionRecurrent",
+    "fake_attention_recurrent": "blocks_rnn._attention_recurrent:FakeAttentionRecurrent",
+    "readout": "blocks_rnn._readout:Readout",
+    "softmax_emitter": "blocks_rnn._readout:SoftmaxEmitter",
+    "trivial_emitter": "blocks_rnn._readout:TrivialEmitter",
+    "lookup_feedback": "blocks_rnn._readout:LookupFeedback",
+    "trivial_feedback": "blocks_rnn._readout:TrivialFeedback",
+    "sequence_generator": "blocks_rnn._sequence_generators:SequenceGenerator",
 }
 
 
