@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from blocks.bricks import MLP, CategoricalCrossEntropy, Linear, MisclassificationRate, Rectifier, Softmax, Tanh
 from blocks.bricks.cost import AbsoluteError, BinaryCrossEntropy, SquaredError
 from blocks.filter import VariableFilter, get_application_call, get_brick
-from blocks.graph import ComputationGraph, Variable, lmatrix, lvector, matrix, tensor, tensor4
+from blocks.graph import ComputationGraph, Variable, as_variable, lmatrix, lvector, matrix, tensor, tensor4
 from blocks.initialization import Constant, IsotropicGaussian
 from blocks.model import Model
 from blocks.roles import AUXILIARY, BIAS, COST, INPUT, OUTPUT, PARAMETER, WEIGHT, add_role, get_roles, has_roles
@@ -41,7 +41,9 @@ def test_graph_compiles_to_batch_function_equal_to_eager():
     probs = mlp.apply(x)
     cost = CategoricalCrossEntropy().apply(y, probs)
     W = mlp.linear_transformations[0].W
-    regularized = cost + 5e-5 * (W ** 2).sum()
+    with pytest.raises(ValueError, match="as_variable"):
+        cost + 5e-5 * (W ** 2).sum()  # eager arithmetic on a parameter would freeze it into the graph
+    regularized = cost + 5e-5 * (as_variable(W) ** 2).sum()
     error = MisclassificationRate().apply(y, probs)
     cg = ComputationGraph([regularized, error])
     assert [v.name for v in cg.inputs] == ["features", "targets"]
@@ -58,6 +60,7 @@ def test_graph_compiles_to_batch_function_equal_to_eager():
     torch.testing.assert_close(err, (eager_probs.argmax(1) != torch.as_tensor(yv)).float().mean())
     value.backward()
     assert W.grad is not None and W.grad.abs().sum() > 0
+    fn({"features": xv, "targets": yv})[0].backward()  # a second forward/backward works (nothing frozen)
     with pytest.raises(ValueError, match=r"\['targets'\]"):
         fn({"features": xv})
 
@@ -136,7 +139,7 @@ def test_replace_and_snapshot():
     snapshot = cg.get_snapshot(batch)
     assert any(v.name == "W" for v in snapshot) and out in snapshot
     W = mlp.linear_transformations[0].W
-    cg3 = cg.replace({W: W * 0})
+    cg3 = cg.replace({W: as_variable(W) * 0})
     assert torch.allclose(cg3.compile()(batch)[0], torch.tanh(mlp.linear_transformations[0].b).expand(2, 5))
 
 

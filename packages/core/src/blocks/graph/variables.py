@@ -98,6 +98,11 @@ class _Tracer(fx.Tracer):
         entry = self._tensor_nodes.get(id(tensor))
         if entry is not None and entry[0] is tensor:
             return entry[1]
+        if tensor.grad_fn is not None:
+            raise ValueError(
+                "a tensor computed eagerly from parameters (it has a grad_fn) met a symbolic variable: in the graph "
+                "it would be a frozen constant. Lift the parameters first, e.g. "
+                "blocks.graph.as_variable(brick.W) ** 2, or take them from VariableFilter(...)(cg.variables).")
         from blocks.roles import PARAMETER, _role_list, add_role
 
         if isinstance(tensor, torch.nn.Parameter) and not _role_list(tensor, create=False):
