@@ -26,6 +26,13 @@ SAVED_TO = "saved_to"
 _FIELDS = ("iterations_done", "epochs_done")
 
 
+def _rank() -> int | None:
+    """This process's rank in a multi-process run, ``None`` otherwise."""
+    from blocks import distributed
+
+    return distributed.rank() if distributed.is_distributed() else None
+
+
 def _template_fields(path: str) -> set[str]:
     fields = set()
     for _, field_name, _, _ in string.Formatter().parse(path):
@@ -155,8 +162,12 @@ class Checkpoint(SimpleExtension):
         status = self.main_loop.status
         if which_callback == "on_error":
             path = self._format(self.on_error_path)
+            rank = _rank()
+            if rank is not None:  # only this rank may have failed: no collective, one file per rank
+                root, ext = os.path.splitext(path)
+                path = f"{root}.rank{rank}{ext}"
             logger.warning("training failed: saving the state at the error to %s", path)
-            save_checkpoint(path, self.main_loop, parameters_only=self.parameters_only)
+            save_checkpoint(path, self.main_loop, parameters_only=self.parameters_only, collective=False)
             return
         iteration = status["iterations_done"]
         if which_callback == "after_training" and self._last_saved_iteration == iteration:
@@ -219,6 +230,9 @@ class Checkpoint(SimpleExtension):
 
     def _apply(self, actions: list[tuple[str, str]]) -> None:
         from blocks.serialization import CheckpointError, convert_to_parameters_only
+
+        if _rank() not in (None, 0):
+            return  # rank 0 owns the files
 
         for action, path in actions:
             try:

@@ -78,6 +78,13 @@ def _model_of(main_loop: Any) -> Any:
     return model
 
 
+def _distributed() -> Any:
+    """``blocks.distributed`` when a multi-process group is running, else ``None``."""
+    from blocks import distributed
+
+    return distributed if distributed.is_distributed() else None
+
+
 def persistent_tensors(model: Any) -> dict[str, torch.Tensor]:
     """Name → tensor of every persistent tensor of ``model``.
 
@@ -109,6 +116,7 @@ def save_checkpoint(
     parameters_only: bool = False,
     extra: Any = None,
     trusted: bool = False,
+    collective: bool = True,
 ) -> dict[str, Any]:
     """Write a checkpoint to ``path`` atomically and durably; return its manifest.
 
@@ -118,7 +126,10 @@ def save_checkpoint(
         Destination file (conventionally ``*.tar``); an existing file there is
         replaced only once the new one is complete on disk.
     main_loop : MainLoop, optional
-        Whose state (``main_loop.state_dict()``) and model to save.
+        Whose state (``main_loop.state_dict()``) and model to save. In a
+        multi-process run every rank calls this: the data positions of all
+        ranks are gathered, rank 0 writes the file, and the others wait for it
+        (and get an empty dict back).
     model : Model, torch.nn.Module or mapping, optional
         The model whose persistent tensors are saved (default: ``main_loop.model``).
     parameters_only : bool
@@ -129,6 +140,10 @@ def save_checkpoint(
     trusted : bool
         Allow values that are neither JSON-able nor arrays; they are pickled
         (with a warning) and loading them needs ``trusted=True`` too.
+    collective : bool
+        In a multi-process run, whether every rank takes part (gathering data
+        positions, rank 0 writing). ``False``: this process writes ``path``
+        alone (e.g. after an error on one rank).
 
     Raises
     ------
@@ -191,6 +206,18 @@ def save_checkpoint(
     document["run"] = run_metadata()
     document["history"] = list(_HISTORY.get(main_loop, [])) if main_loop is not None else []
 
+    dist = _distributed() if collective else None
+    if dist is not None:
+        if document["kind"] == "full":
+            data_doc, data_arrays = flatten_state(loop_state["data"])
+            gathered = dist.all_gather_json(None if data_arrays else data_doc)
+            if all(g is not None for g in gathered):
+                document["ranks"] = {"world_size": len(gathered), "data": gathered}
+            else:
+                logger.warning("data positions hold arrays: only rank 0's position is saved")
+        if not dist.is_main_process():
+            dist.barrier()  # rank 0 writes the file
+            return {}
     members = []
     prepared = safetensors_io.prepare(parameters, {"format": "pt", "written_by": "blocks-core"})
     members.append(MemberSource(PARAMETERS, prepared.size, prepared.chunks()))
@@ -212,7 +239,11 @@ def save_checkpoint(
         members.append(MemberSource(OBJECTS, len(blob), [blob]))
     text = json.dumps(document, separators=(",", ":"), allow_nan=False).encode("utf-8")
     members.append(MemberSource(STATE_JSON, len(text), [text]))
-    manifest = write_archive(path, members, kind=document["kind"])
+    try:
+        manifest = write_archive(path, members, kind=document["kind"])
+    finally:
+        if dist is not None:
+            dist.barrier()
     logger.info("saved %s checkpoint to %s", document["kind"], os.fspath(path))
     return manifest
 
@@ -466,6 +497,14 @@ def load_main_loop_state(
         return checkpoint
     saved = dict(checkpoint.main_loop)
     saved["algorithm"] = _to_device(saved["algorithm"], device)
+    ranks = checkpoint.document.get("ranks")
+    dist = _distributed()
+    if ranks and dist is not None and ranks["world_size"] == dist.world_size():
+        saved["data"] = ranks["data"][dist.rank()]
+    elif ranks and ranks["world_size"] != (dist.world_size() if dist is not None else 1):
+        logger.info("the checkpoint was saved by %d ranks, this run has %d: every rank starts from rank 0's data "
+                    "position (sharded schemes count positions globally)", ranks["world_size"],
+                    dist.world_size() if dist is not None else 1)
     try:
         if load_iteration_state:
             if not load_log:
