@@ -1,0 +1,116 @@
+"""The scikit-learn-style estimator: sklearn's own checks, search/pipelines, the main loop underneath."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+
+from sklearn.datasets import make_blobs  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from blocks.estimator import NeuralNet, NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
+
+# core's own step rule (blocks-step-rules is a separate plugin, not installed for these tests)
+FAST = dict(max_epochs=8, batch_size=32, update="scale", update_learning_rate=0.1, update_momentum=None)
+
+# Checks that cannot apply here, with the reason:
+#  - check_array_api_input: needs SCIPY_ARRAY_API and an array-API library (skipped by sklearn itself);
+#  - check_*_data_not_an_array: needs pandas, which this project does not depend on (skipped by sklearn itself).
+# No check is marked as an expected failure.
+
+
+@parametrize_with_checks([NeuralNetClassifier(**FAST), NeuralNetRegressor(**FAST)])
+def test_sklearn_estimator_checks(estimator, check, plugin_host):
+    check(estimator)
+
+
+@pytest.fixture
+def blobs():
+    X, y = make_blobs(n_samples=300, centers=3, random_state=0)
+    return X.astype("float32"), y
+
+
+def test_fit_predict_score_and_history(blobs, plugin_host):
+    X, y = blobs
+    net = NeuralNetClassifier(**FAST).fit(X, y)
+    assert net.score(X, y) > 0.9
+    assert net.predict_proba(X).shape == (300, 3)
+    numpy.testing.assert_allclose(net.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)
+    assert len(net.history_) == 8 and {"train_loss", "valid_loss", "valid_accuracy", "dur"} <= set(net.history_[0])
+    # trained on the MainLoop: its log holds the same per-epoch figures
+    log = net.main_loop_.log
+    assert net.main_loop_.status["epochs_done"] == 8
+    last = log[net.main_loop_.status["iterations_done"]]
+    assert last["valid_accuracy"] == net.history_[-1]["valid_accuracy"]
+
+
+def test_same_seed_same_network_and_pickle_round_trip(blobs, plugin_host):
+    X, y = blobs
+    a = NeuralNetClassifier(**FAST, seed=3).fit(X, y)
+    b = NeuralNetClassifier(**FAST, seed=3).fit(X, y)
+    numpy.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    c = pickle.loads(pickle.dumps(a))
+    numpy.testing.assert_array_equal(c.predict_proba(X), a.predict_proba(X))
+    assert not hasattr(c, "main_loop_")
+
+
+def test_grid_search_and_pipeline(blobs, plugin_host):
+    X, y = blobs
+    search = GridSearchCV(NeuralNetClassifier(**FAST), {"update_learning_rate": [0.0001, 0.1]}, cv=2)
+    search.fit(X, y)
+    assert search.best_params_["update_learning_rate"] == 0.1
+    pipeline = make_pipeline(StandardScaler(), NeuralNetClassifier(**FAST)).fit(X, y)
+    assert pipeline.score(X, y) > 0.9
+
+
+def test_regression_and_nolearn_style_flag(plugin_host):
+    rng = numpy.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(256, 3)).astype("float32")
+    y = X @ numpy.array([1.0, -2.0, 0.5], dtype="float32") + 0.3
+    reg = NeuralNetRegressor(
+        layers=[("linear", {})],
+        update="scale",
+        update_learning_rate=0.1,
+        update_momentum=None,
+        max_epochs=60,
+        batch_size=32,
+    )
+    assert reg.fit(X, y).score(X, y) > 0.99
+    assert reg.predict(X).shape == (256,)
+    flagged = NeuralNet(
+        layers=[("linear", {})],
+        regression=True,
+        update="scale",
+        update_learning_rate=0.1,
+        update_momentum=None,
+        max_epochs=60,
+        batch_size=32,
+    ).fit(X, y)
+    numpy.testing.assert_allclose(flagged.predict(X), reg.predict(X), rtol=1e-5, atol=1e-5)
+
+
+def test_verbose_prints_a_table_per_epoch(blobs, plugin_host, capsys):
+    X, y = blobs
+    NeuralNetClassifier(**{**FAST, "max_epochs": 3}, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "train_loss" in lines[0] and "valid_accuracy" in lines[0]
+    assert len(lines) == 2 + 3
+
+
+def test_bad_settings_are_named(blobs, plugin_host):
+    X, y = blobs
+    with pytest.raises(ValueError, match="unknown step_rules name 'adamm'; available: .*scale.*blocks-step-rules"):
+        NeuralNetClassifier(**{**FAST, "update": "adamm"}).fit(X, y)
+    with pytest.raises(ValueError, match="unknown bricks name 'dense'"):
+        NeuralNetClassifier(layers=[("dense", {})], **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="max_epochs"):
+        NeuralNetClassifier(**{**FAST, "max_epochs": 0}).fit(X, y)
+    with pytest.raises(ValueError, match="pair"):
+        NeuralNetClassifier(layers=["linear"], **FAST).fit(X, y)
