@@ -1,7 +1,8 @@
 """Finding dataset files: ``data_path`` search and the ``local_data_path`` cache.
 
-:func:`find_in_data_path` returns the first directory of ``fuel.config.data_path``
-(``FUEL_DATA_PATH``, searched in order) that holds a file. :func:`cache_file`
+:func:`find_in_data_path` (:mod:`fuel.utils.paths`, re-exported here) returns the
+first directory of ``fuel.config.data_path`` (``FUEL_DATA_PATH``, searched in
+order) that holds a file. :func:`cache_file`
 copies a file from slow shared storage to ``fuel.config.local_data_path`` once
 and returns the local copy, as Fuel's ``fuel.utils.cache.cache_file`` did:
 a copy in progress is written to a temporary name and renamed when complete,
@@ -16,55 +17,11 @@ import shutil
 import tempfile
 import time
 
+from fuel.utils.paths import find_in_data_path
+
 __all__ = ["cache_file", "find_in_data_path"]
 
 logger = logging.getLogger(__name__)
-
-
-def find_in_data_path(filename: str) -> str:
-    """The path of ``filename`` in the first ``data_path`` directory that holds it.
-
-    Parameters
-    ----------
-    filename : str
-        A file name such as ``"mnist.hdf5"``.
-
-    Returns
-    -------
-    str
-        Its path.
-
-    Raises
-    ------
-    ValueError
-        No directory of ``data_path`` holds it (the message lists them and
-        says how to make the file), or ``data_path`` is not set.
-
-    Examples
-    --------
-    >>> import fuel, os, tempfile
-    >>> d = tempfile.mkdtemp(); open(os.path.join(d, "x.hdf5"), "w").close()
-    >>> with fuel.config.override(data_path=[d]):
-    ...     find_in_data_path("x.hdf5") == os.path.join(d, "x.hdf5")
-    True
-    """
-    from fuel import config
-    from fuel.config_parser import ConfigurationError
-
-    try:
-        directories = config.data_path
-    except ConfigurationError:
-        directories = []
-    for directory in directories:
-        path = os.path.join(os.path.expanduser(directory), filename)
-        if os.path.isfile(path):
-            return path
-    searched = ", ".join(directories) if directories else "(data_path is not set)"
-    raise ValueError(
-        f"{filename} was not found in fuel.config.data_path: {searched}. Create it with "
-        "`fuel-download DATASET -d DIR && fuel-convert DATASET -d DIR -o DIR` (`fuel-download --help` lists the "
-        "datasets) and add DIR to FUEL_DATA_PATH or to data_path in ~/.fuelrc"
-    )
 
 
 def _free_space(directory: str) -> int:
