@@ -166,14 +166,15 @@ def test_help_is_fast_and_imports_neither_torch_nor_h5py():
             "print('NAMES', *[e.name for e in get_registry('datasets').entries() if e.metadata.get('download')])\n"
             "print('HEAVY', *sorted(m for m in ('torch', 'h5py', 'numpy', 'scipy') if m in sys.modules))")
     env = {**os.environ, "BLOCKS_LOAD_PLUGINS": "fuel-datasets"}
-    help_time, result = _seconds([sys.executable, "-c", code], env)
+    runs = [_seconds([sys.executable, "-c", code], env) for _ in range(2)]
+    help_time, result = min(t for t, _ in runs), runs[0][1]
     names = result.stdout.split("NAMES")[1].splitlines()[0].split()
     listing = result.stdout.split("NAMES")[0]
     assert all(f"    {name}" in listing for name in names)
     heavy = result.stdout.split("HEAVY")[1].split()
     assert "torch" not in heavy and "h5py" not in heavy
-    torch_time, _ = _seconds([sys.executable, "-c", "import torch"])
-    assert help_time < 0.8 * torch_time, (help_time, torch_time)
+    torch_time = min(_seconds([sys.executable, "-c", "import torch"])[0] for _ in range(2))
+    assert help_time < 0.6 * torch_time, (help_time, torch_time)  # best of two each, same run
 
 
 def test_fuel_extra_downloaders_modules_add_subcommands(register_plugin, monkeypatch, capsys):
