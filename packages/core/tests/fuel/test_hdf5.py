@@ -180,3 +180,20 @@ def test_fork_and_spawn_workers_reopen_the_file(mnist_like, method):
         got = pool.submit(ds.get_data, None, np.array([7, 0, 3])).result(timeout=120)
     np.testing.assert_array_equal(got[0], features[[7, 0, 3]])
     assert ds.get_data(None, [2])[0].shape == (1, 1, 3, 3)
+
+
+def test_h5py_file_object_and_background_worker_over_hdf5(mnist_like):
+    from fuel.transformers import MultiProcessing
+
+    path, features, _ = mnist_like
+    with h5py.File(path, "r") as handle:
+        ds = H5PYDataset(handle, which_sets=("train",))
+    assert ds.path == str(path)
+    ds.get_data(None, [0])  # the parent has the file open before the worker forks (fuel#47)
+    stream = MultiProcessing(DataStream(ds, iteration_scheme=ShuffledScheme(8, 3, rng=0)), max_store=2)
+    try:
+        got = np.concatenate([b[0] for b in stream.get_epoch_iterator()])
+    finally:
+        stream.close()
+    order = np.concatenate(list(ShuffledScheme(8, 3, rng=0).get_request_iterator(epoch=0)))
+    np.testing.assert_array_equal(got, features[:8][order])
