@@ -233,6 +233,10 @@ def test_one_billion_word_extracts_text_atomically_and_reads_with_textfile(fuel_
     assert data.get_data(state) == ([0, 3, 5, 6, 7, 1],)
     assert data.get_data(state) == ([0, 2, 4, 2, 7, 1],)
     data.close(state)
+    # -r names the output folder (no .hdf5 suffix for a folder)
+    argv = ["one_billion_word", "-d", str(tmp_path / "downloads"), "-o", data_path, "-r", "lm1b"]
+    assert fuel_convert.main(argv) == 0
+    assert sorted(os.listdir(data_path)) == ["1-billion-word", "lm1b"]
     with pytest.raises(ValueError, match="training partitions are 1..99"):
         OneBillionWord("training", [0], vocabulary)
     with pytest.raises(ValueError, match="which_set must be 'training' or 'heldout'"):

@@ -29,7 +29,7 @@ def _add_common(parser: Any, defaults: bool) -> None:
     parser.add_argument("-o", "--output-directory", dest="output_directory", default=default("."),
                         help="where to write the converted file (must exist; default: current directory)")
     parser.add_argument("-r", "--output-filename", "--output_filename", dest="output_filename",
-                        default=default(None), help="output file name (.hdf5 is appended if needed)")
+                        default=default(None), help="output file name (.hdf5 is appended to HDF5 outputs if needed)")
 
 
 COMMAND = DatasetCommand(
@@ -37,6 +37,18 @@ COMMAND = DatasetCommand(
     "Convert downloaded files into an HDF5 file that fuel.datasets.H5PYDataset (and the dataset's class) reads.",
     _add_common,
 )
+
+
+def _writes_hdf5(func: Any) -> bool:
+    """Whether a converter writes an HDF5 file (default ``output_filename`` without an HDF5 suffix: a folder)."""
+    import inspect
+
+    try:
+        parameter = inspect.signature(func).parameters.get("output_filename")
+    except (TypeError, ValueError):
+        return True
+    default = getattr(parameter, "default", None)
+    return not isinstance(default, str) or os.path.splitext(default)[1] in _SUFFIXES
 
 
 def _call(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -47,7 +59,7 @@ def _call(args: argparse.Namespace, argv: Sequence[str]) -> int:
     kwargs = function_kwargs(args)
     if kwargs.get("output_filename") is None:
         kwargs.pop("output_filename", None)
-    elif os.path.splitext(kwargs["output_filename"])[1] not in _SUFFIXES:
+    elif os.path.splitext(kwargs["output_filename"])[1] not in _SUFFIXES and _writes_hdf5(args.func):
         kwargs["output_filename"] += ".hdf5"
     with using_command(shlex.join(["fuel-convert", *argv])):
         paths = args.func(**kwargs)
