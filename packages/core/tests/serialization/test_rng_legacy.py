@@ -90,3 +90,50 @@ def test_gpu_checkpoint_loads_on_cpu_and_back(tmp_path):
     target = torch.nn.Linear(3, 2).cuda()
     target.load_state_dict(loaded)
     assert torch.equal(target.weight, module.weight)
+
+
+def test_legacy_parameters_load_into_a_blocks_model(tmp_path):
+    from blocks.bricks import MLP, Tanh
+    from blocks.extensions import FinishAfter, Load
+    from blocks.graph import matrix
+    from blocks.initialization import Constant
+    from blocks.main_loop import MainLoop
+    from blocks.model import Model
+    from blocks.serialization import load_main_loop_state
+
+    mlp = MLP([Tanh()], [3, 2], weights_init=Constant(0), biases_init=Constant(0), name="mlp")
+    mlp.initialize()
+    cost = mlp.apply(matrix("x")).sum()
+    model = Model(cost)
+    names = sorted(model.get_parameter_dict())
+    assert names == ["/mlp/linear_0.W", "/mlp/linear_0.b"]
+    arrays = {"|mlp|linear_0.W": np.arange(6, dtype=np.float32).reshape(3, 2),
+              "|mlp|linear_0.b": np.ones(2, np.float32)}
+    path = tmp_path / "old.tar"
+    _old_blocks_checkpoint(path, arrays)
+
+    class Nothing:
+        def initialize(self):
+            pass
+
+        def process_batch(self, batch):
+            pass
+
+    class Stream:
+        def get_epoch_iterator(self, as_dict=False):
+            return iter([{"x": 1}])
+
+        def state_dict(self):
+            return {}
+
+        def load_state_dict(self, state):
+            pass
+
+    loop = MainLoop(Nothing(), Stream(), model=model, extensions=[Load(path), FinishAfter(after_n_batches=1)])
+    loop.run()
+    np.testing.assert_array_equal(model.get_parameter_values()["/mlp/linear_0.W"], arrays["|mlp|linear_0.W"])
+    with pytest.raises(CheckpointError, match="only its parameters can be loaded"):
+        load_main_loop_state(loop, path)
+    _old_blocks_checkpoint(path, {"|mlp|linear_0.W": np.zeros((2, 2), np.float32)})
+    with pytest.raises(CheckpointError, match=r"missing from the checkpoint: \['/mlp/linear_0.b'\].*shape mismatch"):
+        load_main_loop_state(loop, path, load_iteration_state=False, load_log=False)

@@ -453,6 +453,10 @@ def load_main_loop_state(
     The whole file is verified and parsed, and the parameters are checked
     against the model (names and shapes), before anything is changed.
 
+    An old Blocks checkpoint (``_parameters`` npz member) can be loaded with
+    ``load_iteration_state=False, load_log=False``: its parameters go into
+    the model's parameters by name (``|mlp|linear_0.W`` is ``/mlp/linear_0.W``).
+
     Parameters
     ----------
     main_loop : MainLoop
@@ -475,6 +479,10 @@ def load_main_loop_state(
         For a damaged file or parameters that do not match the model (nothing is loaded then),
         or a parameters-only checkpoint when iteration state or log were asked for.
     """
+    from blocks.serialization.legacy import is_legacy_checkpoint
+
+    if is_legacy_checkpoint(path):
+        return _load_legacy(main_loop, os.fspath(path), load_iteration_state or load_log)
     checkpoint = load_checkpoint(path, trusted=trusted)
     path = checkpoint.path
     model = _model_of(main_loop)
@@ -528,6 +536,26 @@ def load_main_loop_state(
     _HISTORY[main_loop] = [*checkpoint.document.get("history", []), {**checkpoint.document.get("run", {}),
                                                                        "checkpoint": os.path.abspath(path)}]
     return checkpoint
+
+
+def _load_legacy(main_loop: Any, path: str, wants_state: bool) -> LoadedCheckpoint:
+    from blocks.serialization.legacy import load_legacy_parameters
+
+    if wants_state:
+        raise CheckpointError(
+            f"{path}: an old Blocks checkpoint; only its parameters can be loaded (its loop state is a pickle, "
+            "which is never read): use load_iteration_state=False, load_log=False"
+        )
+    parameters = load_legacy_parameters(path)
+    model = _model_of(main_loop)
+    if model is None:
+        raise CheckpointError(f"{path}: the main loop has no model to load the parameters into")
+    target = dict(model.get_parameter_dict()) if hasattr(model, "get_parameter_dict") else persistent_tensors(model)
+    _check_parameters(path, target, parameters)
+    with torch.no_grad():
+        for name, tensor in target.items():
+            tensor.copy_(parameters[name])
+    return LoadedCheckpoint(path, {}, {"kind": "legacy-blocks"}, parameters)
 
 
 def checkpoint_info(path: str | os.PathLike[str]) -> dict[str, Any]:
