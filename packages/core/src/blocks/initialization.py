@@ -46,7 +46,18 @@ def _check_rng(rng: Any) -> numpy.random.Generator:
 
 
 class NdarrayInitialization(ABC):
-    """Base class of initialization schemes."""
+    """Base class of initialization schemes.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> from blocks.initialization import NdarrayInitialization
+    >>> class Ones(NdarrayInitialization):
+    ...     def generate(self, rng, shape):
+    ...         return numpy.ones(shape)
+    >>> Ones().generate(numpy.random.default_rng(0), (2,)).tolist()
+    [1.0, 1.0]
+    """
 
     @abstractmethod
     def generate(self, rng: numpy.random.Generator, shape: Sequence[int]) -> numpy.ndarray:

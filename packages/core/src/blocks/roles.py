@@ -64,7 +64,14 @@ __all__ = [
 
 
 class VariableRole:
-    """Base class for all variable roles (compare with ``isinstance``)."""
+    """Base class for all variable roles (compare with ``isinstance``).
+
+    Examples
+    --------
+    >>> from blocks.roles import VariableRole, WEIGHT, FILTER
+    >>> isinstance(FILTER, type(WEIGHT)), isinstance(WEIGHT, VariableRole)
+    (True, True)
+    """
 
     def __eq__(self, other: object) -> bool:
         return self.__class__ == other.__class__

@@ -49,7 +49,18 @@ BRICK_DELIMITER = "/"
 
 
 class InitializationError(ValueError):
-    """A brick cannot be initialized: settings such as ``weights_init`` are missing."""
+    """A brick cannot be initialized: settings such as ``weights_init`` are missing.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.bricks import Linear, InitializationError
+    >>> try:
+    ...     Linear(input_dim=2, output_dim=2).apply(torch.ones(1, 2))
+    ... except InitializationError as error:
+    ...     print("weights_init" in str(error))
+    True
+    """
 
 
 class _Sentinel:
@@ -216,6 +227,12 @@ class Application:
         Names of the inputs/outputs (``@app.property("inputs")`` may compute them per brick).
     opaque : bool
         Record the whole call as ONE graph node running eagerly (recurrences).
+
+    Examples
+    --------
+    >>> from blocks.bricks import Linear, Application
+    >>> isinstance(Linear.apply, Application), Linear.apply.inputs, Linear.apply.outputs
+    (True, ['input_'], ['output'])
     """
 
     _CALL_OPTIONS = frozenset({"as_dict", "as_list", "call_id"})

@@ -334,7 +334,15 @@ def _pool(x: torch.Tensor, mode: str, pooling_size: tuple[int, int], step: tuple
 
 
 class Pooling(Initializable, Feedforward):
-    """Base class of pooling bricks (``pooling_size``, ``step``, ``padding``, ``ignore_border``)."""
+    """Base class of pooling bricks (``pooling_size``, ``step``, ``padding``, ``ignore_border``).
+
+    Examples
+    --------
+    >>> from blocks.bricks import MaxPooling, Pooling
+    >>> pool = MaxPooling((3, 3), step=(2, 2), input_dim=(4, 9, 9))
+    >>> isinstance(pool, Pooling), pool.get_dim("output")
+    (True, (4, 4, 4))
+    """
 
     mode = "max"
 

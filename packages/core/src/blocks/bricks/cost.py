@@ -28,7 +28,19 @@ def _run(function: Any, *args: Any) -> Any:
 
 
 class Cost(Brick):
-    """Base class of costs: ``apply(y, y_hat)`` returns a scalar."""
+    """Base class of costs: ``apply(y, y_hat)`` returns a scalar.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.bricks import Cost, application
+    >>> class MeanDifference(Cost):
+    ...     @application(outputs=["cost"])
+    ...     def apply(self, y, y_hat):
+    ...         return (y - y_hat).mean()
+    >>> MeanDifference().apply(torch.ones(2), torch.zeros(2)).item()
+    1.0
+    """
 
     @abstractmethod
     def apply(self, y: Any, y_hat: Any) -> Any:
@@ -36,7 +48,15 @@ class Cost(Brick):
 
 
 class CostMatrix(Cost):
-    """A cost computed element-wise (``cost_matrix``), summed over features and averaged over the batch."""
+    """A cost computed element-wise (``cost_matrix``), summed over features and averaged over the batch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from blocks.bricks import SquaredError, CostMatrix
+    >>> isinstance(SquaredError(), CostMatrix), SquaredError().cost_matrix(torch.zeros(1, 2), torch.ones(1, 2))
+    (True, tensor([[1., 1.]]))
+    """
 
     @application(outputs=["cost"])
     def apply(self, y: Any, y_hat: Any) -> Any:

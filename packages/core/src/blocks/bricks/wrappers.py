@@ -19,6 +19,17 @@ __all__ = ["BrickWrapper", "ModuleBrick", "NDimensionalSoftmax", "WithExtraDims"
 class BrickWrapper:
     """Base class of class decorators listed in a brick class's ``decorators`` attribute.
 
+    Examples
+    --------
+    >>> from blocks.bricks import Tanh, BrickWrapper
+    >>> class Tagging(BrickWrapper):
+    ...     def wrap(self, cls):
+    ...         cls.tagged = True
+    >>> class TaggedTanh(Tanh):
+    ...     decorators = [Tagging()]
+    >>> TaggedTanh.tagged
+    True
+
     ``Brick.__init_subclass__`` calls ``wrap(cls)`` for each, after the class is created.
     """
 
