@@ -51,7 +51,8 @@ def _call(args: argparse.Namespace) -> int:
     else:
         for path in paths or ():
             print(path)
-        print(f"fuel-download {args.dataset}: done; next: fuel-convert {args.dataset} -d {args.directory}")
+        print(f"fuel-download {args.dataset}: done; next: fuel-convert {args.dataset} -d {args.directory} -o DIR "
+              f"(`fuel-convert {args.dataset} --help` shows its options)")
     return 0
 
 
