@@ -89,13 +89,13 @@ def test_fixed_path_is_replaced_and_bad_arguments_are_refused(tmp_path):
 
 
 def test_sigterm_checkpoints_then_stops(tmp_path):
-    path = tmp_path / "c_{iterations_done}.tar"
+    path = tmp_path / "new_dir" / "c_{iterations_done}.tar"
     loop = build_loop([Act(3, lambda: os.kill(os.getpid(), signal.SIGTERM)), Checkpoint(path),
                        FinishAfter(after_n_batches=100)])
     loop.run()
     assert loop.status["iterations_done"] == 3
-    assert _files(tmp_path) == ["c_3.tar"]
-    assert loop.log[3][SAVED_TO] == [str(tmp_path / "c_3.tar")]
+    assert _files(tmp_path / "new_dir") == ["c_3.tar"]
+    assert loop.log[3][SAVED_TO] == [str(tmp_path / "new_dir" / "c_3.tar")]
 
 
 def test_on_error_saves_beside_the_good_checkpoint(tmp_path):

@@ -55,7 +55,8 @@ class Checkpoint(SimpleExtension):
     path : str or PathLike
         Where to write. May contain ``{iterations_done}`` and ``{epochs_done}``
         (e.g. ``"run/ckpt_{iterations_done:07d}.tar"``) to keep one file per
-        save; a fixed path is replaced atomically on every save.
+        save; a fixed path is replaced atomically on every save. Missing
+        directories are created.
     parameters_only : bool
         Save only the model's persistent tensors (no optimizer, loop or random state).
     keep_last : int, optional
@@ -174,6 +175,7 @@ class Checkpoint(SimpleExtension):
             logger.debug("checkpoint at iteration %d already written", iteration)
             return
         path = self._format(self.path)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         record = {"path": path, "iterations_done": iteration, "epochs_done": status["epochs_done"],
                   "kind": "parameters" if self.parameters_only else "full", "score": self._score()}
         previous_records = [dict(r) for r in self.saved]

@@ -39,7 +39,13 @@ _THREADED = 1 << 20  # smaller pieces are hashed inline
 
 @dataclass
 class MemberSource:
-    """A member to write: its name, exact size and the bytes, piece by piece."""
+    """A member to write: its name, exact size and the bytes, piece by piece.
+
+    Examples
+    --------
+    >>> MemberSource("notes.txt", 5, [b"hel", b"lo"]).size
+    5
+    """
 
     name: str
     size: int

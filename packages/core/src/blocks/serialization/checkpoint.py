@@ -268,6 +268,15 @@ class LoadedCheckpoint:
         States of the training graph's random operations (dropout, noise).
     extra : object
         What was passed as ``extra``.
+
+    Examples
+    --------
+    >>> import os, tempfile, torch
+    >>> path = os.path.join(tempfile.mkdtemp(), "c.tar")
+    >>> _ = save_checkpoint(path, model={"w": torch.ones(2)}, extra={"note": "hi"})
+    >>> loaded = load_checkpoint(path)
+    >>> loaded.kind, loaded.extra, loaded.parameters["w"].tolist()
+    ('parameters', {'note': 'hi'}, [1.0, 1.0])
     """
 
     path: str

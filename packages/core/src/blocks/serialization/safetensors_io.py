@@ -65,6 +65,13 @@ class Prepared:
         The tensors' bytes (views of CPU memory kept alive by ``keep``).
     size : int
         Total size in bytes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> prepared = prepare({"w": torch.zeros(2)})
+    >>> prepared.size == len(prepared.header) + 8
+    True
     """
 
     header: bytes
@@ -80,7 +87,16 @@ class Prepared:
 
 @dataclass
 class RawTensor:
-    """One tensor of a parsed file: safetensors dtype code, shape and bytes."""
+    """One tensor of a parsed file: safetensors dtype code, shape and bytes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> data = b"".join(bytes(c) for c in prepare({"w": torch.ones(2, 3)}).chunks())
+    >>> raw = read(bytearray(data))[0]["w"]
+    >>> raw.dtype, raw.shape, to_torch(raw).sum().item()
+    ('F32', (2, 3), 6.0)
+    """
 
     dtype: str
     shape: tuple[int, ...]
