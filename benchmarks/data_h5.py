@@ -10,7 +10,7 @@ the median and the range of the paired ratios are printed.
 2. Sequential out-of-core epoch vs raw h5py slice reads (target >= 0.9).
 3. Overhead per batch of each one-to-one transformer, measured as the extra
    time of a stream with the transformer over the same stream without it
-   (each repeat: fastest of 5 interleaved epochs of each; tiny batches of 8
+   (each repeat: fastest of 7 interleaved epochs of each; tiny batches of 8
    examples so the transformer's own arithmetic is negligible; target <= 20 us).
 4. Background loading (MultiProcessing) of a 5 ms/batch reader under a
    5 ms/batch consumer vs the serial loop (speed-up, target >= 1.8x). The
@@ -178,8 +178,8 @@ def transformer_figures(batch_size: int, num_batches: int, repeats: int) -> None
         epoch_time(plain), epoch_time(wrapped)
         overheads = []
         for _ in range(repeats):
-            # one paired repeat = the fastest of 5 interleaved epochs of each (filters scheduler noise)
-            pairs = [(epoch_time(plain), epoch_time(wrapped)) for _ in range(5)]
+            # one paired repeat = the fastest of 7 interleaved epochs of each (filters scheduler noise)
+            pairs = [(epoch_time(plain), epoch_time(wrapped)) for _ in range(7)]
             best_plain = min(p for p, _ in pairs)
             best_wrapped = min(w for _, w in pairs)
             overheads.append((best_wrapped - best_plain) / num_batches * 1e6)
@@ -223,7 +223,7 @@ def main() -> None:
         print(f"file: {num_examples} x 3x32x32 uint8 + uint8 labels, batch {batch_size}, {repeats} paired repeats")
         shuffled_figure(path, batch_size, repeats)
         sequential_figure(path, batch_size, repeats)
-    transformer_figures(batch_size=8, num_batches=50 if args.quick else 400, repeats=repeats)
+    transformer_figures(batch_size=8, num_batches=50, repeats=repeats)
     background_figure(batch_size=batch_size, num_batches=8 if args.quick else 40, repeats=repeats)
 
 

@@ -624,6 +624,12 @@ class ConcatenatedScheme(IterationScheme):
     def _length(self, plan: Any) -> int | None:
         return plan[2]
 
+    @property
+    def num_requests(self) -> int | None:
+        """The sum of the schemes' requests (``None`` if one is infinite)."""
+        counts = [s.num_requests for s in self.schemes]
+        return None if any(c is None for c in counts) else sum(counts)  # type: ignore[arg-type]
+
     def _get(self, plan: Any, index: int) -> Any:
         plans, starts, _ = plan
         which = bisect.bisect_right(starts, index) - 1

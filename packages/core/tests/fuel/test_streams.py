@@ -146,3 +146,21 @@ def test_custom_dataset_protocol_open_close():
     stream = DataStream(Counting(), iteration_scheme=SequentialScheme(4, 2))
     assert [b[0].tolist() for b in stream.get_epoch_iterator()] == [[0, 10], [20, 30]]
     assert events == ["open", "close"]
+
+
+def test_default_stream_applies_default_transformers():
+    import fuel
+    from fuel.transformers import Cast, ScaleAndShift
+
+    class Pixels(IndexableDataset):
+        default_transformers = (
+            (ScaleAndShift, [1 / 255.0, 0], {"which_sources": ("features",)}),
+            (Cast, ["floatX"], {"which_sources": ("features",)}),
+        )
+
+    ds = Pixels({"features": np.full((4, 2), 255, dtype="uint8"), "targets": np.arange(4)})
+    with fuel.config.override(floatX="float32"):
+        stream = DataStream.default_stream(ds, iteration_scheme=SequentialScheme(4, 2))
+    features, targets = next(stream.get_epoch_iterator())
+    assert features.dtype == np.float32 and features.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    assert targets.tolist() == [0, 1] and stream.num_requests == 2
