@@ -39,7 +39,13 @@ def _run(function: Any, *args: Any) -> Any:
 
 
 class AbstractEmitter(Brick):
-    """Turns readouts into outputs: ``emit`` (sample), ``cost`` (of given outputs), ``initial_outputs``."""
+    """Turns readouts into outputs: ``emit`` (sample), ``cost`` (of given outputs), ``initial_outputs``.
+
+    Examples
+    --------
+    >>> issubclass(SoftmaxEmitter, AbstractEmitter), issubclass(TrivialEmitter, AbstractEmitter)
+    (True, True)
+    """
 
     @abstractmethod
     def emit(self, readouts: Any) -> Any:
@@ -55,7 +61,13 @@ class AbstractEmitter(Brick):
 
 
 class AbstractFeedback(Brick):
-    """Turns outputs into the feedback of the next step (``feedback``)."""
+    """Turns outputs into the feedback of the next step (``feedback``).
+
+    Examples
+    --------
+    >>> issubclass(LookupFeedback, AbstractFeedback), issubclass(TrivialFeedback, AbstractFeedback)
+    (True, True)
+    """
 
     @abstractmethod
     def feedback(self, outputs: Any) -> Any:
@@ -256,6 +268,11 @@ class AbstractReadout(Initializable):
         The states/glimpses/contexts (and ``feedback``) the readout is computed from.
     readout_dim : int
         The dimension of the readouts.
+
+    Examples
+    --------
+    >>> issubclass(Readout, AbstractReadout)
+    True
     """
 
     @lazy(allocation=["source_names", "readout_dim"])

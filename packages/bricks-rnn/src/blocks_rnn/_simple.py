@@ -17,7 +17,14 @@ __all__ = ["SimpleRecurrent", "TorchRNN"]
 
 
 def carry(mask: Tensor | None, new: Tensor, old: Tensor) -> Tensor:
-    """Blocks' masked update ``mask * new + (1 - mask) * old`` (``mask`` is ``(batch,)``)."""
+    """Blocks' masked update ``mask * new + (1 - mask) * old`` (``mask`` is ``(batch,)``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> carry(torch.tensor([1.0, 0.0]), torch.ones(2, 1), torch.zeros(2, 1)).view(-1).tolist()
+    [1.0, 0.0]
+    """
     if mask is None:
         return new
     m = mask[:, None].to(new.dtype)

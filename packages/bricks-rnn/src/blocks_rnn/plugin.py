@@ -37,6 +37,14 @@ BRICKS: dict[str, str] = {
 
 @hookimpl
 def register_bricks(register: Callable[..., Any]) -> None:
-    """Register the recurrent bricks, attention, sequence generators and their parts."""
+    """Register the recurrent bricks, attention, sequence generators and their parts.
+
+    Examples
+    --------
+    >>> names = []
+    >>> register_bricks(lambda name, target: names.append(name))
+    >>> "lstm" in names and "sequence_generator" in names
+    True
+    """
     for name, target in BRICKS.items():
         register(name, target)
