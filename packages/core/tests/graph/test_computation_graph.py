@@ -197,3 +197,19 @@ def test_graph_built_before_initialization_compiles_only_once_parameters_are_set
     graph = ComputationGraph(late.apply(x))
     late.weights_init, late.biases_init = Constant(0.0), Constant(0.0)
     assert graph.compile()({"x": torch.ones(1, 3)})[0].abs().sum() == 0  # initialized at compile time
+
+
+def test_input_names_that_are_not_python_identifiers_or_clash():
+    a, b, c = matrix("self"), matrix("t0"), matrix("my-source")
+    lin = Linear(input_dim=2, output_dim=2, weights_init=Constant(1), biases_init=Constant(0))
+    fn = ComputationGraph(lin.apply(a) + b + c).compile()
+    assert fn.input_names == ["self", "t0", "my-source"]
+    one = torch.ones(1, 2)
+    torch.testing.assert_close(fn({"self": one, "t0": one, "my-source": one})[0], torch.full((1, 2), 4.0))
+
+
+def test_variable_filter_each_role_positive():
+    mlp = _mlp()
+    cg = ComputationGraph(mlp.apply(matrix("x")))
+    both = VariableFilter(roles=[PARAMETER, WEIGHT], each_role=True)(cg.variables)
+    assert [v.tensor for v in both] == [lin.W for lin in mlp.linear_transformations]

@@ -365,7 +365,8 @@ def _compile(wanted: list[fx.Node], num_outputs: int, buffers: list[torch.Tensor
     ordered = sorted(needed, key=_sort_key)
     for node in ordered:
         if node.op == "placeholder":
-            env[node] = graph.placeholder(node.name)
+            name = node.name if node.name not in ("self", "args", "kwargs") else f"{node.name}_input"
+            env[node] = graph.placeholder(name)
             inputs.append((node.target, node.meta.get("dtype")))
     for node in ordered:
         if node.op == "placeholder":
