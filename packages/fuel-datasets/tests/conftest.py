@@ -238,25 +238,26 @@ def _digit_struct(names: list[str], boxes: list[dict[str, list[float]]]) -> byte
 
 
 def svhn1() -> Upstream:
-    files, expected = {}, {"features": {}, "bbox_labels": {}, "bbox_lefts": {}}
+    files, expected = {}, {"features": {}, "bbox_labels": {}, "bbox_lefts": {}, "bbox_tops": {}}
     for split, n in (("train", 2), ("test", 1), ("extra", 1)):
         members, names, boxes, images, labels, lefts = {}, [], [], [], [], []
         for i in range(n):
             image = RNG.integers(0, 256, (3, 5 + i, 7 + 2 * i), dtype=numpy.uint8)
             members[f"{split}/{i + 1}.png"] = _image_bytes(image, "PNG")
             digits = 1 + i
-            box = {"height": [5.0] * digits, "left": [float(j) for j in range(digits)], "top": [1.0] * digits,
+            box = {"height": [5.0] * digits, "left": [float(j) for j in range(digits)], "top": [-1.0] * digits,
                    "width": [2.0] * digits, "label": [float(10 - j) for j in range(digits)]}
             names.append(f"{i + 1}.png")
             boxes.append(box)
             images.append(image)
-            labels.append(numpy.array([0 if v == 10 else v for v in box["label"]], numpy.uint8))
-            lefts.append(numpy.array(box["left"], numpy.int32))
+            labels.append(numpy.array([[0 if v == 10 else v] for v in box["label"]], numpy.uint8))
+            lefts.append(numpy.array([[v] for v in box["left"]], numpy.uint16))
         members[f"{split}/digitStruct.mat"] = _digit_struct(names, boxes)
         files[f"{split}.tar.gz"] = _tar(members)
         expected["features"][split] = images
         expected["bbox_labels"][split] = labels
         expected["bbox_lefts"][split] = lefts
+        expected["bbox_tops"][split] = [numpy.zeros((len(v), 1), numpy.uint16) for v in lefts]  # -1 clipped to 0
     return Upstream(files, expected)
 
 

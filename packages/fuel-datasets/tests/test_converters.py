@@ -101,11 +101,15 @@ def test_svhn_format_1_variable_length_sources(fuel_datasets_host, upstream, tmp
             shapes = h5file["features"].dims[0]["shapes"][start:stop]
             for flat, shape, image in zip(h5file["features"][start:stop], shapes, images):
                 numpy.testing.assert_array_equal(flat.reshape(shape), image)
-            for source in ("bbox_labels", "bbox_lefts"):
-                for got, want in zip(h5file[source][start:stop], expected[source][split]):
-                    numpy.testing.assert_array_equal(got, want)
+            for source in ("bbox_labels", "bbox_lefts", "bbox_tops"):
+                box_shapes = h5file[source].dims[0]["shapes"][start:stop]
+                for got, shape, want in zip(h5file[source][start:stop], box_shapes, expected[source][split]):
+                    assert got.dtype == want.dtype
+                    numpy.testing.assert_array_equal(got.reshape(shape), want)
         labels = [label.decode() for label in h5file["features"].dims[0]["shape_labels"][()]]
         assert labels == ["channel", "height", "width"]
+        labels = [label.decode() for label in h5file["bbox_lefts"].dims[0]["shape_labels"][()]]
+        assert labels == ["bounding_box", "x"]
 
 
 def test_adult_one_hot_and_targets(fuel_datasets_host, upstream, tmp_path):

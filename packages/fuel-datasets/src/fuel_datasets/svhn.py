@@ -101,6 +101,7 @@ def _convert_format_2(directory: str, path: str) -> None:
 
 
 _BOX_KEYS = ("height", "left", "top", "width", "label")
+_BOX_AXIS = {"height": "height", "left": "x", "top": "y", "width": "width", "label": "index"}
 
 
 def read_digit_struct(path: str) -> list[tuple[str, dict[str, list[float]]]]:
@@ -158,13 +159,13 @@ def _convert_format_1(directory: str, path: str, output_directory: str) -> None:
             for name, values in struct:
                 paths.append(os.path.join(split_dir, name))
                 for key in _BOX_KEYS:
-                    column = numpy.asarray(values[key])
-                    boxes[key].append(_labels(column) if key == "label" else column.astype(numpy.int32))
+                    column = numpy.maximum(0, numpy.asarray(values[key])).reshape(-1, 1)  # boxes may stick out
+                    boxes[key].append(_labels(column) if key == "label" else column.astype(numpy.uint16))
         with output_hdf5(path, directory=directory, inputs=_format_files(1)) as h5file:
             write_vlen_source(h5file, "features", _Images(paths), numpy.uint8, ("channel", "height", "width"))
             for key in _BOX_KEYS:
-                dtype = numpy.uint8 if key == "label" else numpy.int32
-                write_vlen_source(h5file, f"bbox_{key}s", boxes[key], dtype, ("bounding_box",))
+                dtype = numpy.uint8 if key == "label" else numpy.uint16
+                write_vlen_source(h5file, f"bbox_{key}s", boxes[key], dtype, ("bounding_box", _BOX_AXIS[key]))
             split_dict: dict[str, dict[str, tuple]] = {}
             start = 0
             for split in SPLITS:
