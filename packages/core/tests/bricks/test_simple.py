@@ -211,3 +211,13 @@ def test_load_state_dict_counts_as_initialized():
     dst.load_state_dict(src.state_dict())
     x = torch.ones(1, 2)
     torch.testing.assert_close(dst.apply(x), src.apply(x))
+
+
+def test_mlp_pushes_use_bias_only_when_given():
+    keep = MLP([Tanh()], [2, 2], prototype=Linear(use_bias=False), weights_init=Constant(1))
+    keep.allocate()
+    assert keep.linear_transformations[0].b is None
+    forced = MLP([Tanh()], [2, 2], prototype=Linear(use_bias=False), use_bias=True, weights_init=Constant(1),
+                 biases_init=Constant(0))
+    forced.allocate()
+    assert forced.linear_transformations[0].b is not None

@@ -91,6 +91,7 @@ class Initializable(RNGMixin, Brick):
         self.weights_init = weights_init
         self.biases_init = biases_init
         self.use_bias = True if use_bias is None else bool(use_bias)
+        self.__dict__["_use_bias_given"] = use_bias is not None
         self.__dict__["_seed"] = None if seed is None else int(seed)
 
     def _push_initialization_config(self) -> None:

@@ -169,7 +169,7 @@ class MLP(FeedforwardSequence, Initializable):
         for input_dim, output_dim, layer in zip(self.dims[:-1], self.dims[1:], self.linear_transformations):
             layer.input_dim = NoneAllocation if input_dim is None else input_dim
             layer.output_dim = output_dim
-            if hasattr(layer, "use_bias"):
+            if hasattr(layer, "use_bias") and self.__dict__.get("_use_bias_given"):
                 layer.use_bias = self.use_bias
 
     def _infer_allocation_config(self, application: Any, args: tuple, kwargs: dict) -> None:
