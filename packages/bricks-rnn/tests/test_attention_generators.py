@@ -260,3 +260,20 @@ def test_simple_recurrent_symbolic_call_is_one_node_with_parameters():
                                                                          "/simplerecurrent.initial_state"]
     x, mask = torch.randn(4, 2, 3, dtype=DT), torch.ones(4, 2, dtype=DT)
     torch.testing.assert_close(cg.compile()({"inputs": x, "mask": mask})[0], rnn.apply(inputs=x, mask=mask))
+
+
+def test_one_symbolic_step_is_traced_with_inner_variables():
+    from blocks.bricks import Logistic
+    from blocks.roles import OUTPUT
+
+    lstm = LSTM(dim=3, weights_init=IsotropicGaussian(0.5))
+    states, cells = lstm.apply(inputs=matrix("inputs"), states=matrix("states"), cells=matrix("cells"),
+                               iterate=False)
+    cg = ComputationGraph([states, cells])
+    assert len(VariableFilter(bricks=[Logistic], roles=[OUTPUT])(cg.variables)) == 3  # the three gates
+    batch = {"inputs": torch.randn(2, 12, dtype=DT), "states": torch.randn(2, 3, dtype=DT),
+             "cells": torch.randn(2, 3, dtype=DT)}
+    for a, b in zip(cg.compile()(batch), lstm.apply(**batch, iterate=False)):
+        torch.testing.assert_close(a, b)
+    iterated = lstm.apply(inputs=tensor3("inputs"))[0]
+    assert VariableFilter(bricks=[Logistic])(ComputationGraph([iterated]).variables) == []  # one opaque node

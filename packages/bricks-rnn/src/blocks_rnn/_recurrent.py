@@ -15,6 +15,7 @@ of the node, so ``VariableFilter`` finds them and ``apply_noise`` on them takes 
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from typing import Any, Callable, Sequence
@@ -23,10 +24,10 @@ import torch
 from torch import Tensor
 
 from blocks.bricks import Brick, application
-from blocks.bricks.base import Application
-from blocks.graph import Variable, call
+from blocks.bricks.base import Application, BoundApplication
+from blocks.graph import Variable, call, is_symbolic
 
-__all__ = ["BaseRecurrent", "recurrent", "scan"]
+__all__ = ["BaseRecurrent", "RecurrentApplication", "recurrent", "scan"]
 
 _OPTIONS = ("iterate", "reverse", "return_initial_states", "n_steps", "batch_size")
 
@@ -100,6 +101,39 @@ def scan(step: Callable[..., Any], sequences: dict[str, Tensor], states: dict[st
         for values in collected:
             values.reverse()
     return [torch.stack(values) for values in collected]
+
+
+class _BoundRecurrentApplication(BoundApplication):
+    """A bound recurrent application: one symbolic step (``iterate=False``) is traced, not opaque."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("iterate", True) is False and is_symbolic(args, kwargs):
+            step = copy.copy(self.application)
+            step.opaque = False
+            return BoundApplication(step, self.brick)(*args, **kwargs)
+        return super().__call__(*args, **kwargs)
+
+
+class RecurrentApplication(Application):
+    """The application made by :func:`recurrent`.
+
+    On symbolic inputs an iterated call is ONE opaque node (the time loop runs eagerly when the graph runs);
+    a single step (``iterate=False``) is traced like any application, so the variables inside the step (gate
+    activations, ...) are part of the annotated graph (Blocks' scan variables).
+
+    Examples
+    --------
+    >>> from blocks_rnn import LSTM
+    >>> isinstance(LSTM.apply, RecurrentApplication), LSTM.apply.opaque
+    (True, True)
+    """
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        bound = _BoundRecurrentApplication(self, instance)
+        instance.__dict__[self.name] = bound
+        return bound
 
 
 def recurrent(*args: Any, **kwargs: Any) -> Any:
@@ -200,7 +234,7 @@ def recurrent(*args: Any, **kwargs: Any) -> Any:
             attributes.setdefault("outputs", list(attributes["states"]))
         if not variadic:
             attributes.setdefault("inputs", declared)
-        app = application(recurrent_apply, opaque=True, **attributes)
+        app = RecurrentApplication(recurrent_apply, opaque=True, **attributes)
         app.argument_names = declared
         holder.append(app)
         return app
