@@ -105,7 +105,7 @@ def test_html_page_instead_of_data_is_an_error(key, fuel_datasets_host, http_ser
     http_server.mode[bad] = "html"
     assert download(key, tmp_path) == 1
     err = capsys.readouterr().err
-    assert "served an HTML page titled 'Quota exceeded'" in err
+    assert "sent an HTML page titled 'Quota exceeded'" in err
     assert not (tmp_path / bad).exists() and not (tmp_path / f"{bad}.part").exists()
 
 

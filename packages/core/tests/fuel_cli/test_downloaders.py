@@ -162,7 +162,7 @@ def test_404_is_not_retried_and_names_every_source(http_server, tmp_path):
 def test_html_page_is_refused(http_server, tmp_path, content_type):
     page = b"\n  <!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title></head></html>"
     http_server.routes["/blob.bin"] = (200, {"Content-Type": content_type}, page)
-    with pytest.raises(HTMLPageError, match="served an HTML page titled 'Google Drive - Virus scan warning'"):
+    with pytest.raises(HTMLPageError, match="sent an HTML page titled 'Google Drive - Virus scan warning'"):
         get(tmp_path, spec(http_server))
     assert os.listdir(tmp_path) == []
 

@@ -229,7 +229,7 @@ def _html_error(url: str, first: bytes) -> HTMLPageError:
     if "drive.google" in url or "virus scan" in lower or "quota" in lower:
         hint = " (Google Drive serves such pages when a file is over quota or too large to scan)"
     return HTMLPageError(
-        f"{url} served an HTML page{f' titled {title!r}' if title else ''} instead of the data{hint}; "
+        f"the server sent an HTML page{f' titled {title!r}' if title else ''} instead of the data{hint}; "
         "the page was discarded. Try again later, use another mirror with --mirror URL or FUEL_MIRRORS, "
         "or download the file in a browser and place it in the download directory"
     )
@@ -266,16 +266,16 @@ def _fetch_http(url: str, part: str, timeout: float, progress: bool, desc: str, 
             return
         if err.code >= 500 or err.code in (408, 429):
             raise _Transient(f"HTTP {err.code} {err.reason}") from err
-        raise DownloadError(f"{url}: HTTP {err.code} {err.reason}") from err
+        raise DownloadError(f"HTTP {err.code} {err.reason}") from err
     except http.client.HTTPException as err:  # a malformed or cut answer
         raise _Transient(f"{type(err).__name__}: {err}") from err
     except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
         reason = getattr(err, "reason", err)
         if isinstance(reason, ConnectionRefusedError):  # nothing listens there: retrying will not help
-            raise DownloadError(f"{url}: {reason}") from err
+            raise DownloadError(f"{reason}") from err
         if isinstance(reason, (TimeoutError, ConnectionError)) or "timed out" in str(reason):
             raise _Transient(f"{reason}") from err
-        raise DownloadError(f"{url}: {reason}") from err
+        raise DownloadError(f"{reason}") from err
     with response:
         status = getattr(response, "status", 200)
         content_type = response.headers.get("Content-Type", "")
@@ -320,7 +320,7 @@ def _fetch(url: str, part: str, *, timeout: float, retries: int, retry_wait: flo
             return
         except _Transient as err:
             if attempt == retries:
-                raise DownloadError(f"{url}: {err} (gave up after {retries + 1} attempts)") from err
+                raise DownloadError(f"{err} (gave up after {retries + 1} attempts)") from err
             partial = os.path.getsize(part) if os.path.exists(part) else 0
             logger.warning("%s: %s; retrying (attempt %d of %d, resuming at byte %d)", url, err, attempt + 2,
                            retries + 1, partial)
