@@ -85,6 +85,7 @@ class _EpochReport(SimpleExtension):
 
     def __init__(self, net: "NeuralNet", valid: tuple[numpy.ndarray, numpy.ndarray] | None, **kwargs: Any):
         kwargs.setdefault("after_epoch", True)
+        kwargs.setdefault("after_batch", True)
         kwargs.setdefault("name", "epoch_report")
         super().__init__(**kwargs)
         self.net = net
@@ -94,12 +95,12 @@ class _EpochReport(SimpleExtension):
         self._start = time.perf_counter()
         self._header_done = False
 
-    def after_batch(self, batch: Any) -> None:  # accumulate on the device, no host sync per batch
-        value = self.main_loop.algorithm.monitored_values["train_loss"]
-        self._sum = value if self._sum is None else self._sum + value
-        self._batches += 1
-
     def do(self, which_callback: Any, *args: Any) -> None:
+        if which_callback == "after_batch":  # accumulate on the device: no host sync per batch
+            value = self.main_loop.algorithm.monitored_values["train_loss"]
+            self._sum = value if self._sum is None else self._sum + value
+            self._batches += 1
+            return
         row = self.main_loop.log.current_row
         epoch = self.main_loop.status["epochs_done"]
         train_loss = float(self._sum) / max(self._batches, 1) if self._sum is not None else math.nan
@@ -118,11 +119,12 @@ class _EpochReport(SimpleExtension):
 
     def _print(self, entry: dict[str, float]) -> None:
         columns = list(entry)
+        widths = [max(len(c), 9) for c in columns]
         if not self._header_done:
-            sys.stdout.write("  ".join(f"{c:>11}" for c in columns) + "\n")
-            sys.stdout.write("  ".join("-" * 11 for _ in columns) + "\n")
+            sys.stdout.write("  ".join(f"{c:>{w}}" for c, w in zip(columns, widths)) + "\n")
+            sys.stdout.write("  ".join("-" * w for w in widths) + "\n")
             self._header_done = True
-        cells = [f"{entry[c]:>11d}" if c == "epoch" else f"{entry[c]:>11.5f}" for c in columns]
+        cells = [f"{entry[c]:>{w}d}" if c == "epoch" else f"{entry[c]:>{w}.5f}" for c, w in zip(columns, widths)]
         sys.stdout.write("  ".join(cells) + "\n")
         sys.stdout.flush()
 

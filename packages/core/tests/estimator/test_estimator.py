@@ -44,6 +44,8 @@ def test_fit_predict_score_and_history(blobs, plugin_host):
     assert net.predict_proba(X).shape == (300, 3)
     numpy.testing.assert_allclose(net.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)
     assert len(net.history_) == 8 and {"train_loss", "valid_loss", "valid_accuracy", "dur"} <= set(net.history_[0])
+    assert all(numpy.isfinite(h["train_loss"]) for h in net.history_)
+    assert net.history_[-1]["train_loss"] < net.history_[0]["train_loss"]
     # trained on the MainLoop: its log holds the same per-epoch figures
     log = net.main_loop_.log
     assert net.main_loop_.status["epochs_done"] == 8
