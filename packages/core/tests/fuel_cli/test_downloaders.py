@@ -167,6 +167,26 @@ def test_html_page_is_refused(http_server, tmp_path, content_type):
     assert os.listdir(tmp_path) == []
 
 
+DRIVE_PAGE = (b'<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title></head><body>'
+              b'<form id="download-form" action="/confirmed/blob.bin" method="get">'
+              b'<input type="hidden" name="confirm" value="t"><input type="hidden" name="uuid" value="a&amp;b">'
+              b'</form></body></html>')
+
+
+def test_google_drive_confirmation_page_is_followed(http_server, tmp_path):
+    http_server.routes["/blob.bin"] = (200, {"Content-Type": "text/html"}, DRIVE_PAGE)
+    http_server.routes["/confirmed/blob.bin?confirm=t&uuid=a%26b"] = ok()
+    assert open(get(tmp_path, spec(http_server)), "rb").read() == DATA
+    assert [p for p, _ in http_server.requests] == ["/blob.bin", "/confirmed/blob.bin?confirm=t&uuid=a%26b"]
+
+
+def test_a_second_confirmation_page_is_an_error(http_server, tmp_path):
+    http_server.routes["/blob.bin"] = (200, {"Content-Type": "text/html"}, DRIVE_PAGE)
+    http_server.routes["/confirmed/blob.bin?confirm=t&uuid=a%26b"] = (200, {"Content-Type": "text/html"}, DRIVE_PAGE)
+    with pytest.raises(HTMLPageError, match="second Google Drive confirmation page"):
+        get(tmp_path, spec(http_server))
+
+
 def test_present_verified_file_is_not_downloaded_again(http_server, tmp_path):
     (tmp_path / "blob.bin").write_bytes(DATA)
     get(tmp_path, spec(http_server))

@@ -291,6 +291,9 @@ def _fetch_http(url: str, part: str, timeout: float, progress: bool, desc: str, 
             if not desc.endswith((".html", ".htm")) and (
                 content_type.lower().startswith("text/html") or (not resumed and _looks_like_html(first))
             ):
+                confirm = _drive_confirmation(url, first)
+                if confirm is not None:
+                    raise _FollowConfirmation(confirm)
                 raise _html_error(url, first)
             with open(part, "ab" if resumed else "wb") as target, _progress(total, offset, desc, progress) as bar:
                 chunk = first
@@ -305,6 +308,30 @@ def _fetch_http(url: str, part: str, timeout: float, progress: bool, desc: str, 
             raise _Transient(f"connection closed after {offset + received} of {offset + remaining} bytes")
 
 
+class _FollowConfirmation(Exception):
+    """A Google Drive "cannot scan this file for viruses" page: the data is behind its confirmation form."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.url = url
+
+
+def _drive_confirmation(url: str, page: bytes) -> str | None:
+    """The download URL of Google Drive's confirmation form in ``page``, or ``None``."""
+    import html
+    import re
+
+    text = page.decode("utf-8", "replace")
+    form = re.search(r'<form[^>]*id="download-form"[^>]*action="([^"]+)"[^>]*>(.*?)</form>', text, re.S)
+    if form is None:
+        return None
+    fields = dict(re.findall(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form.group(2)))
+    if "confirm" not in fields:
+        return None
+    action = urllib.parse.urljoin(url, html.unescape(form.group(1)))
+    return action + "?" + urllib.parse.urlencode({k: html.unescape(v) for k, v in fields.items()})
+
+
 def _fetch(url: str, part: str, *, timeout: float, retries: int, retry_wait: float, progress: bool,
            desc: str, expected: int | None) -> None:
     scheme = urllib.parse.urlsplit(url).scheme
@@ -314,10 +341,18 @@ def _fetch(url: str, part: str, *, timeout: float, retries: int, retry_wait: flo
     if scheme not in ("http", "https"):
         raise DownloadError(f"{url}: unsupported URL scheme {scheme!r}; use http, https or file")
     before = os.path.getsize(part) if os.path.exists(part) else 0
-    for attempt in range(retries + 1):
+    confirmed = False
+    attempt = 0
+    while True:
         try:
             _fetch_http(url, part, timeout, progress, desc, expected)
             return
+        except _FollowConfirmation as follow:
+            if confirmed:
+                raise _html_error(follow.url, b"<title>a second Google Drive confirmation page</title>") from None
+            logger.info("%s: following Google Drive's download confirmation", url)
+            url, confirmed = follow.url, True
+            continue
         except _Transient as err:
             if attempt == retries:
                 raise DownloadError(f"{err} (gave up after {retries + 1} attempts)") from err
@@ -326,6 +361,7 @@ def _fetch(url: str, part: str, *, timeout: float, retries: int, retry_wait: flo
                            retries + 1, partial)
             if partial <= before:  # no progress: back off before the next attempt
                 time.sleep(retry_wait * (2**attempt))
+            attempt += 1
             before = partial
 
 
