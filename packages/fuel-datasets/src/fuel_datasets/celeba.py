@@ -1,9 +1,9 @@
 """CelebA: 202,599 aligned celebrity faces with 40 binary attributes.
 
 ``fuel-download celeba`` fetches ``img_align_celeba.zip``,
-``list_attr_celeba.txt`` and ``list_eval_partition.txt`` (Google Drive, which
-answers large files with an HTML confirmation page: when that happens the
-error says so; use ``--mirror`` or place the files by hand). ``fuel-convert
+``list_attr_celeba.txt`` and ``list_eval_partition.txt`` from Google Drive (its
+virus-scan confirmation page for large files is followed; a quota or error page
+is reported as such: then use ``--mirror`` or place the files by hand). ``fuel-convert
 celeba {aligned_cropped,64}`` writes ``celeba_{format}.hdf5``: splits ``train``,
 ``valid``, ``test`` from the official partition file, sources ``features``
 (batch, channel, height, width; uint8; 218×178, or a centred 178×178 crop
