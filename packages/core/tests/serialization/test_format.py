@@ -176,3 +176,19 @@ def test_full_checkpoint_splits_optimizer_and_state_arrays(tmp_path):
     assert {"python", "torch", "numpy", "blocks-core"} <= set(document["versions"])
     assert document["main_loop"]["status"]["iterations_done"] == 0
     assert "__array__" in json.dumps(document["main_loop"]["algorithm"])
+
+
+def test_scalar_tensors_go_into_the_json_exactly(tmp_path):
+    row = {"cost": torch.tensor(0.1), "flag": torch.tensor(True),
+           "nan": torch.tensor(float("nan"), dtype=torch.float16), "big": torch.tensor(2**62 + 1),
+           "bf": torch.tensor(1 / 3, dtype=torch.bfloat16),
+           "vector": torch.arange(3.0)}
+    path = tmp_path / "s.tar"
+    save_checkpoint(path, model={"w": torch.zeros(1)}, extra={"row": row})
+    document = json.loads(_member(path, "state.json"))
+    assert document["extra"]["row"]["cost"] == {"__scalar__": float(torch.tensor(0.1)), "dtype": "float32"}
+    assert set(safetensors.torch.load(_member(path, "state.safetensors"))) == {"/extra/row/vector"}
+    back = load_checkpoint(path).extra["row"]
+    for name, tensor in row.items():
+        assert back[name].dtype == tensor.dtype and back[name].shape == tensor.shape
+        assert torch.equal(back[name], tensor) or (torch.isnan(tensor) and torch.isnan(back[name]))

@@ -78,6 +78,11 @@ def _model_of(main_loop: Any) -> Any:
     return model
 
 
+def _inline_scalar(pointer: str) -> bool:
+    """0-d tensors go into state.json, except the algorithm's (hyper-parameters stay in optimizer.safetensors)."""
+    return not pointer.startswith(_ALGORITHM_POINTER + "/")
+
+
 def _distributed() -> Any:
     """``blocks.distributed`` when a multi-process group is running, else ``None``."""
     from blocks import distributed
@@ -188,7 +193,7 @@ def save_checkpoint(
                 {k: v for k, v in status.items() if isinstance(v, (int, float, str, bool, type(None)))}, "/status"
             )
         else:
-            document["main_loop"], arrays = flatten_state(loop_state, "/main_loop", hook)
+            document["main_loop"], arrays = flatten_state(loop_state, "/main_loop", hook, _inline_scalar)
             for key, value in arrays.items():
                 target = optimizer_arrays if key.startswith(_ALGORITHM_POINTER + "/") else state_arrays
                 target[key] = value
@@ -197,7 +202,7 @@ def save_checkpoint(
             document["graph_rng"], arrays = flatten_state(capture_graph_rng(main_loop), "/graph_rng", hook)
             state_arrays.update(arrays)
     if extra is not None:
-        document["extra"], arrays = flatten_state(extra, "/extra", hook)
+        document["extra"], arrays = flatten_state(extra, "/extra", hook, _inline_scalar)
         state_arrays.update(arrays)
     document["parameters"] = {
         name: {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape)} for name, t in parameters.items()

@@ -8,7 +8,10 @@ where ``KEY`` is the leaf's JSON Pointer (RFC 6901, e.g.
 key. A few Python values JSON lacks are tagged so they come back unchanged:
 tuples (``__tuple__``), dicts with non-string keys or keys that look like tags
 (``__items__``), non-finite floats (``__float__``), ``bytes`` (``__bytes__``)
-and numpy scalars (a 0-d array of type ``numpy_scalar``). Anything else is
+and numpy scalars (a 0-d array of type ``numpy_scalar``). 0-d tensors where
+``inline_scalars(pointer)`` holds are written into the JSON as
+``{"__scalar__": value, "dtype": "float32"}`` (exact: every such dtype fits a
+JSON number), which keeps logs of many scalar tensors cheap. Anything else is
 refused unless the caller trusts pickle (``__object__`` tags then carry it).
 """
 
@@ -24,7 +27,10 @@ import torch
 
 __all__ = ["TAGS", "escape", "flatten_state", "unflatten_state"]
 
-TAGS = frozenset({"__array__", "__tuple__", "__items__", "__float__", "__bytes__", "__object__"})
+TAGS = frozenset({"__array__", "__tuple__", "__items__", "__float__", "__bytes__", "__object__", "__scalar__"})
+_SCALAR_DTYPES = frozenset({torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int64, torch.int32,
+                            torch.int16, torch.int8, torch.uint8, torch.bool})
+_DTYPE_NAMES = {dtype: str(dtype).replace("torch.", "") for dtype in _SCALAR_DTYPES}
 
 
 def escape(token: str) -> str:
@@ -42,6 +48,7 @@ def flatten_state(
     state: Any,
     prefix: str = "",
     on_object: Callable[[str, Any], Any] | None = None,
+    inline_scalars: Callable[[str], bool] | None = None,
 ) -> tuple[Any, dict[str, torch.Tensor | np.ndarray]]:
     """Return ``(document, arrays)``: a JSON-able copy of ``state`` and its arrays by JSON Pointer.
 
@@ -70,6 +77,7 @@ def flatten_state(
     ['/w']
     """
     arrays: dict[str, torch.Tensor | np.ndarray] = {}
+    scalars: list[tuple[dict[str, Any], torch.Tensor]] = []
 
     def walk(value: Any, pointer: str) -> Any:
         if value is None or isinstance(value, (bool, str)):
@@ -79,6 +87,11 @@ def flatten_state(
         if isinstance(value, float) and not isinstance(value, np.generic):
             return float(value) if math.isfinite(value) else {"__float__": repr(float(value))}
         if isinstance(value, torch.Tensor):
+            if (inline_scalars is not None and value.ndim == 0 and value.dtype in _SCALAR_DTYPES
+                    and not value.is_sparse and inline_scalars(pointer)):
+                tag = {"__scalar__": None, "dtype": _DTYPE_NAMES[value.dtype]}
+                scalars.append((tag, value))
+                return tag
             arrays[pointer] = value
             return {"__array__": pointer, "type": "torch"}
         if isinstance(value, np.ndarray):
@@ -113,7 +126,21 @@ def flatten_state(
             )
         return on_object(pointer, value)
 
-    return walk(state, prefix), arrays
+    document = walk(state, prefix)
+    _fill_scalars(scalars)
+    return document, arrays
+
+
+def _fill_scalars(scalars: list[tuple[dict[str, Any], torch.Tensor]]) -> None:
+    """Read the scalar tensors' values with one device-to-host copy per (device, dtype)."""
+    groups: dict[tuple[torch.device, torch.dtype], list[tuple[dict[str, Any], torch.Tensor]]] = {}
+    for tag, tensor in scalars:
+        groups.setdefault((tensor.device, tensor.dtype), []).append((tag, tensor))
+    for group in groups.values():
+        with torch.no_grad():
+            values = torch.stack([t for _, t in group]).cpu().tolist()
+        for (tag, _), value in zip(group, values):
+            tag["__scalar__"] = value if not isinstance(value, float) or math.isfinite(value) else repr(value)
 
 
 def unflatten_state(
@@ -140,11 +167,15 @@ def unflatten_state(
     {'t': (1, nan)}
     """
 
+    scalars = _make_scalars(document)
+
     def walk(value: Any) -> Any:
         if isinstance(value, list):
             return [walk(v) for v in value]
         if not isinstance(value, dict):
             return value
+        if "__scalar__" in value:
+            return scalars[id(value)]
         if "__array__" in value:
             kind = value.get("type", "torch")
             array = get_array(value["__array__"], kind)
@@ -167,6 +198,30 @@ def unflatten_state(
         return {k: walk(v) for k, v in value.items()}
 
     return walk(document)
+
+
+def _make_scalars(document: Any) -> dict[int, torch.Tensor]:
+    """Tensors for every ``__scalar__`` tag of ``document`` (by the tag's id), built one dtype at a time."""
+    by_dtype: dict[str, list[dict[str, Any]]] = {}
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            if "__scalar__" in value:
+                by_dtype.setdefault(value["dtype"], []).append(value)
+            else:
+                stack.extend(value.values())
+    result: dict[int, torch.Tensor] = {}
+    for name, tags in by_dtype.items():
+        dtype = getattr(torch, name, None)
+        if dtype not in _SCALAR_DTYPES:
+            raise ValueError(f"unknown scalar dtype {name!r}; known: {sorted(_DTYPE_NAMES.values())}")
+        values = [float(t["__scalar__"]) if isinstance(t["__scalar__"], str) else t["__scalar__"] for t in tags]
+        for tag, tensor in zip(tags, torch.tensor(values, dtype=dtype).unbind(0)):
+            result[id(tag)] = tensor
+    return result
 
 
 def _hashable(key: Any) -> Any:
