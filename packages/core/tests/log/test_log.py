@@ -24,6 +24,7 @@ def log(request, tmp_path):
 
 def test_rows_status_and_row_properties(log):
     assert log.status["iterations_done"] == 0 and log.status["_epoch_ends"] == []
+    assert dict(log.previous_row) == {}
     log.current_row["a"] = 1.0
     log.status["iterations_done"] = 1
     log.current_row["b"] = "x"

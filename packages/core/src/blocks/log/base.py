@@ -113,8 +113,9 @@ class TrainingLogBase(ABC):
 
     @property
     def previous_row(self) -> MutableMapping[str, Any]:
-        """The row of the previous iteration."""
-        return self[self.status["iterations_done"] - 1]
+        """The row of the previous iteration (an empty, unstored row before the first iteration)."""
+        time = self.status["iterations_done"] - 1
+        return self[time] if time >= 0 else {}
 
     @property
     def last_epoch_row(self) -> MutableMapping[str, Any]:
