@@ -180,6 +180,13 @@ def bench_resume(num_examples: int, batch_size: int, repeats: int) -> bool:
     ok = report("resume", pairs, 1.2, "at 1%", "at 99%")
     slowest = max(statistics.median(b for b, _ in pairs), statistics.median(c for _, c in pairs))
     print(f"resume  slowest median {slowest * 1e3:.1f} ms (target < 50 ms) {'OK' if slowest < 0.05 else 'OVER'}")
+    permutations = []
+    for _ in range(5):
+        start = time.perf_counter()
+        np.random.default_rng((3, 0)).permutation(num_examples)
+        permutations.append(time.perf_counter() - start)
+    print(f"resume  context: one bare numpy permutation of {num_examples:,} indices takes "
+          f"{statistics.median(permutations) * 1e3:.1f} ms on this machine (the shuffled order of an epoch)")
     return ok and slowest < 0.05
 
 
