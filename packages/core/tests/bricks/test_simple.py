@@ -221,3 +221,19 @@ def test_mlp_pushes_use_bias_only_when_given():
                  biases_init=Constant(0))
     forced.allocate()
     assert forced.linear_transformations[0].b is not None
+
+
+def test_deepcopy_and_dtype_conversion_keep_annotations():
+    import copy
+
+    from blocks.roles import BIAS, WEIGHT, has_roles
+
+    mlp = MLP([Tanh()], [2, 2], weights_init=Constant(1), biases_init=Constant(0))
+    mlp.initialize()
+    clone = copy.deepcopy(mlp)
+    layer = clone.linear_transformations[0]
+    assert layer.W is not mlp.linear_transformations[0].W and torch.equal(layer.W, mlp.linear_transformations[0].W)
+    assert has_roles(layer.W, [WEIGHT]) and has_roles(layer.b, [BIAS])
+    assert clone.get_hierarchical_name(layer.W) == "/mlp/linear_0.W" and layer.parents == [clone]
+    clone.double()
+    assert layer.W.dtype == torch.float64 and has_roles(layer.W, [WEIGHT])

@@ -715,15 +715,27 @@ class Brick(nn.Module):
         add_role(tensor, role)
         self.__dict__.setdefault("_tensor_roles", {})[name] = role
 
-    def _apply(self, fn: Any, recurse: bool = True) -> Any:
-        result = super()._apply(fn, recurse)
-        for name, role in self.__dict__.get("_tensor_roles", {}).items():
+    def _reannotate(self) -> None:
+        """Annotate tensors again after ``.to()``/``.double()`` or a deep copy replaced them."""
+        for name, role in list(self.__dict__.get("_tensor_roles", {}).items()):
             tensor = self._parameters.get(name)
             if tensor is None:
                 tensor = self._buffers.get(name)
             if tensor is not None and getattr(tensor, "_blocks_brick", None) is not self:
                 self._annotate_tensor(tensor, name, role)
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        result = super()._apply(fn, recurse)
+        self._reannotate()
         return result
+
+    def __deepcopy__(self, memo: dict) -> Brick:
+        clone = self.__class__.__new__(self.__class__)
+        memo[id(self)] = clone
+        for key, value in self.__dict__.items():
+            clone.__dict__[key] = copy.deepcopy(value, memo)
+        clone._reannotate()
+        return clone
 
     # ---------------------------------------------------------------- lifecycle
     def _missing(self, names: Sequence[str], sentinel: _Sentinel) -> list[str]:

@@ -178,10 +178,8 @@ class ModuleBrick(Brick):
             if not getattr(buffer, "_blocks_roles", None):
                 buffer._blocks_roles = []
 
-    def _apply(self, fn: Any, recurse: bool = True) -> Any:
-        result = super()._apply(fn, recurse)
+    def _reannotate(self) -> None:
         self._annotate_module()
-        return result
 
     def allocate(self, strict: bool = True) -> None:
         """Nothing to allocate: the wrapped module owns its parameters."""
