@@ -136,7 +136,7 @@ class Checkpoint(SimpleExtension):
             on_error_path = f"{root}.error{ext or '.tar'}"
         self.on_error_path = on_error_path
         self.saved: list[dict[str, Any]] = []
-        self._last_saved_iteration: int | None = None
+        self._interrupt_saved_at: int | None = None  # a SIGTERM's grace period is short: do not save twice
 
     # -- saving -------------------------------------------------------------------------------------------------
     def _format(self, path: str) -> str:
@@ -171,8 +171,8 @@ class Checkpoint(SimpleExtension):
             save_checkpoint(path, self.main_loop, parameters_only=self.parameters_only, collective=False)
             return
         iteration = status["iterations_done"]
-        if which_callback == "after_training" and self._last_saved_iteration == iteration:
-            logger.debug("checkpoint at iteration %d already written", iteration)
+        if which_callback == "after_training" and self._interrupt_saved_at == iteration:
+            logger.debug("checkpoint of the interrupt at iteration %d already written", iteration)
             return
         path = self._format(self.path)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -194,7 +194,8 @@ class Checkpoint(SimpleExtension):
                 row[SAVED_TO] = previous_row_value
             logger.exception("could not save the checkpoint %s", path)
             raise
-        self._last_saved_iteration = iteration
+        if which_callback == "on_interrupt":
+            self._interrupt_saved_at = iteration
         logger.info("checkpoint saved to %s", path)
         self._apply(actions)
 
