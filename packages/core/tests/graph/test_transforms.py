@@ -156,6 +156,8 @@ def test_opaque_application_is_one_node_with_annotated_inputs_outputs_parameters
     # The paper's query: weight noise on every WEIGHT under the brick named encoder, dropout on its hidden outputs.
     weights = VariableFilter(under=[encoder], roles=[WEIGHT])(cg.variables)
     assert [w.tensor for w in weights] == [encoder.fork.W, encoder.rnn.W_state]
+    linear_weights = VariableFilter(bricks=[Linear], under=[encoder], roles=[WEIGHT])(cg.variables)
+    assert [w.tensor for w in linear_weights] == [encoder.fork.W]  # the decoder's Linear is not under encoder
     noisy = apply_noise(cg, weights, 0.1, seed=0)
     hidden = VariableFilter(bricks=[encoder.fork], roles=[OUTPUT])(noisy.variables)
     regularized = apply_dropout(noisy, hidden, 0.5, seed=0)

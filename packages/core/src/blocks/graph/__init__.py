@@ -7,6 +7,19 @@ need and compiles it into ``fn(batch) -> list[Tensor]``. Transforms
 (:func:`apply_dropout`, :func:`apply_noise`, :func:`apply_batch_normalization`)
 return new graphs over the same parameters, leaving the original working.
 
+Recurrences and other Python control flow: ``@application(..., opaque=True)``
+(or :func:`opaque_call` directly) records a whole application call as ONE
+node that runs eagerly when the compiled graph runs; its inputs and outputs
+are annotated and every parameter/buffer of the brick's tree is an input of
+the node, so ``VariableFilter`` finds them and ``apply_noise``/``apply_dropout``
+on them take effect inside the call.
+
+A brick's parameters enter expressions through its applications, through
+``VariableFilter(...)(cg.variables)``, or lifted explicitly with
+:func:`as_variable` (``as_variable(brick.W) ** 2``): eager arithmetic on a
+parameter (``brick.W ** 2``) meeting a variable is refused, since it would be
+frozen into the graph as a constant.
+
 Examples
 --------
 >>> import torch
