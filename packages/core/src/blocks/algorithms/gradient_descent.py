@@ -89,6 +89,21 @@ class GradientDescent(TrainingAlgorithm):
         Keep this batch's gradients in :attr:`gradients` (a copy is handed to
         the step rule, which costs one extra pass over them). Default
         ``False``: the step rule consumes the gradients in place.
+    backend : Backend or str, optional
+        Where and in which precision to train: a
+        :class:`~blocks.backends.Backend` or a device name (``"cpu"``,
+        ``"cuda:1"``, ``"auto"``). Default: the ``device`` configuration
+        option (``BLOCKS_DEVICE``), so one script trains on a CPU or a GPU
+        without changes. :meth:`initialize` moves the parameters and every
+        tensor of the graph to the device; batches are moved there as they
+        come. With ``precision="bf16"``/``"fp16"`` the forward pass runs under
+        autocast; fp16 adds dynamic loss scaling: gradients are unscaled
+        before the step rule sees them, and a batch with non-finite gradients
+        leaves parameters and rule state untouched.
+    distributed : bool, optional
+        Average gradients across the ranks of a torch.distributed process
+        group (DistributedDataParallel around the compiled forward module).
+        Default: when a process group with more than one rank exists.
 
     Attributes
     ----------
@@ -143,6 +158,8 @@ class GradientDescent(TrainingAlgorithm):
         on_unused_sources: str = "raise",
         use_torch_compile: bool = False,
         keep_gradients: bool = False,
+        backend: Any = None,
+        distributed: bool | None = None,
     ) -> None:
         if on_unused_sources not in _ON_UNUSED_SOURCES:
             raise ValueError(f"on_unused_sources must be one of {_ON_UNUSED_SOURCES}, got {on_unused_sources!r}")
@@ -161,6 +178,10 @@ class GradientDescent(TrainingAlgorithm):
         self.use_torch_compile = bool(use_torch_compile)
         self.keep_gradients = bool(keep_gradients)
         self.gradients: dict[Tensor, Tensor] = {}
+        self._backend_request = backend
+        self.backend: Any = None
+        self.distributed = distributed
+        self.loss_scaler: Any = None
         self.graph = ComputationGraph([cost])
         if parameters is None:
             parameters = self.graph.parameters
@@ -235,10 +256,18 @@ class GradientDescent(TrainingAlgorithm):
             self._compile()
 
     def initialize(self) -> None:
-        """Compile the forward function and create the step rule's buffers."""
+        """Choose the backend, compile the forward function and create the step rule's buffers."""
+        from blocks.backends import Backend, get_backend
+
+        request = self._backend_request
+        self.backend = request if isinstance(request, Backend) else get_backend(request)
+        if self.loss_scaler is None:
+            self.loss_scaler = self.backend.make_loss_scaler()
         self._compile()
         for parameter in self.parameters:
             parameter.grad = None
+        # buffers are created like the parameters, so on the backend's device; hyper-parameters stay
+        # 0-d CPU tensors (read without a device synchronisation)
         self.step_rule.initialize(self.parameter_dict)
         if self._pending_state is not None:
             state, self._pending_state = self._pending_state, None
@@ -249,6 +278,26 @@ class GradientDescent(TrainingAlgorithm):
         self._updates = list(self.graph.updates)
         outputs = [self.cost, *self._monitored, *(value for _, value in self._updates)]
         self._function = graph.compile(outputs, use_torch_compile=self.use_torch_compile)
+        backend = self.backend
+        if backend is not None:
+            module = self._function.graph_module
+            tensors = {id(t): t for t in (*self.parameters, *module.parameters(), *module.buffers())}
+            tensors.update({id(v): v for v in vars(module).values() if isinstance(v, Tensor)})
+            backend.place_tensors(tensors.values())
+            self._place = None if backend.device.type == "cpu" else backend.place_batch
+            self._autocast = backend.autocast if backend.precision != "float32" else None
+            from blocks import distributed
+
+            wanted = distributed.is_distributed() if self.distributed is None else self.distributed
+            if wanted:
+                if not distributed.is_distributed():
+                    raise ValueError("distributed=True needs an initialized process group with more than one "
+                                     "rank: call blocks.distributed.init_distributed() under torchrun")
+                distributed.broadcast_parameters(module)
+                # DistributedDataParallel averages the gradients during backward()
+                self._function._forward = distributed.wrap_module(module)
+        else:
+            self._place = self._autocast = None
         self._input_names = set(self._function.input_names)
         self._monitored_names = [v.name for v in self._monitored]
         self._num_monitored = len(self._monitored)
@@ -285,13 +334,20 @@ class GradientDescent(TrainingAlgorithm):
             checked = False
         if not checked:
             self._check_sources(batch)
-        values = self._function(batch)
+        if self._place is not None:
+            batch = self._place(batch)
+        if self._autocast is not None:
+            with self._autocast():
+                values = self._function(batch)
+        else:
+            values = self._function(batch)
         if values[0].dim() != 0:
             raise ValueError(f"the cost must be a scalar, got a tensor of shape {tuple(values[0].shape)}; "
                              "reduce it (e.g. .mean()) before building GradientDescent")
         parameters = self.parameters
+        scaler = self.loss_scaler
         try:
-            values[0].backward()
+            (values[0] if scaler is None else scaler.scale_loss(values[0])).backward()
             gradients = [p.grad for p in parameters]
         finally:
             for parameter in parameters:
@@ -300,6 +356,16 @@ class GradientDescent(TrainingAlgorithm):
             unused = [name for name, g in zip(self.parameter_dict, gradients) if g is None]
             raise ValueError(f"the cost does not depend on the parameter(s) {unused}: remove them from parameters")
         monitored: dict[str, Tensor] = {}
+        if scaler is not None:
+            finite = scaler.unscale_(gradients)
+            scaler.update()
+            monitored["loss_scale"] = torch.tensor(scaler.scale)
+            if not finite:  # skip the step: parameters and rule state stay as they were
+                logger.debug("non-finite gradients under loss scaling: step skipped, scale now %s", scaler.scale)
+                for name, value in zip(self._monitored_names, values[1:]):
+                    monitored[name] = value.detach()
+                self.monitored_values = monitored
+                return
         with torch.no_grad():
             if self._want_gradient_norm:
                 monitored["total_gradient_norm"] = _global_norm(gradients)
@@ -330,7 +396,10 @@ class GradientDescent(TrainingAlgorithm):
             return dict(self._pending_state)
         if not self.initialized:
             return {"parameter_names": list(self.parameter_dict), "step_rule": None}
-        return {"parameter_names": list(self.parameter_dict), "step_rule": self.step_rule.state_dict()}
+        state = {"parameter_names": list(self.parameter_dict), "step_rule": self.step_rule.state_dict()}
+        if self.loss_scaler is not None:
+            state["loss_scaler"] = self.loss_scaler.state_dict()
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore the step rule's state; before :meth:`initialize` it is applied by :meth:`initialize`."""
@@ -345,3 +414,5 @@ class GradientDescent(TrainingAlgorithm):
             self._pending_state = state
             return
         self.step_rule.load_state_dict(state["step_rule"])
+        if "loss_scaler" in state and self.loss_scaler is not None:
+            self.loss_scaler.load_state_dict(state["loss_scaler"])
