@@ -17,7 +17,7 @@ from _tiny import build_loop  # noqa: E402
 
 from blocks._builtins.checkpoint_commands import RESUME_VARIABLE, continue_command  # noqa: E402
 from blocks.cli.main import main  # noqa: E402
-from blocks.extensions import Checkpoint, FinishAfter  # noqa: E402
+from blocks.extensions import Checkpoint, FinishAfter, SimpleExtension  # noqa: E402
 from blocks.serialization import save_checkpoint  # noqa: E402
 
 SCRIPT = """
@@ -60,12 +60,23 @@ def test_continue_command_line(tmp_path, monkeypatch, plugin_host):
     loop = build_loop([FinishAfter(after_n_batches=1)])
     loop.run()
     save_checkpoint("c.tar", loop)
-    argv, cwd, env = continue_command("c.tar")
+    argv, cwd, env = continue_command("c.tar", force=True)
     assert argv[1:] == ["-u", "train.py", "--epochs", "3"] and os.path.exists(argv[0])
     assert cwd == str(tmp_path) and env[RESUME_VARIABLE] == str(tmp_path / "c.tar")
+    assert main(["checkpoint", "info", "c.tar"]) == 0  # written after training finished
+    with pytest.raises(ValueError, match=r"written after training finished.*--force"):
+        continue_command("c.tar")
     save_checkpoint("p.tar", loop, parameters_only=True)
     with pytest.raises(ValueError, match="parameters checkpoint cannot be continued"):
         continue_command("p.tar")
+
+
+class Crash(SimpleExtension):
+    def __init__(self):
+        super().__init__(after_n_batches=4)
+
+    def do(self, which_callback, *args):
+        raise RuntimeError("killed")
 
 
 def test_blocks_continue_reexecutes_and_resumes(tmp_path, monkeypatch):
@@ -76,8 +87,9 @@ def test_blocks_continue_reexecutes_and_resumes(tmp_path, monkeypatch):
     script.write_text(SCRIPT.format(tests=str(HERE)))
     monkeypatch.setattr(sys, "orig_argv", [sys.executable, "train.py", str(tmp_path)])
     monkeypatch.chdir(work)
-    first = build_loop([Checkpoint(tmp_path / "c.tar"), FinishAfter(after_n_batches=4, name="stop_early")])
-    first.run()
+    first = build_loop([Checkpoint(tmp_path / "c.tar", every_n_batches=2), Crash()])
+    with pytest.raises(RuntimeError, match="killed"):
+        first.run()  # like a kill right after the checkpoint of iteration 4
     monkeypatch.chdir(tmp_path)
     env = {k: v for k, v in os.environ.items() if k != RESUME_VARIABLE}
     result = subprocess.run([sys.executable, "-m", "blocks.cli.main", "continue", str(tmp_path / "c.tar")],

@@ -33,6 +33,7 @@ def register_commands(subparsers: Any) -> None:
     )
     cont.add_argument("path", metavar="PATH", help="checkpoint file")
     cont.add_argument("--dry-run", action="store_true", help="print the command and directory, run nothing")
+    cont.add_argument("--force", action="store_true", help="continue even a run that had finished training")
     cont.set_defaults(func=_run_continue)
 
     checkpoint = subparsers.add_parser(
@@ -51,14 +52,15 @@ def register_commands(subparsers: Any) -> None:
     checkpoint.set_defaults(func=lambda args: checkpoint.print_help() or 0)
 
 
-def continue_command(path: str) -> tuple[list[str], str, dict[str, str]]:
+def continue_command(path: str, force: bool = False) -> tuple[list[str], str, dict[str, str]]:
     """The ``(argv, cwd, environment)`` that continues the run which wrote ``path``.
 
     Raises
     ------
     ValueError
-        For a damaged checkpoint, one without a recorded command line, or a
-        recorded working directory that no longer exists.
+        For a damaged checkpoint, one without a recorded command line, a
+        recorded working directory that no longer exists, or (unless
+        ``force``) a checkpoint written after training had finished.
     """
     from blocks.serialization import checkpoint_info
 
@@ -71,6 +73,9 @@ def continue_command(path: str) -> tuple[list[str], str, dict[str, str]]:
     if info["kind"] != "full":
         raise ValueError(f"{path}: a {info['kind']} checkpoint cannot be continued; only full checkpoints hold "
                          "the training state")
+    if info.get("training_finished") and not force:
+        raise ValueError(f"{path}: written after training finished (iteration "
+                         f"{info['status'].get('iterations_done')}); nothing to continue (use --force to run anyway)")
     executable = run.get("executable")
     if not executable or not os.path.exists(executable):
         executable = sys.executable
@@ -83,7 +88,7 @@ def continue_command(path: str) -> tuple[list[str], str, dict[str, str]]:
 
 
 def _run_continue(args: Any) -> int:
-    argv, cwd, env = continue_command(args.path)
+    argv, cwd, env = continue_command(args.path, force=args.force)
     if args.dry_run:
         print(f"cd {cwd}")
         print(f"{RESUME_VARIABLE}={env[RESUME_VARIABLE]} " + " ".join(argv))
@@ -111,7 +116,8 @@ def format_info(info: dict[str, Any]) -> str:
         lines.append(f"continues {len(info['history'])} earlier run(s), first started "
                      f"{info['history'][0].get('start_time')}")
     if info.get("status"):
-        lines.append(", ".join(f"{k} {v}" for k, v in info["status"].items()))
+        lines.append(", ".join(f"{k} {v}" for k, v in info["status"].items())
+                     + (", training finished" if info.get("training_finished") else ""))
     if info.get("versions"):
         lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
     if info.get("members"):

@@ -578,7 +578,8 @@ def checkpoint_info(path: str | os.PathLike[str]) -> dict[str, Any]:
     Returns a JSON-able dict: ``path``, ``size``, ``format_version``, ``kind``,
     ``members`` (size, sha256, ``verified``), ``versions``, ``run``,
     ``history`` (the runs it continues), ``status`` (iterations and epochs
-    done), ``parameters`` (name → dtype and shape) and ``num_parameters``.
+    done), ``training_finished`` (whether it was written after training ended),
+    ``parameters`` (name → dtype and shape) and ``num_parameters``.
 
     Raises
     ------
@@ -596,6 +597,9 @@ def checkpoint_info(path: str | os.PathLike[str]) -> dict[str, Any]:
         document = json.loads(bytes(archive.read(STATE_JSON)).decode("utf-8"))
     status = document.get("status") or (document.get("main_loop") or {}).get("status") or {}
     parameters = document.get("parameters", {})
+    rows = ((document.get("main_loop") or {}).get("log") or {}).get("rows")
+    last_row = rows.get(str(status.get("iterations_done"))) if isinstance(rows, dict) else None
+    finished = bool(last_row.get("training_finished")) if isinstance(last_row, dict) else False
     return {
         "path": os.path.abspath(path),
         "size": os.path.getsize(path),
@@ -606,6 +610,7 @@ def checkpoint_info(path: str | os.PathLike[str]) -> dict[str, Any]:
         "run": document.get("run", {}),
         "history": document.get("history", []),
         "status": {k: status[k] for k in ("iterations_done", "epochs_done") if k in status},
+        "training_finished": finished,
         "parameters": parameters,
         "num_parameters": int(sum(int(np.prod(p["shape"])) for p in parameters.values())),
     }

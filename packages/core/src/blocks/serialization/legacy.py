@@ -111,6 +111,7 @@ def legacy_info(path: str | os.PathLike[str]) -> dict[str, Any]:
         "run": {},
         "history": [],
         "status": {},
+        "training_finished": False,
         "parameters": {n: {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape)}
                        for n, t in parameters.items()},
         "num_parameters": int(sum(t.numel() for t in parameters.values())),
