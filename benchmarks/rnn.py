@@ -3,15 +3,17 @@
 Every configuration is timed against its torch.nn baseline in the same run, interleaved (baseline, candidate,
 baseline, candidate, ...), and the ratio candidate / baseline of each pair is reported (median and range).
 
-Configurations (time-major, T=50, batch 32, input 256, hidden 512 by default):
+Configurations (time-major, T=50, batch 32, input 256, hidden 512 by default), each the brick a user runs:
 
-* ``torch_lstm``: the torch-equivalent LSTM path of blocks_rnn (``fused_recurrence("lstm", ...)``) vs
+* ``torch_lstm``: ``TorchLSTM(return_cells=False)`` (torch's formulation on its fused kernel) vs
+  ``torch.nn.LSTM``; ``torch_lstm_cells``: the same brick also recovering the cells over time;
+* ``blocks_lstm``: ``Linear(256, 4 * 512)`` + Blocks' ``LSTM`` with peepholes (BPTT kernel) vs
   ``torch.nn.LSTM``;
-* ``blocks_lstm``: Blocks' LSTM with peepholes (input projection to ``4 * dim`` over the whole sequence, then
-  the BPTT kernel) vs ``torch.nn.LSTM``;
-* ``blocks_gru``: Blocks' GatedRecurrent (projections to ``dim`` and ``2 * dim``) vs ``torch.nn.GRU``;
+* ``blocks_gru``: ``Linear(256, 3 * 512)`` split into ``inputs``/``gate_inputs`` + Blocks' ``GatedRecurrent``
+  vs ``torch.nn.GRU``;
 
-each without and with a mask (random right padding; the masked baseline is torch.nn on a PackedSequence).
+each without and with a mask (random right padding; the masked baseline is torch.nn on a PackedSequence plus
+``pad_packed_sequence``).
 
 Usage: ``python benchmarks/rnn.py`` (full), ``python benchmarks/rnn.py --quick`` (smoke run, seconds).
 """
@@ -26,8 +28,9 @@ from typing import Callable
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from blocks_rnn._kernels import gated_recurrent, peephole_lstm
-from blocks_rnn._torch_kernels import fused_recurrence
+from blocks.bricks import Linear
+from blocks.initialization import Constant, IsotropicGaussian
+from blocks_rnn import LSTM, GatedRecurrent, TorchLSTM
 
 
 def _mask(T: int, B: int, gen: torch.Generator) -> torch.Tensor:
@@ -46,7 +49,6 @@ def build(T: int, B: int, n_in: int, dim: int, masked: bool) -> dict[str, Pair]:
     mask = _mask(T, B, gen) if masked else None
     lengths = None if mask is None else mask.sum(0).long()
     lstm, gru = torch.nn.LSTM(n_in, dim), torch.nn.GRU(n_in, dim)
-    h0 = torch.zeros(B, dim)
 
     def torch_nn(module: torch.nn.Module) -> Callable[[], None]:
         def run() -> None:
@@ -58,28 +60,33 @@ def build(T: int, B: int, n_in: int, dim: int, masked: bool) -> dict[str, Pair]:
             out.sum().backward()
         return run
 
-    def ours_torch_lstm() -> None:
-        out = fused_recurrence("lstm", x, h0, lstm._flat_weights, c0=h0, mask=mask)[0]
-        out.sum().backward()
+    torch_lstm = TorchLSTM(input_dim=n_in, dim=dim, return_cells=False)
+    torch_lstm.load_torch_module(lstm)
+    torch_lstm_cells = TorchLSTM(input_dim=n_in, dim=dim)
+    torch_lstm_cells.load_torch_module(lstm)
 
-    project4 = torch.nn.Linear(n_in, 4 * dim)
-    w_state = (torch.randn(dim, 4 * dim, generator=gen) / dim ** 0.5).requires_grad_()
-    peepholes = (torch.randn(3, dim, generator=gen) * 0.1).requires_grad_()
+    def ours_torch_lstm(brick: TorchLSTM) -> Callable[[], None]:
+        def run() -> None:
+            brick.apply(inputs=x, mask=mask)[0].sum().backward()
+        return run
+
+    init = {"weights_init": IsotropicGaussian(dim ** -0.5), "biases_init": Constant(0)}
+    project4 = Linear(n_in, 4 * dim, **init)
+    blocks_lstm = LSTM(dim=dim, weights_init=IsotropicGaussian(dim ** -0.5))
 
     def ours_blocks_lstm() -> None:
-        states, _ = peephole_lstm(project4(x), h0, h0, w_state, peepholes, mask=mask)
+        states, _ = blocks_lstm.apply(inputs=project4.apply(x), mask=mask)
         states.sum().backward()
 
-    project3 = torch.nn.Linear(n_in, 3 * dim)
-    u = (torch.randn(dim, dim, generator=gen) / dim ** 0.5).requires_grad_()
-    gate_u = (torch.randn(dim, 2 * dim, generator=gen) / dim ** 0.5).requires_grad_()
+    project3 = Linear(n_in, 3 * dim, **init)
+    blocks_gru = GatedRecurrent(dim=dim, weights_init=IsotropicGaussian(dim ** -0.5))
 
     def ours_blocks_gru() -> None:
-        projected = project3(x)
-        states = gated_recurrent(projected[..., :dim], projected[..., dim:], h0, u, gate_u, mask=mask)
-        states.sum().backward()
+        projected = project3.apply(x)
+        blocks_gru.apply(inputs=projected[..., :dim], gate_inputs=projected[..., dim:], mask=mask).sum().backward()
 
-    return {"torch_lstm": (torch_nn(lstm), ours_torch_lstm),
+    return {"torch_lstm": (torch_nn(lstm), ours_torch_lstm(torch_lstm)),
+            "torch_lstm_cells": (torch_nn(lstm), ours_torch_lstm(torch_lstm_cells)),
             "blocks_lstm": (torch_nn(lstm), ours_blocks_lstm),
             "blocks_gru": (torch_nn(gru), ours_blocks_gru)}
 
@@ -114,14 +121,14 @@ def main(argv: list[str] | None = None) -> None:
     T, B, n_in, dim = sizes
     print(f"T={T} batch={B} input={n_in} hidden={dim}, forward+backward, {repeats} paired repeats, "
           f"{torch.get_num_threads()} threads, torch {torch.__version__}")
-    print(f"{'configuration':<24}{'baseline':<18}{'median':>8}{'min':>8}{'max':>8}")
+    print(f"{'configuration':<24}{'baseline':<22}{'median':>8}{'min':>8}{'max':>8}")
     for masked in (False, True):
         for name, (baseline, candidate) in build(T, B, n_in, dim, masked).items():
             ratios = measure(baseline, candidate, repeats)
             label = name + (" +mask" if masked else "")
             base = "torch.nn.GRU" if "gru" in name else "torch.nn.LSTM"
             base += " packed" if masked else ""
-            print(f"{label:<24}{base:<18}{statistics.median(ratios):>7.2f}x{min(ratios):>7.2f}x{max(ratios):>7.2f}x")
+            print(f"{label:<24}{base:<22}{statistics.median(ratios):>7.2f}x{min(ratios):>7.2f}x{max(ratios):>7.2f}x")
 
 
 if __name__ == "__main__":

@@ -243,3 +243,18 @@ def test_recurrent_options():
         rnn.apply(inputs=x, bogus=1)
     with pytest.raises(ValueError, match="at least one of the sequences"):
         rnn.apply(states=h0)
+
+
+def test_torch_lstm_without_cells_output():
+    reference = torch.nn.LSTM(N_IN, D).double()
+    brick = TorchLSTM(input_dim=N_IN, dim=D, return_cells=False)
+    brick.load_torch_module(reference)
+    x, mask = _x(), _mask("prefix")
+    states, cells = brick.apply(inputs=x, mask=mask)
+    assert cells is None
+    torch.testing.assert_close(states, _packed_reference(reference, x, mask, False))
+    birnn = Bidirectional(TorchLSTM(input_dim=N_IN, dim=D, return_cells=False))
+    for child in birnn.children:
+        child.load_torch_module(reference)
+    states, cells = birnn.apply(inputs=x, mask=mask)
+    assert cells is None and states.shape == (T, B, 2 * D)

@@ -52,7 +52,7 @@ class Bidirectional(Initializable):
         """The forward and backward outputs, concatenated on the feature axis."""
         forward = self.children[0].apply(*args, as_list=True, **kwargs)
         backward = self.children[1].apply(*args, reverse=True, as_list=True, **kwargs)
-        result = [torch.cat([f, b], dim=2) for f, b in zip(forward, backward)]
+        result = [None if f is None else torch.cat([f, b], dim=2) for f, b in zip(forward, backward)]
         return result[0] if len(result) == 1 else result
 
     @apply.delegate

@@ -114,13 +114,17 @@ class TorchLSTM(TorchRNN):
     ----------
     input_dim, dim : int
         Input and state dimensions (lazy); ``inputs`` are raw (the input projection is part of the kernel).
+    return_cells : bool
+        Whether an iterated call computes the ``cells`` output over time (default ``True``, as Blocks' LSTM).
+        The kernel gives the states only; the cells are recovered exactly afterwards with one matrix product
+        over all steps and an element-wise recurrence (about 15% more time). With ``False`` the iterated
+        ``cells`` output is ``None`` and the brick runs at the kernel's speed. One step (``iterate=False``)
+        always returns both.
 
     Notes
     -----
     Parameters as ``torch.nn.LSTM`` (``weight_ih`` ``(4 * dim, input_dim)``, ``weight_hh``, ``bias_ih``,
-    ``bias_hh``) plus ``initial_state``/``initial_cells`` (``INITIAL_STATE``). Outputs ``states`` and ``cells``
-    over time: the kernel gives the states; the cells are recovered exactly afterwards with one matrix product
-    over all steps and an element-wise recurrence.
+    ``bias_hh``) plus ``initial_state``/``initial_cells`` (``INITIAL_STATE``).
 
     Examples
     --------
@@ -137,8 +141,9 @@ class TorchLSTM(TorchRNN):
     gates = 4
 
     @lazy(allocation=["input_dim", "dim"])
-    def __init__(self, input_dim: int, dim: int, **kwargs: Any) -> None:
+    def __init__(self, input_dim: int, dim: int, return_cells: bool = True, **kwargs: Any) -> None:
         super().__init__(input_dim=input_dim, dim=dim, **kwargs)
+        self.return_cells = bool(return_cells)
 
     @property
     def _fused_mode(self) -> str:
@@ -157,7 +162,7 @@ class TorchLSTM(TorchRNN):
         x, mask = sequences["inputs"], sequences.get("mask")
         h0, c0 = states["states"], states["cells"]
         out, _, _ = fused_recurrence("lstm", x, h0, self.flat_weights, c0=c0, mask=mask, reverse=reverse)
-        return [out, self._cells(x, out, h0, c0, mask, reverse)]
+        return [out, self._cells(x, out, h0, c0, mask, reverse) if self.return_cells else None]
 
     def _cells(self, x: Tensor, out: Tensor, h0: Tensor, c0: Tensor, mask: Tensor | None, reverse: bool) -> Tensor:
         w_ih, w_hh, b_ih, b_hh = self.flat_weights

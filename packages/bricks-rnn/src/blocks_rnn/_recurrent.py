@@ -225,7 +225,8 @@ def recurrent(*args: Any, **kwargs: Any) -> Any:
                               n_steps=n_steps)
             result = list(result)
             if return_initial_states:
-                result = [torch.cat([states[name].unsqueeze(0), value]) if name in states else value
+                result = [torch.cat([states[name].unsqueeze(0), value]) if name in states and value is not None
+                          else value
                           for name, value in zip(output_names, result)]
             return result[0] if len(result) == 1 else result
 
