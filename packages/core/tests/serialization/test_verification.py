@@ -161,3 +161,18 @@ def test_parameters_only_checkpoint_cannot_resume(tmp_path):
     load_main_loop_state(fresh, path, load_iteration_state=False, load_log=False)
     assert torch.equal(fresh.model.W, loop.model.W)
     assert json.loads(json.dumps(checkpoint_info(path)))["kind"] == "parameters"
+
+
+def test_a_resumed_run_records_the_runs_it_continues(saved, tmp_path):
+    loop = build_loop()
+    load_main_loop_state(loop, saved)
+    second = tmp_path / "second.tar"
+    save_checkpoint(second, loop)
+    history = checkpoint_info(second)["history"]
+    assert len(history) == 1 and history[0]["checkpoint"] == str(saved)
+    assert history[0]["start_time"] and history[0]["argv"] == sys.argv
+    again = build_loop()
+    load_main_loop_state(again, second)
+    third = tmp_path / "third.tar"
+    save_checkpoint(third, again)
+    assert [h["checkpoint"] for h in checkpoint_info(third)["history"]] == [str(saved), str(second)]
