@@ -10,7 +10,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _tiny import build_loop  # noqa: E402
+from _tiny import TinyStream, build_loop  # noqa: E402
 
 from blocks.extensions import FinishAfter  # noqa: E402
 from blocks.serialization import (  # noqa: E402
@@ -41,7 +41,7 @@ class FakeGroup:
     def all_gather_json(self, obj):
         gathered = []
         for position in self.positions:
-            data = {**obj, "iterator": {**obj["iterator"], "position": position}}
+            data = {**obj, "iterator": {**obj["iterator"], "position": position, "tag": {"__tuple__": [1, 2]}}}
             gathered.append(data)
         return gathered
 
@@ -65,8 +65,11 @@ def test_rank_zero_writes_every_ranks_position_and_each_rank_resumes_its_own(tmp
     assert [d["iterator"]["position"] for d in document["ranks"]["data"]] == [2, 3]
     resumed = build_loop()
     monkeypatch.setattr(checkpoint_module, "_distributed", lambda: FakeGroup(1, [2, 3]))
+    seen = {}
+    monkeypatch.setattr(type(resumed.data_stream), "get_epoch_iterator", _recording(seen))
     load_main_loop_state(resumed, path)
     assert resumed.iteration_state[1].position == 3
+    assert seen["state"]["tag"] == (1, 2)  # the rank's JSON document is decoded like the rest of the state
     monkeypatch.setattr(checkpoint_module, "_distributed", lambda: None)
     single = build_loop()
     load_main_loop_state(single, path)  # another world size: the position of rank 0, which wrote the file
@@ -74,6 +77,23 @@ def test_rank_zero_writes_every_ranks_position_and_each_rank_resumes_its_own(tmp
     # collective=False never talks to the group
     monkeypatch.setattr(checkpoint_module, "_distributed", lambda: pytest.fail("collective call"))
     save_checkpoint(tmp_path / "alone.tar", loop, collective=False)
+
+
+def _recording(seen):
+    original = TinyStream.get_epoch_iterator
+
+    def get_epoch_iterator(self, as_dict=False):
+        iterator = original(self, as_dict)
+        load = iterator.load_state_dict
+
+        def load_state_dict(state):
+            seen["state"] = state
+            load(state)
+
+        iterator.load_state_dict = load_state_dict
+        return iterator
+
+    return get_epoch_iterator
 
 
 class FakeRandomOp:

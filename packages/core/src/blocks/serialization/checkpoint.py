@@ -442,6 +442,10 @@ def _check_graph_rng(main_loop: Any, checkpoint: LoadedCheckpoint, path: str) ->
         )
 
 
+def _no_arrays(key: str, kind: str) -> Any:
+    raise CheckpointError(f"the data positions of the ranks refer to an array ({key}); they must be JSON-able")
+
+
 def _to_device(state: Any, device: torch.device) -> Any:
     if isinstance(state, torch.Tensor):
         return state.to(device)
@@ -522,7 +526,7 @@ def load_main_loop_state(
     ranks = checkpoint.document.get("ranks")
     dist = _distributed()
     if ranks and dist is not None and ranks["world_size"] == dist.world_size():
-        saved["data"] = ranks["data"][dist.rank()]
+        saved["data"] = unflatten_state(ranks["data"][dist.rank()], _no_arrays)
     elif ranks and ranks["world_size"] != (dist.world_size() if dist is not None else 1):
         logger.info("the checkpoint was saved by %d ranks, this run has %d: every rank starts from rank 0's data "
                     "position (sharded schemes count positions globally)", ranks["world_size"],
