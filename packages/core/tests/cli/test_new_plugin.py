@@ -85,3 +85,12 @@ def test_variables():
     assert variables["module"] == "my_plugin"
     assert variables["command"] == "my-plugin"
     assert variables["description"] == "does things"
+
+
+def test_default_output_is_name_in_current_directory(tmp_path, monkeypatch, make_plugin_host, capsys):
+    make_plugin_host()
+    monkeypatch.chdir(tmp_path)
+    assert main(["new-plugin", "blocks-here", "--description", "made here"]) == 0
+    assert "created blocks-here" in capsys.readouterr().out
+    meta = tomllib.loads((tmp_path / "blocks-here" / "pyproject.toml").read_text())
+    assert meta["project"]["description"] == "made here"
