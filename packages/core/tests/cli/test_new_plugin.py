@@ -60,6 +60,12 @@ def test_invalid_names_are_rejected(name):
         template_variables(name)
 
 
+@pytest.mark.parametrize("description", ['say "hi"', "two\nlines", "back\\slash", "  "])
+def test_description_that_would_break_the_files_is_rejected(description):
+    with pytest.raises(ValueError, match="one non-empty line without double quotes or backslashes"):
+        template_variables("blocks-demo", description)
+
+
 def test_reserved_name_is_rejected():
     with pytest.raises(ValueError, match="taken by blocks-core"):
         template_variables("blocks-core")

@@ -65,6 +65,11 @@ def template_variables(name: str, description: str | None = None) -> dict[str, s
         )
     if name in {"blocks", "blocks-core", "fuel"}:
         raise ValueError(f"plugin name {name!r} is taken by blocks-core; choose another, e.g. 'blocks-{name}-extra'")
+    if description is not None and (not description.strip() or any(c in description for c in '"\\\n\r')):
+        raise ValueError(
+            f"description {description!r} must be one non-empty line without double quotes or backslashes "
+            "(it goes into pyproject.toml and a docstring)"
+        )
     from blocks import __version__
 
     major, minor = (__version__.split(".") + ["0", "0"])[:2]
