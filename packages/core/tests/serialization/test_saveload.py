@@ -129,3 +129,10 @@ def test_load_extension_parameters_then_full_state(tmp_path):
     missing = build_loop([Load(tmp_path / "absent.tar"), FinishAfter(after_n_batches=1)])
     missing.run()
     assert missing.status["iterations_done"] == 1
+
+
+def test_registered_by_name(plugin_host):
+    from blocks.plugins import resolve
+
+    assert resolve("extensions", "checkpoint") is Checkpoint
+    assert resolve("extensions", "load") is Load
