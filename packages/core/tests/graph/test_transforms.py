@@ -244,3 +244,39 @@ def test_l2_norm_and_shared_like():
     assert ComputationGraph(norm).compile()({})[0].item() == pytest.approx(6 ** 0.5)
     like = shared_like(lin.W, name="velocity")
     assert like.shape == lin.W.shape and like.sum() == 0 and like is not lin.W
+
+
+def test_batch_normalized_mlp_matches_torch_sequential_in_training_and_inference():
+    torch.manual_seed(3)
+    mlp = BatchNormalizedMLP([Tanh(), Identity()], [4, 6, 3], weights_init=IsotropicGaussian(0.5))
+    mlp.initialize()
+    mlp.double()
+    bns = [seq.application_methods[0].brick for seq in mlp.activations]
+    ref = torch.nn.Sequential(torch.nn.Linear(4, 6, bias=False), torch.nn.BatchNorm1d(6, eps=bns[0].epsilon),
+                              torch.nn.Tanh(), torch.nn.Linear(6, 3, bias=False),
+                              torch.nn.BatchNorm1d(3, eps=bns[1].epsilon)).double()
+    with torch.no_grad():
+        for layer, brick in zip([ref[0], ref[3]], mlp.linear_transformations):
+            layer.weight.copy_(brick.W.T)
+        for layer, bn in zip([ref[1], ref[4]], bns):
+            bn.scale.uniform_(0.5, 1.5)
+            bn.shift.uniform_(-1, 1)
+            layer.weight.copy_(bn.scale)
+            layer.bias.copy_(bn.shift)
+    x = torch.randn(9, 4, dtype=torch.float64)
+    inference = ComputationGraph(mlp.apply(matrix("x", dtype="float64")))
+    training = apply_batch_normalization(inference)
+    out = training.compile(apply_updates=True)({"x": x})[0]
+    expected = ref.train()(x)
+    torch.testing.assert_close(out, expected)
+    for layer, bn in zip([ref[1], ref[4]], bns):  # both population means moved like torch's running means
+        torch.testing.assert_close(bn.population_mean, layer.running_mean)
+    grads = torch.autograd.grad(out.pow(2).sum(), [mlp.linear_transformations[0].W, bns[1].scale])
+    ref_grads = torch.autograd.grad(expected.pow(2).sum(), [ref[0].weight, ref[4].weight])
+    torch.testing.assert_close(grads[0], ref_grads[0].T)
+    torch.testing.assert_close(grads[1], ref_grads[1])
+    with torch.no_grad():  # inference uses population statistics: copy torch's running stats over
+        for layer, bn in zip([ref[1], ref[4]], bns):
+            bn.population_mean.copy_(layer.running_mean)
+            bn.population_stdev.copy_((layer.running_var + bn.epsilon).sqrt())
+    torch.testing.assert_close(inference.compile()({"x": x})[0], ref.eval()(x))

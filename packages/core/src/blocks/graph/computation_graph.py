@@ -246,28 +246,37 @@ class ComputationGraph:
         (0.0, 2.0)
         """
         env: dict[fx.Node, fx.Node] = {}
-        for old, new in replacements.items():
-            old_node = self._node_of(old)
-            env[old_node] = as_variable(new).node
         graph = _TRACER.graph
-        cloned_calls: dict[int, Any] = {}
+        pairs = sorted(((self._node_of(old), as_variable(new).node) for old, new in replacements.items()),
+                       key=lambda pair: _sort_key(pair[0]))
+        keys = {old for old, _ in pairs}
+        for old_node, new_node in pairs:
+            # Dependent replacements (Blocks' rule): a replacement built on another replaced variable
+            # sees that variable replaced too.
+            env[old_node] = _clone_dependents(new_node, env) if env else new_node
         for node in self._nodes:
-            if node in env:
-                continue
-            if any(inp in env for inp in node.all_input_nodes):
-                new_node = graph.node_copy(node, lambda n: env.get(n, n))
-                env[node] = new_node
-        # Give cloned annotated nodes their own application calls with mapped auxiliaries/updates.
+            if node not in env and any(inp in env for inp in node.all_input_nodes):
+                env[node] = _copy_node(node, env)
+        # Cloned annotated nodes get their own application calls, whose auxiliary variables and
+        # updates are mapped (and cloned where they depend on replaced variables).
+        calls: dict[int, Any] = {}
+        for node in [n for n in env if n not in keys] + [n for n in self._nodes if n in keys]:
+            call = node.meta.get("application_call")
+            if call is not None:
+                calls.setdefault(id(call), call)
         for call in self._calls:
-            touched = [v for v in call.auxiliary_variables if v.node in env]
-            touched_updates = [u for u in call.updates if u[1].node in env]
-            if not touched and not touched_updates and not any(n in env for n in call.nodes):
+            if any(v.node in env for v in call.auxiliary_variables) or any(v.node in env for _, v in call.updates):
+                calls.setdefault(id(call), call)
+        cloned_calls: dict[int, Any] = {}
+        for call in list(calls.values()):
+            cloned_calls[id(call)] = call.copy_with(lambda v: Variable(env[v.node] if v.node in env
+                                                                        else _clone_dependents(v.node, env)))
+        for old, node in env.items():
+            if old in keys:
                 continue
-            clone = call.copy_with(lambda v: Variable(env.get(v.node, v.node)))
-            cloned_calls[id(call)] = clone
-        for node in set(env.values()):
             call = node.meta.get("application_call")
             if call is not None and id(call) in cloned_calls:
+                node.meta = dict(node.meta)
                 node.meta["application_call"] = cloned_calls[id(call)]
         for clone in cloned_calls.values():
             clone.nodes = [env.get(n, n) for n in clone.nodes]
@@ -316,6 +325,29 @@ class ComputationGraph:
         with torch.no_grad():
             values = self.compile(chosen)(batch)
         return OrderedDict(zip(chosen, values))
+
+
+def _copy_node(node: fx.Node, env: dict[fx.Node, fx.Node]) -> fx.Node:
+    clone = _TRACER.graph.node_copy(node, lambda n: env.get(n, n))
+    if "roles" in clone.meta:
+        clone.meta["roles"] = list(clone.meta["roles"])
+    return clone
+
+
+def _clone_dependents(node: fx.Node, env: dict[fx.Node, fx.Node]) -> fx.Node:
+    """``node`` with its ancestors that depend on keys of ``env`` cloned (clones are added to ``env``)."""
+    ancestors: set[fx.Node] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current in ancestors or current in env:
+            continue
+        ancestors.add(current)
+        stack.extend(current.all_input_nodes)
+    for current in sorted(ancestors, key=_sort_key):
+        if any(inp in env for inp in current.all_input_nodes):
+            env[current] = _copy_node(current, env)
+    return env.get(node, node)
 
 
 def _check_initialized(wanted: list[fx.Node]) -> None:
