@@ -246,7 +246,6 @@ class ComputationGraph:
         (0.0, 2.0)
         """
         env: dict[fx.Node, fx.Node] = {}
-        graph = _TRACER.graph
         pairs = sorted(((self._node_of(old), as_variable(new).node) for old, new in replacements.items()),
                        key=lambda pair: _sort_key(pair[0]))
         keys = {old for old, _ in pairs}
