@@ -213,3 +213,11 @@ def test_variable_filter_each_role_positive():
     cg = ComputationGraph(mlp.apply(matrix("x")))
     both = VariableFilter(roles=[PARAMETER, WEIGHT], each_role=True)(cg.variables)
     assert [v.tensor for v in both] == [lin.W for lin in mlp.linear_transformations]
+
+
+def test_compiled_function_names_the_brick_when_shapes_do_not_fit():
+    mlp = _mlp()
+    fn = ComputationGraph(mlp.apply(matrix("features"))).compile()  # the input's shape is unknown
+    with pytest.raises(ValueError, match=r"/mlp/linear_0 \(Linear\)\.apply: expected inputs of shape \(\.\.\., 4\)"
+                                         r".*got shape \(2, 7\)"):
+        fn({"features": torch.ones(2, 7)})

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from blocks.config import config
-from blocks.graph.variables import Variable, annotate, opaque_call
+from blocks.graph.variables import _CALL_STACK, Variable, annotate, opaque_call
 from blocks.roles import AUXILIARY, INPUT, OUTPUT, PARAMETER, add_role
 
 __all__ = [
@@ -434,9 +434,13 @@ class BoundApplication:
                 kwargs["application_call"] = _EagerApplicationCall(self)
             if application.wants_application:
                 kwargs["application"] = self
-            result = opaque_call(functools.partial(function, brick), *args, modules=[brick],
-                                 num_outputs=len(output_names) if len(output_names) > 1 else None,
-                                 name=f"{_identifier(brick.name)}_{application.name}", **kwargs)
+            _CALL_STACK.append(call)
+            try:
+                result = opaque_call(functools.partial(function, brick), *args, modules=[brick],
+                                     num_outputs=len(output_names) if len(output_names) > 1 else None,
+                                     name=f"{_identifier(brick.name)}_{application.name}", **kwargs)
+            finally:
+                _CALL_STACK.pop()
             call.metadata["node"] = (result[0] if isinstance(result, tuple) else result).node
             outputs = list(result) if isinstance(result, tuple) else result
         else:
@@ -444,7 +448,11 @@ class BoundApplication:
                 kwargs["application_call"] = call
             if application.wants_application:
                 kwargs["application"] = self
-            outputs = self._function(brick, *args, **kwargs)
+            _CALL_STACK.append(call)
+            try:
+                outputs = self._function(brick, *args, **kwargs)
+            finally:
+                _CALL_STACK.pop()
         if call.order_node is None and isinstance(outputs, Variable):
             call.order_node = outputs.node
         brick._record_auxiliary_variables(self, call)

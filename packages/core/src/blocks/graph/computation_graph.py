@@ -74,13 +74,50 @@ class CompiledGraph:
             if dtype is not None and value.dtype != dtype:
                 value = value.to(dtype)
             args.append(value)
-        values = self._forward(*args)
+        try:
+            values = self._forward(*args)
+        except (RuntimeError, IndexError) as error:
+            self._explain(args, error)
+            raise
         if self._updates:
             with torch.no_grad():
                 for buffer, index in self._updates:
                     buffer.copy_(values[index])
             values = values[: self._num_outputs]
         return list(values)
+
+
+    def _explain(self, args: list[torch.Tensor], error: Exception) -> None:
+        """Re-run node by node to name the brick application that failed (error path only)."""
+        failed: list[Any] = []
+
+        class _Finder(fx.Interpreter):
+            def run_node(self, node: fx.Node) -> Any:
+                try:
+                    return super().run_node(node)
+                except Exception:
+                    if not failed:
+                        failed.append((node, self.fetch_args_kwargs_from_env(node)))
+                    raise
+
+        try:
+            with torch.no_grad():
+                _Finder(self.graph_module).run(*args)
+        except Exception:
+            pass
+        if not failed:
+            return
+        node, (node_args, node_kwargs) = failed[0]
+        call = node.meta.get("within")
+        if call is None:
+            return
+        brick, application = call.brick, call.application
+        message = brick._input_mismatch(application, tuple(node_args[:1]), {})
+        if not message:
+            shapes = [tuple(a.shape) for a in node_args if isinstance(a, torch.Tensor)]
+            message = f"{error} (argument shapes {shapes})"
+        raise ValueError(f"brick {brick.get_unique_path()} ({type(brick).__name__}).{application.name}: "
+                         f"{message}") from error
 
 
 class ComputationGraph:
@@ -410,7 +447,7 @@ def _compile(wanted: list[fx.Node], num_outputs: int, buffers: list[torch.Tensor
             env[node] = env[node.args[0]] if isinstance(node.args[0], fx.Node) else node.args[0]
         else:
             env[node] = graph.node_copy(node, lambda n: env[n])
-            env[node].meta = {}
+            env[node].meta = {"within": node.meta["within"]} if "within" in node.meta else {}
     graph.output(tuple(env[n] for n in wanted))
     module = fx.GraphModule(root, graph)
     updates = [(buffer, num_outputs + i) for i, buffer in enumerate(buffers)]

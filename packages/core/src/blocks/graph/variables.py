@@ -74,6 +74,10 @@ def _annotated(x: Any) -> Any:
     return x
 
 
+_CALL_STACK: list[Any] = []
+"""Application calls being recorded (innermost last); nodes remember the call they were made in."""
+
+
 class _Tracer(fx.Tracer):
     """Tracer appending to the process-wide tape; tensors become ``get_attr`` nodes."""
 
@@ -85,6 +89,12 @@ class _Tracer(fx.Tracer):
 
     def proxy(self, node: fx.Node) -> Variable:
         return Variable(node, self)
+
+    def create_node(self, *args: Any, **kwargs: Any) -> fx.Node:
+        node = super().create_node(*args, **kwargs)
+        if _CALL_STACK:
+            node.meta["within"] = _CALL_STACK[-1]
+        return node
 
     def create_arg(self, a: Any) -> Any:
         if isinstance(a, torch.Tensor):
