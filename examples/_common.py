@@ -60,7 +60,12 @@ def base_parser(
         default=os.path.join("runs", "data"),
         help="where digits.hdf5 is made and mnist.hdf5 / cifar10.hdf5 are looked for first (runs/data)",
     )
-    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (default 1: these models are small; 0 = torch's choice)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-epoch log printing")
     return parser
 
