@@ -71,6 +71,9 @@ def _check_batch_size(batch_size: Any) -> int:
     return int(batch_size)
 
 
+_UNPLANNED = object()
+
+
 class RequestIterator(Iterator[Any]):
     """The requests of one epoch of a scheme, with O(1) seeking.
 
@@ -97,15 +100,24 @@ class RequestIterator(Iterator[Any]):
     def __init__(self, scheme: "IterationScheme", epoch: int, position: int = 0):
         self.scheme = scheme
         self.epoch = int(epoch)
-        self._plan = scheme._plan(self.epoch)
-        self._length = scheme._length(self._plan)
+        # the plan (e.g. a permutation of a million indices) is computed on first use, so that a
+        # resume, which replaces a fresh iterator's epoch and position, computes only the saved one
+        self._plan: Any = _UNPLANNED
+        self._length: int | None = None
         self.position = 0
-        self.seek(position)
+        if position:
+            self.seek(position)
+
+    def _ensure_plan(self) -> None:
+        self._plan = self.scheme._plan(self.epoch)
+        self._length = self.scheme._length(self._plan)
 
     def __iter__(self) -> "RequestIterator":
         return self
 
     def __next__(self) -> Any:
+        if self._plan is _UNPLANNED:
+            self._ensure_plan()
         position = self.position
         if self._length is not None and position >= self._length:
             raise StopIteration
@@ -114,20 +126,24 @@ class RequestIterator(Iterator[Any]):
         return request
 
     def __len__(self) -> int:
-        if self._length is None:
+        length = self.num_requests
+        if length is None:
             raise TypeError("this request iterator is infinite")
-        return self._length
+        return length
 
     @property
     def num_requests(self) -> int | None:
         """Requests in this epoch (``None`` when infinite)."""
+        if self._plan is _UNPLANNED:
+            self._ensure_plan()
         return self._length
 
     def seek(self, position: int) -> None:
         """Make ``position`` the index of the next request (O(1))."""
         position = int(position)
-        if position < 0 or (self._length is not None and position > self._length):
-            raise ValueError(f"request position {position} is out of range; valid: 0..{self._length}")
+        length = self.num_requests
+        if position < 0 or (length is not None and position > length):
+            raise ValueError(f"request position {position} is out of range; valid: 0..{length}")
         self.position = position
 
     def state_dict(self) -> dict[str, int]:
@@ -139,8 +155,7 @@ class RequestIterator(Iterator[Any]):
         epoch = int(state["epoch"])
         if epoch != self.epoch:
             self.epoch = epoch
-            self._plan = self.scheme._plan(epoch)
-            self._length = self.scheme._length(self._plan)
+            self._plan, self._length = _UNPLANNED, None
         self.seek(int(state["position"]))
 
 
