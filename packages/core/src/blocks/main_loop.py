@@ -293,7 +293,7 @@ class MainLoop:
         if self._interrupt_pending:
             self._handle_pending_interrupt()
         if (
-            self.log.current_row.get("training_finish_requested", False)
+            self.log.peek(status["iterations_done"], "training_finish_requested", False)
             or status["batch_interrupt_received"]
             or (status["epoch_interrupt_received"])
         ):
@@ -303,7 +303,7 @@ class MainLoop:
     def _run_batches(self) -> None:
         # The per-batch path: keep it free of allocations beyond the batch itself.
         status = self.status
-        log = self.log
+        peek = self.log.peek
         iterator = self._epoch_iterator
         timers = self._timers
         process_batch = self.algorithm.process_batch
@@ -345,7 +345,9 @@ class MainLoop:
             batch = None
             if self._interrupt_pending:
                 self._handle_pending_interrupt()
-            if status["batch_interrupt_received"] or log.current_row.get("training_finish_requested", False):
+            if status["batch_interrupt_received"] or peek(
+                status["iterations_done"], "training_finish_requested", False
+            ):
                 raise TrainingFinish
 
     # -- signals ------------------------------------------------------------------------------------------------

@@ -212,3 +212,22 @@ def test_blocks_log_command_csv_json_table(plugin_host, tmp_path, capsys):
     (tmp_path / "text.txt").write_text("hello")
     assert main(["log", str(tmp_path / "text.txt")]) == 2
     assert "not an SQLite database" in capsys.readouterr().err
+
+
+def test_sqlite_per_batch_reads_of_new_rows_do_not_query(tmp_path):
+    path = str(tmp_path / "quiet.sqlite")
+    log = SQLiteLog(path, flush_every=3600)
+    log[3]["cost"] = 1.0
+    log.flush()
+    statements = []
+    log.connection.set_trace_callback(statements.append)
+    assert log.peek(3, "cost") == 1.0 and statements == []  # cached
+    log.status["iterations_done"] = 4
+    assert log.peek(4, "training_finish_requested", False) is False  # learns where the stored history ends
+    after_first = len(statements)
+    for t in range(5, 50):
+        log.status["iterations_done"] = t
+        assert log.peek(t, "training_finish_requested", False) is False
+        assert dict(log.current_row) == {}
+    assert len(statements) == after_first  # no query per batch
+    assert log.peek(3, "missing", "default") == "default"

@@ -366,3 +366,15 @@ def test_times_are_recorded(doubles):
     loop.run()
     assert set(loop.times) == {"initialization", "read_data", "train"}
     assert all(value >= 0 for value in loop.times.values())
+
+
+def test_the_loop_creates_no_empty_rows(doubles):
+    loop = MainLoop(
+        doubles["RecordingAlgorithm"](),
+        doubles["make_stream"](),
+        log=TrainingLog(),
+        extensions=[FinishAfter(after_n_epochs=4)],
+    )
+    loop.run()
+    assert loop.status["iterations_done"] == 12
+    assert [t for t, _ in loop.log.rows()] == [12] and len(loop.log) == 1

@@ -36,7 +36,7 @@ class OnLogRecord:
         self.record_name = record_name
 
     def __call__(self, log: TrainingLogBase) -> bool:
-        return bool(log.current_row.get(self.record_name, False))
+        return bool(log.peek(log.status["iterations_done"], self.record_name, False))
 
     def __repr__(self) -> str:
         return f"OnLogRecord({self.record_name!r})"

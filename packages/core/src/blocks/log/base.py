@@ -106,6 +106,10 @@ class TrainingLogBase(ABC):
     def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """Every non-empty row as ``(time, dict)`` in increasing time, whole history included."""
 
+    def peek(self, time: int, key: str, default: Any = None) -> Any:
+        """``log[time].get(key, default)`` without creating the row (the main loop's per-batch check)."""
+        return self[time].get(key, default)
+
     @property
     def current_row(self) -> MutableMapping[str, Any]:
         """The row of the current iteration (``status['iterations_done']``)."""

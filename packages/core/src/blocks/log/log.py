@@ -55,6 +55,10 @@ class TrainingLog(TrainingLogBase):
             row = self._rows[time] = {}
         return row
 
+    def peek(self, time: int, key: str, default: Any = None) -> Any:
+        row = self._rows.get(time)
+        return default if row is None else row.get(key, default)
+
     def __contains__(self, time: object) -> bool:
         return time in self._rows
 

@@ -153,6 +153,7 @@ class SQLiteLog(TrainingLogBase):
         self._deleted: list[tuple[str, int, str]] = []
         self._registered = False
         self._resumed_at: int | None = None
+        self._max_time: int | None = None
         self._last_flush = time_module.monotonic()
 
     # -- connection ---------------------------------------------------------------------------------------------
@@ -199,6 +200,7 @@ class SQLiteLog(TrainingLogBase):
         elif uuid not in {run["uuid"] for run in runs}:
             raise ValueError(f"no run {uuid!r} in {database!r}; runs: {', '.join(r['uuid'] for r in runs)}")
         log.uuid = uuid
+        log._max_time = None
         log._registered = True
         log.readonly = True
         status = dict(log.connection.execute("SELECT key, value FROM status WHERE uuid = ?", (uuid,)).fetchall())
@@ -274,6 +276,7 @@ class SQLiteLog(TrainingLogBase):
         super().resume()
         self._registered = False
         self._resumed_at = self.status["iterations_done"]
+        self._max_time = None
         for time, row in self._cache.items():
             for key, value in row.items():
                 self._pending.append((self.uuid, time, key, *_encode(key, value)))
@@ -316,13 +319,40 @@ class SQLiteLog(TrainingLogBase):
                 rows.setdefault(t, {})[key] = _decode(value, is_json)
         return rows
 
-    def __getitem__(self, time: int) -> _Row:
+    def _stored_max_time(self) -> int:
+        """The last iteration with a stored entry in this run's history (-1 when none); computed once."""
+        if self._max_time is None:
+            if not self.readonly and (self._pending or self._deleted):
+                self.flush()
+            latest = -1
+            for uuid, limit in self._chain():
+                found = self.connection.execute(
+                    "SELECT MAX(time) FROM entries WHERE uuid = ? AND time < ?",
+                    (uuid, limit if limit != math.inf else 2**62),
+                ).fetchone()[0]
+                if found is not None:
+                    latest = max(latest, found)
+            self._max_time = latest
+        return self._max_time
+
+    def _data(self, time: int) -> dict[str, Any]:
         data = self._cache.get(time)
         if data is None:
             if not isinstance(time, int) or time < 0:
                 raise ValueError(f"log rows are indexed by non-negative iteration numbers, got {time!r}")
-            data = self._cache[time] = self._load(time).get(time, {})
-        return _Row(self, time, data)
+            # Rows after the stored history that this process never wrote are empty: no query needed.
+            data = {} if time > self._stored_max_time() else self._load(time).get(time, {})
+            self._cache[time] = data
+        return data
+
+    def __getitem__(self, time: int) -> _Row:
+        return _Row(self, time, self._data(time))
+
+    def peek(self, time: int, key: str, default: Any = None) -> Any:
+        data = self._cache.get(time)
+        if data is None:
+            data = self._data(time)
+        return data.get(key, default)
 
     def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         rows = self._load(None)
@@ -359,5 +389,6 @@ class SQLiteLog(TrainingLogBase):
         self.status["_epoch_ends"] = list(self.status["_epoch_ends"])
         self._registered = False
         self._cache = {int(state["current_time"]): dict(state["current_row"])}
+        self._max_time = None
         self._pending = []
         self._deleted = []
