@@ -268,8 +268,8 @@ def run(batch_size: int, num_examples: int, repeats: int, steps: int, device: to
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
-    parser.add_argument("--repeats", type=int, default=15, help="paired repeats per batch size (>= 15 for figures)")
-    parser.add_argument("--steps", type=int, default=None, help="batches per repeat (default 100 @128, 400 @16)")
+    parser.add_argument("--repeats", type=int, default=31, help="paired repeats per batch size (>= 15 for figures)")
+    parser.add_argument("--steps", type=int, default=None, help="batches per repeat (default 50 @128, 200 @16)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument(
         "--threads", type=int, default=1, help="torch intra-op threads (default 1: stable timings on shared machines)"
@@ -282,7 +282,7 @@ def main(argv=None) -> int:
         DIMS[1:3] = [64, 64]
         plan = [(128, 1024, 2, 5), (16, 1024, 2, 10)]
     else:
-        plan = [(128, 60000, args.repeats, args.steps or 100), (16, 60000, args.repeats, args.steps or 400)]
+        plan = [(128, 60000, args.repeats, args.steps or 50), (16, 60000, args.repeats, args.steps or 200)]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
     targets = {128: 0.98, 16: 0.95}
     for batch_size, num_examples, repeats, steps in plan:
