@@ -11,7 +11,8 @@ same forward (``addmm``/ReLU/cross-entropy), backward and SGD update
 
 Each repeat runs a fixed number of batches per side (the loop continues where
 the previous repeat stopped, mid-epoch when so); the two sides alternate which
-goes first. The figure is steps/s of Blocks divided by steps/s of the
+goes first. Repeats are short (about half a second) so that both halves of a
+pair see the same load on a shared machine. The figure is steps/s of Blocks divided by steps/s of the
 baseline, per paired repeat: median and range are printed. Targets: >= 0.98 at
 batch 128 and >= 0.95 at batch 16. Where ``ignite`` or ``lightning`` import,
 their ratios to the same baseline are printed too.
@@ -268,8 +269,8 @@ def run(batch_size: int, num_examples: int, repeats: int, steps: int, device: to
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
-    parser.add_argument("--repeats", type=int, default=31, help="paired repeats per batch size (>= 15 for figures)")
-    parser.add_argument("--steps", type=int, default=None, help="batches per repeat (default 50 @128, 200 @16)")
+    parser.add_argument("--repeats", type=int, default=41, help="paired repeats per batch size (>= 15 for figures)")
+    parser.add_argument("--steps", type=int, default=None, help="batches per repeat (default 20 @128, 100 @16)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument(
         "--threads", type=int, default=1, help="torch intra-op threads (default 1: stable timings on shared machines)"
@@ -282,7 +283,7 @@ def main(argv=None) -> int:
         DIMS[1:3] = [64, 64]
         plan = [(128, 1024, 2, 5), (16, 1024, 2, 10)]
     else:
-        plan = [(128, 60000, args.repeats, args.steps or 50), (16, 60000, args.repeats, args.steps or 200)]
+        plan = [(128, 60000, args.repeats, args.steps or 20), (16, 60000, args.repeats, args.steps or 100)]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
     targets = {128: 0.98, 16: 0.95}
     for batch_size, num_examples, repeats, steps in plan:
