@@ -181,7 +181,7 @@ def figure_ddp(args: argparse.Namespace) -> None:
         plain, batch = build("cnn", gpu)
         wrapped, _ = build("cnn", gpu)
         module = wrapped._function.graph_module
-        wrapped._function._forward = DistributedDataParallel(module)  # what distributed=True does with >1 rank
+        wrapped._function.set_forward(DistributedDataParallel(module))  # what distributed=True does with >1 rank
         batch = gpu.place_batch(batch)
         for alg in (plain, wrapped):
             for _ in range(5):

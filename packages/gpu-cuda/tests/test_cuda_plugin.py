@@ -60,3 +60,25 @@ def test_fp16_loss_scaling_and_bf16_autocast(cuda_host):
         loss = (w @ w).float().pow(2).mean()
     scaler.scale_loss(loss).backward()
     assert scaler.unscale_([w.grad])
+
+
+@pytest.mark.gpu
+@requires_cuda
+def test_same_training_script_on_the_gpu(cuda_host):
+    """Transparent GPU: GradientDescent places the model; compiled graphs accept host batches."""
+    from blocks.algorithms import GradientDescent, Scale
+    from blocks.bricks import MLP, Softmax, Tanh
+    from blocks.bricks.cost import CategoricalCrossEntropy
+    from blocks.graph import ComputationGraph, lvector, matrix
+    from blocks.initialization import Constant, IsotropicGaussian
+
+    x, y = matrix("features"), lvector("targets")
+    mlp = MLP([Tanh(), Softmax()], [4, 8, 2], weights_init=IsotropicGaussian(0.1), biases_init=Constant(0))
+    cost = CategoricalCrossEntropy().apply(y, mlp.apply(x))
+    algorithm = GradientDescent(cost, step_rule=Scale(0.1), backend="auto")
+    algorithm.initialize()
+    batch = {"features": numpy.ones((3, 4), dtype="float32"), "targets": numpy.array([0, 1, 0])}
+    algorithm.process_batch(batch)
+    assert all(p.device.type == "cuda" for p in algorithm.parameters)
+    (value,) = ComputationGraph([cost]).compile()(batch)  # e.g. DataStreamMonitoring on a host stream
+    assert value.device.type == "cuda"

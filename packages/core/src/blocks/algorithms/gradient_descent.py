@@ -295,7 +295,7 @@ class GradientDescent(TrainingAlgorithm):
                                      "rank: call blocks.distributed.init_distributed() under torchrun")
                 distributed.broadcast_parameters(module)
                 # DistributedDataParallel averages the gradients during backward()
-                self._function._forward = distributed.wrap_module(module)
+                self._function.set_forward(distributed.wrap_module(module))
         else:
             self._place = self._autocast = None
         self._input_names = set(self._function.input_names)

@@ -22,6 +22,9 @@ def _sort_key(node: fx.Node) -> Any:
     return node._sort_key
 
 
+_CPU = torch.device("cpu")
+
+
 class CompiledGraph:
     """A callable computing graph variables from a batch of named tensors.
 
@@ -56,9 +59,24 @@ class CompiledGraph:
         self._updates = list(updates)
         self._num_outputs = num_outputs
         self._forward: Callable[..., Any] = torch.compile(graph_module) if use_torch_compile else graph_module.forward
+        self._tensors = [t for t in vars(graph_module).values() if isinstance(t, torch.Tensor)]
+        self._tensors += list(graph_module.parameters())
+
+    @property
+    def device(self) -> torch.device:
+        """Where the graph's parameters live; batches are moved there (CPU for a graph without any)."""
+        for tensor in self._tensors:
+            return tensor.device
+        return _CPU
+
+    def set_forward(self, forward: Callable[..., Any]) -> None:
+        """Run ``forward(*inputs)`` instead of the graph module (e.g. the module wrapped in
+        DistributedDataParallel); it must compute what :attr:`graph_module` computes."""
+        self._forward = forward
 
     def __call__(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
         args = []
+        device = self.device
         for name, dtype in self._inputs:
             try:
                 value = batch[name]
@@ -73,6 +91,8 @@ class CompiledGraph:
                 value = torch.as_tensor(numpy.asarray(value))
             if dtype is not None and value.dtype != dtype:
                 value = value.to(dtype)
+            if value.device != device:  # a host batch for a graph on a GPU: one script for any device
+                value = value.to(device, non_blocking=True)
             args.append(value)
         try:
             values = self._forward(*args)
