@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+import fuel
 from blocks import hookspecs
+from blocks.config import config as blocks_config
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 FENCE = re.compile(r"(?P<marker><!-- not-executed: (?P<reason>[^>]*) -->\s*\n)?```python\n(?P<code>.*?)```", re.S)
@@ -48,9 +50,17 @@ def test_code_blocks_run(page, tmp_path, monkeypatch, plugin_host):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     namespace: dict = {"__name__": "__docs__"}
-    for number, match in enumerate(FENCE.finditer(page.read_text()), start=1):
-        if match["marker"]:
-            assert match["reason"].strip(), f"{page}: block {number} is skipped without a reason"
-            continue
-        code = compile(match["code"], f"{page.name}[block {number}]", "exec")
-        exec(code, namespace)  # noqa: S102 - the documentation's own examples
+    # Pages set options in code as a reader would (fuel.config.data_path = ...): restore them afterwards.
+    configs = [blocks_config, fuel.config]
+    saved = [dict(cfg._code) for cfg in configs]
+    try:
+        for number, match in enumerate(FENCE.finditer(page.read_text()), start=1):
+            if match["marker"]:
+                assert match["reason"].strip(), f"{page}: block {number} is skipped without a reason"
+                continue
+            code = compile(match["code"], f"{page.name}[block {number}]", "exec")
+            exec(code, namespace)  # noqa: S102 - the documentation's own examples
+    finally:
+        for cfg, values in zip(configs, saved):
+            cfg._code.clear()
+            cfg._code.update(values)
