@@ -25,7 +25,7 @@ PYTHON = "3.11"
 VENV = {"python": PYTHON, "venv_backend": "virtualenv", "venv_params": ["--system-site-packages"]}
 ENV = {"BLOCKS_STRICT_PLUGINS": "1", "MPLBACKEND": "Agg", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
-nox.options.sessions = ["lint", "tests", "integration", "template"]
+nox.options.sessions = ["lint", "tests", "integration", "template", "docs"]
 nox.options.error_on_missing_interpreters = True
 
 
@@ -77,3 +77,10 @@ def quickstart(session: nox.Session) -> None:
     """README command 1 in a temporary virtual environment instead of .venv."""
     venv = f"{session.create_tmp()}/quickstart-venv"
     session.run("bash", "scripts/quickstart.sh", env={**ENV, "BLOCKS_VENV": venv}, external=True)
+
+
+@nox.session(**VENV)
+def docs(session: nox.Session) -> None:
+    """Build the documentation offline with warnings as errors (sphinx and myst-parser from the system)."""
+    _install_editable(session, *PACKAGES)
+    session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", env=ENV)

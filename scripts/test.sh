@@ -8,10 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-TOX_ENVS=${TOX_ENVS:-lint,core,bricks-rnn,fuel-datasets,step-rules,extensions,gpu-cuda,integration}
+TOX_ENVS=${TOX_ENVS:-lint,core,bricks-rnn,fuel-datasets,step-rules,extensions,gpu-cuda,integration,docs}
 
 "$PYTHON" -m pip install torch==2.13.0 \
     tox virtualenv hatchling pluggy pyyaml numpy \
     h5py safetensors pyzmq tqdm matplotlib pillow scipy scikit-learn \
-    pytest pytest-timeout ruff
+    pytest pytest-timeout ruff sphinx myst-parser
 "$PYTHON" -m tox run -e "$TOX_ENVS"

@@ -121,7 +121,7 @@ def test_installed_torch_is_in_the_declared_range():
 def test_tox_has_an_env_per_package_and_shares_system_site_packages():
     tox = _tox()
     env_list = _tox_env_list()
-    assert env_list == ["lint", *EXPECTED, "integration"]
+    assert env_list == ["lint", *EXPECTED, "integration", "docs"]
     assert tox["testenv"]["system_site_packages"].strip() == "true"
     assert tox["testenv"]["base_python"].strip() == "py311"
     assert "BLOCKS_STRICT_PLUGINS = 1" in tox["testenv"]["set_env"]
@@ -152,7 +152,7 @@ def test_nox_has_sessions_for_every_package():
     lists = _nox_lists()
     assert lists["PACKAGES"] == list(EXPECTED)
     assert lists["DISTRIBUTIONS"] == [dist for dist, _ in EXPECTED.values()]
-    assert _nox_sessions() == {"tests", "integration", "lint", "template", "quickstart"}
+    assert _nox_sessions() == {"tests", "integration", "lint", "template", "quickstart", "docs"}
     text = (ROOT / "noxfile.py").read_text()
     assert '"--system-site-packages"' in text and '"virtualenv"' in text
 
