@@ -9,10 +9,12 @@ FinishAfter. The baseline is a plain loop that draws the same shuffled batches
 same forward (``addmm``/ReLU/cross-entropy), backward and SGD update
 (``p -= lr * grad``, multi-tensor).
 
-Each repeat runs a fixed number of batches per side (the loop continues where
-the previous repeat stopped, mid-epoch when so); the two sides alternate which
-goes first. Repeats are short (about half a second) so that both halves of a
-pair see the same load on a shared machine. The figure is steps/s of Blocks divided by steps/s of the
+Each repeat is a fixed number of batches per side. The Blocks loop runs once
+(``run()``, steady state) and an extension interleaves the measurement: after
+every window of Blocks batches it runs the same number of baseline steps, and
+each Blocks window is paired with the mean of the baseline windows just before
+and after it (drift of a shared machine's load cancels). Ignite/Lightning
+alternate with the baseline in chunks. The figure is steps/s of Blocks divided by steps/s of the
 baseline, per paired repeat: median and range are printed. Targets: >= 0.98 at
 batch 128 and >= 0.95 at batch 16. Where ``ignite`` or ``lightning`` import,
 their ratios to the same baseline are printed too.
@@ -36,7 +38,7 @@ import torch.nn.functional as F
 
 from blocks.algorithms import GradientDescent, Scale
 from blocks.bricks import MLP, Rectifier
-from blocks.extensions import FinishAfter
+from blocks.extensions import FinishAfter, TrainingExtension
 from blocks.graph import lvector, matrix
 from blocks.initialization import Constant, IsotropicGaussian
 from blocks.log import TrainingLog
@@ -221,39 +223,70 @@ def timed(side, count: int, device: torch.device) -> float:
     return time.perf_counter() - start
 
 
+class Interleave(TrainingExtension):
+    """Runs inside the Blocks loop: every ``steps`` batches, times that window and then the baseline's.
+
+    One ``MainLoop.run()`` covers the whole measurement (steady state, no per-``run`` costs); windows
+    alternate Blocks, baseline, Blocks, ... and each Blocks window is paired with the mean of the
+    baseline windows just before and after it, which cancels slow drifts of the machine's load.
+    """
+
+    def __init__(self, baseline: Baseline, steps: int, repeats: int, device: torch.device) -> None:
+        super().__init__()
+        self.baseline, self.steps, self.repeats, self.device = baseline, steps, repeats, device
+        self.count = 0
+        self.mark: float | None = None
+        self.blocks_times: list[float] = []
+        self.base_times: list[float] = []
+
+    def after_batch(self, batch) -> None:
+        self.count += 1
+        if self.count % self.steps:
+            return
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        now = time.perf_counter()
+        if self.mark is not None:
+            self.blocks_times.append(now - self.mark)
+        self.base_times.append(timed(self.baseline, self.steps, self.device))
+        if len(self.blocks_times) == self.repeats:
+            self.main_loop.log.current_row["training_finish_requested"] = True
+        self.mark = time.perf_counter()
+
+    def ratios(self) -> list[float]:
+        return [
+            (self.base_times[i] + self.base_times[i + 1]) / 2 / blocks  # (Blocks steps/s) / (baseline steps/s)
+            for i, blocks in enumerate(self.blocks_times)
+        ]
+
+
 def run(batch_size: int, num_examples: int, repeats: int, steps: int, device: torch.device) -> dict[str, float]:
     torch.manual_seed(SEED)
     features, targets = make_data(num_examples)
     blocks_side = BlocksSide(features, targets, batch_size, device)
     baseline = Baseline(features, targets, batch_size, blocks_side.initial_values(), device)
-    sides: dict[str, object] = {"blocks": blocks_side}
-    peers = {"ignite": IgniteSide, "lightning": LightningSide}
-    for name, cls in peers.items():
-        if importlib.util.find_spec(name) is not None:
-            sides[name] = cls(Baseline(features, targets, batch_size, blocks_side.initial_values(), device))
-    # warm-up (allocator, first-call costs), and a check that both sides compute the same update
+    # a check that both sides compute the same updates on the same batches
     blocks_side.steps(2)
     baseline.steps(2)
     for ours, theirs in zip(blocks_side.parameters, baseline.parameters):
         torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=1e-4, atol=1e-5)
-    for name, side in sides.items():
-        if name != "blocks":
-            side.steps(2)
-    ratios: dict[str, list[float]] = {name: [] for name in sides}
-    base_times = []
-    for repeat in range(repeats):
-        order = list(sides) if repeat % 2 == 0 else list(reversed(list(sides)))
-        base_first = repeat % 2 == 1
-        times = {}
-        if base_first:
-            base = timed(baseline, steps, device)
-        for name in order:
-            times[name] = timed(sides[name], steps, device)
-        if not base_first:
-            base = timed(baseline, steps, device)
-        base_times.append(base)
-        for name, value in times.items():
-            ratios[name].append(base / value)  # (steps/s of the side) / (steps/s of the baseline)
+    interleave = Interleave(baseline, steps, repeats, device)
+    blocks_side.loop.extensions.append(interleave)
+    blocks_side.finish.set_conditions()  # the interleaving extension decides when to stop
+    blocks_side.loop.run()
+    ratios: dict[str, list[float]] = {"blocks": interleave.ratios()}
+    base_times = interleave.base_times
+    peers = {"ignite": IgniteSide, "lightning": LightningSide}
+    for name, cls in peers.items():
+        if importlib.util.find_spec(name) is None:
+            continue
+        side = cls(Baseline(features, targets, batch_size, blocks_side.initial_values(), device))
+        side.steps(2)
+        ratios[name] = []
+        for repeat in range(repeats):
+            first, second = (side, baseline) if repeat % 2 == 0 else (baseline, side)
+            times = {id(first): timed(first, steps, device), id(second): timed(second, steps, device)}
+            ratios[name].append(times[id(baseline)] / times[id(side)])
     blocks_side.close()
     per_step = statistics.median(base_times) / steps * 1e3
     for name, values in ratios.items():
