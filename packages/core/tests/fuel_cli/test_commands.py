@@ -194,3 +194,17 @@ def test_fuel_extra_downloaders_modules_add_subcommands(register_plugin, monkeyp
     with fuel.config.override(extra_downloaders=["no_such_lab_module"]):
         assert fuel_download.main(["--help"]) == 2
         assert "all_downloaders" in capsys.readouterr().err
+
+
+def test_fuel_extra_converters_modules_add_subcommands(plugin_host, monkeypatch, tmp_path):
+    import fuel
+
+    extra = types.ModuleType("my_lab_converters")
+    extra.all_converters = (("lab_data", fill_convert),)
+    monkeypatch.setitem(sys.modules, "my_lab_converters", extra)
+    with fuel.config.override(extra_converters=["my_lab_converters"]):
+        assert fuel_convert.main(["lab_data", "-d", str(tmp_path), "-o", str(tmp_path), "--scale", "2"]) == 0
+    with h5py.File(tmp_path / "toy.hdf5", "r") as h5file:
+        numpy.testing.assert_array_equal(h5file["x"][:, 0], [0.0, 2.0, 4.0, 6.0])
+    with fuel.config.override(extra_converters=["no_such_lab_module"]):
+        assert fuel_convert.main(["--help"]) == 2

@@ -59,23 +59,24 @@ class DatasetCommand:
     def entries(self) -> list[Any]:
         """Registry entries that provide this command, sorted by name.
 
-        For ``fuel-download``, modules named in Fuel's ``extra_downloaders``
-        option (``FUEL_EXTRA_DOWNLOADERS``) add their ``all_downloaders``
-        ``(name, fill_subparser)`` pairs, as in Fuel; plugins are the
-        preferred way. A name clash with a registered dataset is an error.
+        Modules named in Fuel's ``extra_downloaders`` / ``extra_converters``
+        options (``FUEL_EXTRA_DOWNLOADERS`` / ``FUEL_EXTRA_CONVERTERS``) add
+        their ``all_downloaders`` / ``all_converters`` ``(name,
+        fill_subparser)`` pairs, as in Fuel; plugins are the preferred way. A
+        name clash with a registered dataset is an error.
         """
         from blocks.plugins import get_registry
 
         entries = {e.name: e for e in get_registry("datasets").entries() if e.metadata.get(self.kind)}
-        if self.kind == "download":
-            for entry in _extra_downloaders():
-                if entry.name in entries:
-                    other = entries[entry.name]
-                    raise ValueError(
-                        f"dataset {entry.name!r} is provided twice: by {other.plugin} {other.version} and by "
-                        f"{entry.plugin} (extra_downloaders); remove it from extra_downloaders"
-                    )
-                entries[entry.name] = entry
+        option = _EXTRA_OPTIONS[self.kind][0]
+        for entry in _extra_modules(self.kind):
+            if entry.name in entries:
+                other = entries[entry.name]
+                raise ValueError(
+                    f"dataset {entry.name!r} is provided twice: by {other.plugin} {other.version} and by "
+                    f"{entry.plugin} ({option}); remove it from {option}"
+                )
+            entries[entry.name] = entry
         return [entries[name] for name in sorted(entries)]
 
     def build_parser(self, chosen: str | None = None) -> argparse.ArgumentParser:
@@ -144,24 +145,32 @@ class DatasetCommand:
             return 130
 
 
-def _extra_downloaders() -> list[Any]:
+_EXTRA_OPTIONS = {
+    "download": ("extra_downloaders", "all_downloaders"),
+    "convert": ("extra_converters", "all_converters"),
+}
+
+
+def _extra_modules(kind: str) -> list[Any]:
+    """Entries from the modules of Fuel's ``extra_downloaders`` / ``extra_converters`` options."""
     import importlib
 
     from blocks.registry import Entry
     from fuel import config
 
+    option, attribute = _EXTRA_OPTIONS[kind]
     out = []
-    for module_name in config.extra_downloaders:
+    for module_name in config.get(option):
         try:
             module = importlib.import_module(module_name)
-            pairs = list(module.all_downloaders)
+            pairs = list(getattr(module, attribute))
         except (ImportError, AttributeError) as err:
             raise ValueError(
-                f"extra_downloaders module {module_name!r} cannot be used: {err!r}; it must be importable and define "
-                "all_downloaders, a sequence of (name, fill_subparser) pairs"
+                f"{option} module {module_name!r} cannot be used: {err!r}; it must be importable and define "
+                f"{attribute}, a sequence of (name, fill_subparser) pairs"
             ) from err
         for name, fill_subparser in pairs:
-            out.append(Entry(name, fill_subparser, module_name, "", {"download": fill_subparser,
+            out.append(Entry(name, fill_subparser, module_name, "", {kind: fill_subparser,
                                                                    "description": f"(from {module_name})"}))
     return out
 
