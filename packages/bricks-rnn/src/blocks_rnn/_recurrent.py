@@ -175,8 +175,6 @@ def recurrent(*args: Any, **kwargs: Any) -> Any:
         variadic = any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in signature.parameters.values())
         declared = [name for name, p in signature.parameters.items()
                     if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-        defaults = {name: p.default for name, p in signature.parameters.items()
-                    if p.default is not inspect.Parameter.empty}
         holder: list[Application] = []
 
         @functools.wraps(step)
@@ -206,7 +204,7 @@ def recurrent(*args: Any, **kwargs: Any) -> Any:
             state_names = _names(app, self, "states")
             context_names = _names(app, self, "contexts")
             output_names = _names(app, self, "outputs")
-            sequences = {n: kwargs[n] for n in sequence_names if kwargs.get(n, defaults.get(n)) is not None}
+            sequences = {n: kwargs[n] for n in sequence_names if kwargs.get(n) is not None}
             contexts = {n: kwargs[n] for n in context_names if kwargs.get(n) is not None}
             if not sequences and (n_steps is None or batch_size is None):
                 raise ValueError(f"{self.name}.{app.name}: give at least one of the sequences {sequence_names}, "
