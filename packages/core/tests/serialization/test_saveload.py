@@ -136,3 +136,24 @@ def test_registered_by_name(plugin_host):
 
     assert resolve("extensions", "checkpoint") is Checkpoint
     assert resolve("extensions", "load") is Load
+
+
+def test_a_path_given_with_a_condition_overrides_path(tmp_path):
+    """Blocks' convention, used by EarlyStopping: ``add_condition(..., arguments=(path,))`` saves there."""
+    from blocks.extensions.predicates import OnLogRecord
+
+    class Best(SimpleExtension):
+        def __init__(self):
+            super().__init__(after_batch=True)
+
+        def do(self, which_callback, *args):
+            if self.main_loop.status["iterations_done"] in (2, 5):
+                self.main_loop.log.current_row["new_best"] = True
+
+    ckpt = Checkpoint(tmp_path / "regular_{iterations_done}.tar", every_n_batches=3, keep_last=1)
+    ckpt.add_condition(["after_batch"], OnLogRecord("new_best"), (str(tmp_path / "best.tar"),))
+    loop = build_loop([Best(), ckpt, FinishAfter(after_n_batches=6)])
+    loop.run()
+    assert _files(tmp_path) == ["best.tar", "regular_6.tar"]  # best.tar is outside the keep_last series
+    assert checkpoint_info(tmp_path / "best.tar")["status"]["iterations_done"] == 5
+    assert loop.log[5][SAVED_TO] == [str(tmp_path / "best.tar")]

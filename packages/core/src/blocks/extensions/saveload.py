@@ -171,6 +171,15 @@ class Checkpoint(SimpleExtension):
             save_checkpoint(path, self.main_loop, parameters_only=self.parameters_only, collective=False)
             return
         iteration = status["iterations_done"]
+        _, from_user = self.parse_args(which_callback, args)
+        if from_user:  # Blocks: a path given with the condition (EarlyStopping's best model) overrides ``path``
+            path = self._format(os.fspath(from_user[0]))
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            save_checkpoint(path, self.main_loop, parameters_only=self.parameters_only)
+            row = self.main_loop.log.current_row
+            row[SAVED_TO] = [*(row.get(SAVED_TO) or []), path]
+            logger.info("checkpoint saved to %s (outside the retention series)", path)
+            return
         if which_callback == "after_training" and self._interrupt_saved_at == iteration:
             logger.debug("checkpoint of the interrupt at iteration %d already written", iteration)
             return
