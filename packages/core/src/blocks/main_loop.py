@@ -194,9 +194,19 @@ class MainLoop:
         return result
 
     def refresh_callbacks(self) -> None:
-        """Recompute which extensions respond to each callback (called when conditions change)."""
+        """Recompute which extensions respond to each callback (called when conditions change).
+
+        In a multi-process run, extensions marked ``main_process_only`` (printing, progress bars,
+        plots) run on rank 0 only.
+        """
+        extensions = self.extensions
+        if any(ext.main_process_only for ext in extensions):
+            from blocks.distributed import is_main_process
+
+            if not is_main_process():
+                extensions = [ext for ext in extensions if not ext.main_process_only]
         for name, listeners in self._callbacks.items():
-            listeners[:] = [ext for ext in self.extensions if ext.responds_to(name)]
+            listeners[:] = [ext for ext in extensions if ext.responds_to(name)]
 
     # -- running ------------------------------------------------------------------------------------------------
     def _dispatch(self, callback_name: str, *args: Any) -> None:

@@ -140,10 +140,37 @@ class MonitoringExtension(SimpleExtension):
         return "_".join(part for part in (self.prefix, name, self.suffix) if part)
 
     def add_records(self, log: Any, record_tuples: Iterable[tuple[str, Any]]) -> None:
-        """Write ``(name, value)`` pairs to the current row under their record names."""
+        """Write ``(name, value)`` pairs to the current row under their record names.
+
+        In a multi-process (torch.distributed) run, numeric values are averaged
+        across ranks first, in one collective, so every rank logs the same figures.
+        """
+        record_tuples = list(record_tuples)
+        from blocks import distributed
+
+        if distributed.is_distributed():
+            record_tuples = _averaged_across_ranks(record_tuples)
         row = log.current_row
         for name, value in record_tuples:
             row[self.record_name(name)] = value
+
+
+def _averaged_across_ranks(record_tuples: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    from blocks import distributed
+
+    numeric = {}
+    for index, (_, value) in enumerate(record_tuples):
+        array = numpy.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value)
+        if array.dtype.kind in "biuf":
+            numeric[str(index)] = torch.as_tensor(array, dtype=torch.float64)
+    averaged = distributed.all_reduce_mean(numeric)
+    out = []
+    for index, (name, value) in enumerate(record_tuples):
+        if str(index) in averaged:
+            mean = averaged[str(index)]
+            value = mean.item() if mean.dim() == 0 else mean.numpy()
+        out.append((name, value))
+    return out
 
 
 class DataStreamMonitoring(MonitoringExtension):

@@ -42,6 +42,8 @@ class Plot(SimpleExtension):
     [['train_cost', 'valid_cost'], ['valid_error']]
     """
 
+    main_process_only = True  # rank 0 only in a torch.distributed run
+
     def __init__(
         self,
         path: str,

@@ -28,6 +28,8 @@ class Printing(SimpleExtension):
     (True, True)
     """
 
+    main_process_only = True  # rank 0 only in a torch.distributed run
+
     def __init__(self, file: TextIO | None = None, **kwargs: Any) -> None:
         for trigger in ("before_first_epoch", "on_resumption", "after_epoch", "after_training", "on_interrupt"):
             kwargs.setdefault(trigger, True)
@@ -83,6 +85,8 @@ class ProgressBar(TrainingExtension):
     >>> bar.responds_to("after_batch"), bar.responds_to("after_epoch")
     (True, True)
     """
+
+    main_process_only = True  # rank 0 only in a torch.distributed run
 
     def __init__(self, file: TextIO | None = None, name: str | None = None, **tqdm_kwargs: Any) -> None:
         super().__init__(name=name)

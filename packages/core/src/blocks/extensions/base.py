@@ -88,6 +88,14 @@ class TrainingExtension:
         Unique name within a main loop (the class name by default); it keys
         the extension's state in ``MainLoop.state_dict()``.
 
+    Attributes
+    ----------
+    main_process_only : bool
+        Class attribute: in a multi-process (torch.distributed) run, only
+        rank 0 runs this extension (printing, progress bars, plots). Default
+        ``False``: every rank runs it, which extensions that take part in
+        collectives (monitoring, checkpoints) need.
+
     Examples
     --------
     >>> class CountBatches(TrainingExtension):
@@ -100,6 +108,8 @@ class TrainingExtension:
     >>> ext.responds_to("after_batch"), ext.responds_to("after_epoch")
     (True, False)
     """
+
+    main_process_only = False
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):

@@ -100,6 +100,16 @@ class _Row(MutableMapping):
         return dict(self._data) == (dict(other) if isinstance(other, MutableMapping) else other)
 
 
+def _main_process() -> bool:
+    import sys
+
+    if "torch.distributed" not in sys.modules:  # no process group can exist without it
+        return True
+    from blocks.distributed import is_main_process
+
+    return is_main_process()
+
+
 class SQLiteLog(TrainingLogBase):
     """Training log in an SQLite database, readable by other processes while training runs.
 
@@ -161,8 +171,12 @@ class SQLiteLog(TrainingLogBase):
     def connection(self) -> sqlite3.Connection:
         """The SQLite connection (opened on first use, WAL mode, schema created)."""
         if self._connection is None:
-            connection = sqlite3.connect(self.database, timeout=30.0, check_same_thread=False)
-            if self.database != ":memory:":
+            database = self.database
+            if database != ":memory:" and not self.readonly and not _main_process():
+                # a multi-process run has one writer: rank 0 writes the file, the others keep their rows in memory
+                database = ":memory:"
+            connection = sqlite3.connect(database, timeout=30.0, check_same_thread=False)
+            if database != ":memory:":
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute("PRAGMA synchronous=NORMAL")
             connection.executescript(_SCHEMA)
