@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "reverse_words.py"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "reverse_words.py"  # needs blocks-step-rules too
 
 
 @pytest.fixture(scope="module")
