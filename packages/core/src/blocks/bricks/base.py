@@ -466,7 +466,9 @@ class BoundApplication:
         for i, output in enumerate(outputs):
             if isinstance(output, (Variable, torch.Tensor)):
                 name = names[i] if i < len(names) else f"output_{i}"
-                output = annotate(output, name=name, roles=[OUTPUT], brick=self.brick, application_call=call)
+                # roles given inside the application (e.g. COST) stay on the output, as Blocks' tagged copy kept them
+                inner = list(output.node.meta.get("roles", ())) if isinstance(output, Variable) else []
+                output = annotate(output, name=name, roles=[*inner, OUTPUT], brick=self.brick, application_call=call)
                 call.nodes.append(output.node)
                 if call.order_node is None:
                     call.order_node = output.node
