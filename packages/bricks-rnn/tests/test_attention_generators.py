@@ -127,6 +127,9 @@ def test_cost_matrix_equals_step_by_step_costs_and_symbolic_cost(attention):
     cost = generator.cost(symbols["outputs"], mask=symbols["mask"],
                           **{k: v for k, v in symbols.items() if k.startswith("attended")})
     cg = ComputationGraph([cost])
+    from blocks.roles import COST, has_roles
+
+    assert has_roles(cost, [COST])  # Blocks tags the generator's cost
     names = [v.name for v in cg.auxiliary_variables]
     assert "per_sequence_element" in names and "states_final_value" in names
     batch = {"outputs": outputs, "mask": mask, **contexts}
