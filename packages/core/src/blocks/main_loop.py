@@ -293,6 +293,9 @@ class MainLoop:
             status["received_first_batch"] = False
             status["epoch_started"] = True
             self._dispatch("before_epoch")
+        backend = getattr(self.algorithm, "backend", None)
+        if backend is not None:  # a GPU backend overlaps the next batch's copy with this one's training
+            self._epoch_iterator = backend.prefetch(self._epoch_iterator)
         self._run_batches()
         self._epoch_iterator = None
         status["epoch_started"] = False

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import numpy
 import torch
 
-from blocks.backends.base import Backend
+from blocks.backends.base import Backend, Prefetcher
 
 __all__ = ["CUDABackend", "CUDAPrefetcher"]
 
@@ -99,24 +99,26 @@ class CUDABackend(Backend):
         )
         return info
 
-    def prefetch(self, iterator: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, torch.Tensor]]:
-        if not self.pin_memory:
-            yield from super().prefetch(iterator)
-            return
-        yield from CUDAPrefetcher(iterator, self)
+    def prefetch(self, iterator: Iterable[Mapping[str, Any]]) -> Iterator[Any]:
+        """Pinned memory and side-stream copies (:class:`CUDAPrefetcher`), or plain read-ahead without pinning."""
+        if isinstance(iterator, Prefetcher):
+            return iterator
+        return CUDAPrefetcher(iterator, self) if self.pin_memory else super().prefetch(iterator)
 
     def synchronize(self) -> None:
         torch.cuda.synchronize(self.device)
 
 
-class CUDAPrefetcher:
+class CUDAPrefetcher(Prefetcher):
     """Copy the next batch to the GPU on a side stream while the current one trains.
 
     The AlexNet paper's loader did this with a separate process; here the copy of
     batch ``i + 1`` is queued on its own CUDA stream from pinned host memory as
     soon as batch ``i`` is handed out, so it overlaps batch ``i``'s compute. The
     consumer's stream waits on an event before using a batch, and each tensor
-    records the consumer stream so its memory is not reused too early.
+    records the consumer stream so its memory is not reused too early. As a
+    :class:`~blocks.backends.Prefetcher`, its ``state_dict()`` is the position of
+    the batches handed out: checkpoints stay exact although one batch is read ahead.
 
     Parameters
     ----------
@@ -132,14 +134,12 @@ class CUDAPrefetcher:
     """
 
     def __init__(self, iterator: Iterable[Mapping[str, Any]], backend: CUDABackend):
-        self._iterator = iter(iterator)
         self._backend = backend
         self._stream = torch.cuda.Stream(device=backend.device)
-        self._next: tuple[dict[str, torch.Tensor], torch.cuda.Event] | None = None
-        self._exhausted = False
-        self._preload()
+        super().__init__(iterator, self._copy_async)
 
-    def _pinned(self, value: Any) -> torch.Tensor:
+    @staticmethod
+    def _pinned(value: Any) -> torch.Tensor:
         if isinstance(value, numpy.ndarray):
             if value.dtype == object:
                 raise ValueError("cannot copy an object array (ragged data) to the GPU; pad it first")
@@ -152,30 +152,18 @@ class CUDAPrefetcher:
             tensor = tensor.pin_memory()
         return tensor
 
-    def _preload(self) -> None:
-        try:
-            batch = next(self._iterator)
-        except StopIteration:
-            self._exhausted = True
-            self._next = None
-            return
+    def _copy_async(self, batch: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], torch.cuda.Event]:
         pinned = {name: self._pinned(value) for name, value in batch.items()}
         with torch.cuda.stream(self._stream):
             placed = {name: self._backend.to_tensor(t, non_blocking=True) for name, t in pinned.items()}
             event = torch.cuda.Event()
             event.record(self._stream)
-        self._next = (placed, event)
+        return placed, event
 
-    def __iter__(self) -> "CUDAPrefetcher":
-        return self
-
-    def __next__(self) -> dict[str, torch.Tensor]:
-        if self._next is None:
-            raise StopIteration
-        batch, event = self._next
+    def _finish(self, item: tuple[dict[str, torch.Tensor], torch.cuda.Event]) -> dict[str, torch.Tensor]:
+        batch, event = item
         current = torch.cuda.current_stream(self._backend.device)
         current.wait_event(event)
         for tensor in batch.values():
             tensor.record_stream(current)
-        self._preload()
         return batch

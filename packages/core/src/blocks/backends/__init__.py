@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from blocks.backends.base import PRECISIONS, Backend, LossScaler
+from blocks.backends.base import PRECISIONS, Backend, LossScaler, Prefetcher
 from blocks.backends.cpu import CPUBackend
 
-__all__ = ["PRECISIONS", "Backend", "CPUBackend", "LossScaler", "available_backends", "get_backend"]
+__all__ = ["PRECISIONS", "Backend", "CPUBackend", "LossScaler", "Prefetcher", "available_backends", "get_backend"]
 
 
 def available_backends() -> dict[str, dict[str, Any]]:

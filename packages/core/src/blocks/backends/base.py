@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import numpy
 import torch
 
-__all__ = ["Backend", "LossScaler", "PRECISIONS"]
+__all__ = ["Backend", "LossScaler", "PRECISIONS", "Prefetcher"]
 
 PRECISIONS = ("float32", "bf16", "fp16")
 """Mixed-precision policies: full precision, bfloat16 autocast, float16 autocast + loss scaling."""
@@ -127,10 +127,18 @@ class Backend(abc.ABC):
             if tensor.device != self.device:
                 tensor.data = tensor.data.to(self.device)
 
-    def prefetch(self, iterator: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, torch.Tensor]]:
-        """Yield placed batches; a GPU backend overlaps the next copy with compute."""
-        for batch in iterator:
-            yield self.place_batch(batch)
+    def prefetch(self, iterator: Iterable[Mapping[str, Any]]) -> Iterator[Any]:
+        """Overlap getting the next batch onto the device with training on the current one.
+
+        Returns ``iterator`` itself when there is nothing to overlap (the CPU),
+        else a :class:`Prefetcher` that reads one batch ahead and places it;
+        its ``state_dict()`` is the position of the batches handed out, so a
+        checkpoint never skips the batch read ahead. The main loop calls this
+        on every epoch iterator.
+        """
+        if self.device.type == "cpu" or isinstance(iterator, Prefetcher):
+            return iterator
+        return Prefetcher(iterator, self.place_batch)
 
     # -- precision -----------------------------------------------------------
     def autocast(self) -> contextlib.AbstractContextManager:
@@ -246,3 +254,76 @@ class LossScaler:
         """Restore :meth:`state_dict`."""
         self.scale = float(state["scale"])
         self._good_steps = int(state["good_steps"])
+
+
+_END = object()
+
+
+class Prefetcher:
+    """Read one batch ahead of the consumer, and report the consumer's position.
+
+    Parameters
+    ----------
+    iterator : iterable
+        An epoch iterator; when it has ``state_dict()`` (Fuel's do), the
+        prefetcher's ``state_dict()`` is the wrapped iterator's state right
+        after the last batch handed out, not after the batch read ahead, so
+        resuming from it replays nothing and skips nothing.
+    transfer : callable, optional
+        Applied to each batch as it is read ahead (e.g. an asynchronous copy
+        to a GPU); :meth:`_finish` completes it when the batch is handed out.
+
+    Examples
+    --------
+    >>> from fuel.datasets import IndexableDataset
+    >>> from fuel.schemes import SequentialScheme
+    >>> from fuel.streams import DataStream
+    >>> stream = DataStream(IndexableDataset({"x": numpy.arange(6)}), iteration_scheme=SequentialScheme(6, 2))
+    >>> ahead = Prefetcher(stream.get_epoch_iterator(as_dict=True))
+    >>> next(ahead)["x"].tolist(), ahead.state_dict()["position"]
+    ([0, 1], 1)
+    """
+
+    def __init__(self, iterator: Iterable[Any], transfer: Any = None):
+        self._source = iterator
+        self._iterator = iter(iterator)
+        self._transfer = transfer
+        self._state = self._snapshot()
+        self._next = self._read()
+
+    def _snapshot(self) -> Any:
+        state_dict = getattr(self._source, "state_dict", None)
+        return state_dict() if state_dict is not None else None
+
+    def _read(self) -> Any:
+        try:
+            batch = next(self._iterator)
+        except StopIteration:
+            return _END
+        return batch if self._transfer is None else self._transfer(batch)
+
+    def _finish(self, item: Any) -> Any:
+        """Complete the transfer of a batch read ahead (the GPU prefetcher waits for its copy)."""
+        return item
+
+    def __iter__(self) -> "Prefetcher":
+        return self
+
+    def __next__(self) -> Any:
+        item = self._next
+        if item is _END:
+            raise StopIteration
+        self._state = self._snapshot()  # the wrapped iterator is exactly past the batch handed out
+        self._next = self._read()
+        return self._finish(item)
+
+    def state_dict(self) -> Any:
+        """The wrapped iterator's state at the consumer's position."""
+        if self._state is None:
+            raise ValueError(f"the wrapped iterator ({type(self._source).__name__}) has no state_dict(); "
+                             "only Fuel epoch iterators can be checkpointed")
+        return self._state
+
+    def load_state_dict(self, state: Any) -> None:
+        """Refused: load the state into the epoch iterator, then wrap it (reading ahead already happened)."""
+        raise ValueError("load the state into the epoch iterator before it is wrapped in a Prefetcher")
