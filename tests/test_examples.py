@@ -1,0 +1,245 @@
+"""Every example's small default, run in-process through its ``main(argv)`` (CI runs them all).
+
+Each example prints its figures and returns them; the assertions check that
+the training did what the example says (errors fall below chance, costs fall,
+the Markov chain's transitions are learned), not wall times. The examples
+share one prepared ``digits.hdf5`` (made offline by ``fuel-download`` /
+``fuel-convert``) through ``--data-dir``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def load(name: str):
+    """Import ``examples/<name>.py`` (examples import their sibling ``_common``)."""
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
+    spec = importlib.util.spec_from_file_location(f"examples_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("data")
+    load("_common").prepare_digits(str(path))
+    return str(path)
+
+
+def run(name: str, *argv: str) -> tuple[dict, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = load(name).main(list(argv))
+    return result, out.getvalue()
+
+
+ALL = [
+    "logistic_regression",
+    "mlp",
+    "lenet",
+    "denoising_autoencoder",
+    "rbm",
+    "mnist",
+    "mnist_lenet",
+    "sqrt",
+    "markov_chain",
+    "cifar10_mlp",
+    "cifar10_convnet",
+    "alexnet",
+]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_help(name):
+    with pytest.raises(SystemExit) as exit_info, contextlib.redirect_stdout(io.StringIO()) as out:
+        load(name).main(["--help"])
+    assert exit_info.value.code == 0
+    assert "--epochs" in out.getvalue() and "python examples/" in out.getvalue()
+
+
+def test_logistic_regression(data_dir):
+    result, printed = run("logistic_regression", "--quiet", "--data-dir", data_dir)
+    assert result["test_error_rate"] < 0.2  # chance is 0.9
+    assert "logistic regression test error" in printed
+
+
+def test_mlp(data_dir):
+    result, _ = run("mlp", "--quiet", "--data-dir", data_dir)
+    assert result["test_error_rate"] < 0.6 and result["epochs"] == 4
+
+
+def test_lenet(data_dir):
+    result, _ = run("lenet", "--quiet", "--data-dir", data_dir)
+    assert result["test_error_rate"] < 0.2
+
+
+def test_mnist_digits(data_dir):
+    result, printed = run("mnist", "--quiet", "--data-dir", data_dir)
+    assert result["real_data"] and result["test_error_rate"] < 0.5
+    assert "MLP 64-100-10" in printed
+
+
+def test_mnist_generated_when_no_file(data_dir):
+    result, printed = run("mnist", "--quiet", "--data-dir", data_dir, "--dataset", "mnist", "--epochs", "1")
+    # no mnist.hdf5 here: 60000 generated MNIST-shaped examples, announced
+    assert not result["real_data"] and "GENERATED" in printed and "MLP 784-100-10" in printed
+    assert result["test_error_rate"] < 0.5
+
+
+def test_mnist_lenet(data_dir, tmp_path):
+    result, _ = run("mnist_lenet", "--quiet", "--data-dir", data_dir, "--output-dir", str(tmp_path))
+    assert result["test_error_rate"] < 0.6
+    assert (tmp_path / "checkpoint.tar").is_file()
+
+
+def test_denoising_autoencoder(data_dir):
+    result, _ = run("denoising_autoencoder", "--quiet", "--data-dir", data_dir)
+    assert result["test_reconstruction_cost"] < 0.7 * 64 * math.log(2)  # well below the initial ~64 ln 2
+
+
+def test_denoising_autoencoder_corrupts_only_the_encoder_input():
+    import torch
+
+    from blocks.filter import VariableFilter
+    from blocks.graph import ComputationGraph, apply_dropout, matrix
+    from blocks.initialization import Constant
+    from blocks.roles import INPUT
+
+    module = load("denoising_autoencoder")
+    ae = module.TiedAutoencoder(4, 3, weights_init=Constant(0.1), biases_init=Constant(0))
+    ae.initialize()
+    x = matrix("features")
+    reconstruction = ae.decode(ae.encode(x))
+    clean = ComputationGraph([reconstruction, x * 1])
+    inputs = VariableFilter(roles=[INPUT], applications=[ae.encode])(clean.variables)
+    corrupted = apply_dropout(clean, inputs, 0.999, seed=1, custom_divisor=1.0)
+    batch = {"features": torch.ones(2, 4)}
+    dropped, target = corrupted.compile()(batch)
+    torch.testing.assert_close(target, batch["features"])  # the target is untouched
+    # everything dropped: the code is sigmoid(b) = 0.5, the reconstruction sigmoid(0.5 * 3 * 0.1)
+    torch.testing.assert_close(dropped, torch.full((2, 4), torch.sigmoid(torch.tensor(0.15)).item()))
+
+
+def test_rbm(data_dir, tmp_path):
+    result, printed = run("rbm", "--quiet", "--data-dir", data_dir, "--output-dir", str(tmp_path))
+    assert result["test_reconstruction_cost"] < 0.8 * 64 * math.log(2)
+    assert result["updates"] == 5 * math.ceil(1437 / 20)
+    assert "CD-1" in printed
+
+
+def test_rbm_algorithm_state_round_trip():
+    import torch
+
+    from blocks.initialization import Constant, IsotropicGaussian
+
+    module = load("rbm")
+
+    def fresh():
+        rbm = module.RBM(6, 4, weights_init=IsotropicGaussian(0.1), biases_init=Constant(0), seed=3)
+        rbm.initialize()
+        return rbm, module.ContrastiveDivergence(rbm, k=2, persistent=True, seed=5)
+
+    batches = [{"features": torch.rand(5, 6, generator=torch.Generator().manual_seed(i))} for i in range(4)]
+    rbm, algorithm = fresh()
+    algorithm.initialize()
+    for batch in batches[:2]:
+        algorithm.process_batch(batch)
+    state = algorithm.state_dict()
+    parameters = {k: v.detach().clone() for k, v in rbm.named_parameters()}
+    for batch in batches[2:]:
+        algorithm.process_batch(batch)
+
+    other_rbm, other = fresh()
+    other.initialize()
+    with torch.no_grad():
+        for name, value in other_rbm.named_parameters():
+            value.copy_(parameters[name])
+    other.load_state_dict(state)
+    for batch in batches[2:]:
+        other.process_batch(batch)
+    for (name, ours), theirs in zip(rbm.named_parameters(), other_rbm.parameters()):
+        torch.testing.assert_close(ours, theirs, msg=name)
+    with pytest.raises(ValueError, match="unknown"):
+        other.load_state_dict({**state, "bogus": 1})
+
+
+def test_sqrt_and_resume(tmp_path):
+    result, _ = run("sqrt", "--quiet", "--output-dir", str(tmp_path))
+    assert result["max_abs_error"] < 0.15 and result["epochs"] == 20
+    resumed, _ = run("sqrt", "--quiet", "--output-dir", str(tmp_path), "--resume", "--epochs", "22")
+    assert resumed["epochs"] == 22  # continued from the checkpoint's 20 epochs
+
+
+def test_markov_chain():
+    result, printed = run("markov_chain", "--quiet")
+    assert result["valid_cost_per_step"] < result["entropy_rate"] + 0.1
+    assert result["max_transition_error"] < 0.15
+    assert "true transitions" in printed
+
+
+def test_cifar10_mlp(data_dir):
+    result, printed = run("cifar10_mlp", "--quiet", "--data-dir", data_dir)
+    assert not result["real_data"] and "GENERATED" in printed
+    assert result["test_accuracy"] > 0.3 and result["epochs"] == 3
+
+
+def test_cifar10_convnet(data_dir):
+    module = load("cifar10_convnet")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        result = module.main(["--data-dir", data_dir])  # verbose: the estimator's per-epoch table
+    table = out.getvalue()
+    assert "train_loss" in table and "valid_accuracy" in table
+    losses = [float(line.split()[1]) for line in table.splitlines() if line.strip()[:1].isdigit()]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    assert result["epochs"] == 3
+
+
+def test_alexnet_generated():
+    result, printed = run("alexnet", "--quiet", "--lrn")
+    assert result["batches"] == 2 * 4 and math.isfinite(result["train_cost"])
+    assert "1 process(es)" in printed
+
+
+def test_alexnet_h5_file(tmp_path):
+    import h5py
+    import numpy
+
+    from fuel.converters.base import fill_hdf5_file
+
+    rng = numpy.random.default_rng(0)
+    path = tmp_path / "images.hdf5"
+    with h5py.File(path, "w") as f:  # ImageNet layout, images smaller than the crop (upscaled first)
+        fill_hdf5_file(
+            f,
+            [
+                ("train", "features", rng.integers(0, 256, (12, 3, 40, 48), dtype=numpy.uint8)),
+                ("train", "targets", rng.integers(0, 10, (12, 1)).astype("int16")),
+                ("valid", "features", rng.integers(0, 256, (4, 3, 40, 48), dtype=numpy.uint8)),
+                ("valid", "targets", rng.integers(0, 10, (4, 1)).astype("int16")),
+            ],
+        )
+    result, printed = run("alexnet", "--quiet", "--data-file", str(path), "--epochs", "1", "--batch-size", "4")
+    assert result["batches"] == 3 and str(path) in printed
+
+
+def test_quickstart_short(data_dir, tmp_path):
+    result, printed = run(
+        "quickstart", "--epochs", "5", "--no-progress", "--data-dir", data_dir, "--output-dir", str(tmp_path)
+    )
+    assert result["epochs"] == 5 and result["valid_error_rate"] < 0.5
+    assert (tmp_path / "checkpoint.tar").is_file() and (tmp_path / "log.sqlite").is_file()
