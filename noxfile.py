@@ -84,3 +84,14 @@ def docs(session: nox.Session) -> None:
     """Build the documentation offline with warnings as errors (sphinx and myst-parser from the system)."""
     _install_editable(session, *PACKAGES)
     session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", env=ENV)
+
+
+@nox.session(**VENV)
+def peers(session: nox.Session) -> None:
+    """Optional: install Ignite and Lightning and add their ratios to benchmarks/loop_overhead.py.
+
+    Not run by default or in CI (it downloads both from PyPI; torch 2.13 from the system satisfies them).
+    """
+    session.install("pytorch-ignite", "lightning")
+    _install_editable(session, *PACKAGES)
+    session.run("python", "benchmarks/loop_overhead.py", *session.posargs, env=ENV)

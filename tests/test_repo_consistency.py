@@ -152,7 +152,7 @@ def test_nox_has_sessions_for_every_package():
     lists = _nox_lists()
     assert lists["PACKAGES"] == list(EXPECTED)
     assert lists["DISTRIBUTIONS"] == [dist for dist, _ in EXPECTED.values()]
-    assert _nox_sessions() == {"tests", "integration", "lint", "template", "quickstart", "docs"}
+    assert _nox_sessions() == {"tests", "integration", "lint", "template", "quickstart", "docs", "peers"}
     text = (ROOT / "noxfile.py").read_text()
     assert '"--system-site-packages"' in text and '"virtualenv"' in text
 
