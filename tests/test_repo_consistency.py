@@ -143,7 +143,9 @@ def test_no_uv_and_no_torch_install_in_environments():
     for name in ("tox.ini", "noxfile.py"):
         text = (ROOT / name).read_text()
         assert not re.search(r"tox-uv|\buv (pip|venv|run)|[\"']uv[\"']|runner\s*=\s*uv", text), f"{name} uses uv"
-        assert not re.search(r"pip install[^\n]*\btorch\b|session\.install\([^)]*torch|^deps\s*=.*torch", text, re.M), (
+        torch = r"(?<![\w-])torch(?![\w-])"  # the package itself, not e.g. pytorch-ignite
+        installs = rf"pip install[^\n]*{torch}|session\.install\([^)]*{torch}|^deps\s*=.*{torch}"
+        assert not re.search(installs, text, re.M), (
             f"{name} installs torch into an environment"
         )
 
