@@ -195,7 +195,7 @@ class Merge(Parallel):
     [[5.0, 5.0, 5.0, 5.0]]
     """
 
-    @lazy(allocation=["output_dim"])
+    @lazy(allocation=["input_dims", "output_dim"])
     def __init__(self, input_names: Sequence[str], input_dims: Sequence[int], output_dim: int,
                  prototype: Brick | None = None, **kwargs: Any) -> None:
         if prototype is None:
