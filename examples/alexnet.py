@@ -240,6 +240,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         model=Model(cost),
         quiet=args.quiet or not main_process,
     )
+    train_stream.close()  # stops the background reading process, if any
     row = main_loop.log.current_row
     parameters = sum(p.numel() for p in cg.parameters)
     result = {

@@ -215,26 +215,43 @@ def test_alexnet_generated():
     assert "1 process(es)" in printed
 
 
-def test_alexnet_h5_file(tmp_path):
+@pytest.mark.parametrize("layout", ["features", "encoded_images"])
+def test_alexnet_h5_file(tmp_path, layout):
     import h5py
     import numpy
 
     from fuel.converters.base import fill_hdf5_file
 
     rng = numpy.random.default_rng(0)
+
+    def images(count):
+        if layout == "features":  # fixed-size uint8 images, smaller than the crop (upscaled first)
+            return rng.integers(0, 256, (count, 3, 40, 48), dtype=numpy.uint8)
+        from PIL import Image
+
+        out = numpy.empty(count, dtype=h5py.special_dtype(vlen=numpy.dtype("uint8")))
+        for i in range(count):  # JPEG bytes of varying sizes, as fuel-convert ilsvrc2012 stores them
+            buffer = io.BytesIO()
+            Image.fromarray(rng.integers(0, 256, (30 + i, 50, 3), dtype=numpy.uint8)).save(buffer, format="JPEG")
+            out[i] = numpy.frombuffer(buffer.getvalue(), dtype="uint8")
+        return out
+
     path = tmp_path / "images.hdf5"
-    with h5py.File(path, "w") as f:  # ImageNet layout, images smaller than the crop (upscaled first)
+    with h5py.File(path, "w") as f:
         fill_hdf5_file(
             f,
             [
-                ("train", "features", rng.integers(0, 256, (12, 3, 40, 48), dtype=numpy.uint8)),
+                ("train", layout, images(12)),
                 ("train", "targets", rng.integers(0, 10, (12, 1)).astype("int16")),
-                ("valid", "features", rng.integers(0, 256, (4, 3, 40, 48), dtype=numpy.uint8)),
+                ("valid", layout, images(4)),
                 ("valid", "targets", rng.integers(0, 10, (4, 1)).astype("int16")),
             ],
         )
-    result, printed = run("alexnet", "--quiet", "--data-file", str(path), "--epochs", "1", "--batch-size", "4")
-    assert result["batches"] == 3 and str(path) in printed
+    argv = ["--quiet", "--data-file", str(path), "--epochs", "1", "--batch-size", "4"]
+    if layout == "encoded_images":
+        argv += ["--workers", "1"]  # decoding in the background process
+    result, printed = run("alexnet", *argv)
+    assert result["batches"] == 3 and str(path) in printed and math.isfinite(result["train_cost"])
 
 
 def test_quickstart_short(data_dir, tmp_path):
