@@ -16,7 +16,8 @@ splits ``train`` and a held-out one): either fixed-size ``features`` (batch,
 ``fuel-convert ilsvrc2012``) decoded on the fly; images are upscaled to at
 least ``--image-size`` and randomly cropped to it. Reading and decoding run
 in a background process (``fuel.transformers.MultiProcessing``,
-``--workers 1``), overlapped with training. Without ``--data-file``: a tiny
+``--workers 1``), overlapped with training; on a GPU the main loop also copies
+the next batch to the device while this one trains (``Backend.prefetch``). Without ``--data-file``: a tiny
 generated batch at a reduced image size and width (``--width`` scales every
 layer), for CI and throughput figures.
 
