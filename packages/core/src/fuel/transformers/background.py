@@ -22,12 +22,14 @@ Examples
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
 import pickle
 import queue as queue_module
 import traceback
+import weakref
 from multiprocessing import shared_memory
 from typing import Any
 
@@ -242,6 +244,12 @@ def _worker_main(
         pool.release_all()
 
 
+def _close_at_exit(reference: "weakref.ref[BackgroundProcess]") -> None:
+    process = reference()
+    if process is not None:
+        process.close()
+
+
 class BackgroundProcess:
     """A worker process that computes epochs of a stream ahead of the trainer.
 
@@ -309,6 +317,9 @@ class BackgroundProcess:
                 f"the stream cannot be sent to a {method!r} worker ({err}); use picklable functions "
                 "(no lambdas) or start_method='fork'"
             ) from err
+        # a stream nobody closed (a main loop does not close its stream) must not hang the interpreter's exit:
+        # stop the worker before multiprocessing joins the queues' feeder threads (atexit runs in reverse order)
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     def start_epoch(self, epoch: int, child_state: Any = None) -> None:
         """Read ``epoch`` from ``child_state`` (``None``: its start) next."""
