@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from abc import ABC, abstractmethod
 from typing import Any
 
 import torch
@@ -16,7 +17,7 @@ from blocks.roles import BIAS, PARAMETER, WEIGHT, add_role
 __all__ = ["BrickWrapper", "ModuleBrick", "NDimensionalSoftmax", "WithExtraDims"]
 
 
-class BrickWrapper:
+class BrickWrapper(ABC):
     """Base class of class decorators listed in a brick class's ``decorators`` attribute.
 
     Examples
@@ -33,9 +34,9 @@ class BrickWrapper:
     ``Brick.__init_subclass__`` calls ``wrap(cls)`` for each, after the class is created.
     """
 
+    @abstractmethod
     def wrap(self, cls: type) -> None:
         """Modify the brick class ``cls`` in place."""
-        raise NotImplementedError  # pragma: no cover - abstract
 
 
 def _flatten_leading(x: torch.Tensor, count: int) -> torch.Tensor:
