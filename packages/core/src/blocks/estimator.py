@@ -312,6 +312,14 @@ class NeuralNet(BaseEstimator):
             output64 = brick.apply(output64)
         self._output64 = output64
 
+    def _compile_functions(self) -> None:
+        """Compile the network's outputs (float32 and float64 inputs) and per-example loss."""
+        from blocks.graph import ComputationGraph
+
+        self._predict_fn = ComputationGraph([self._output]).compile()
+        self._predict64_fn = ComputationGraph([self._output64]).compile()
+        self._loss_fn = ComputationGraph([self._loss_per_example]).compile()
+
     def _costs(self) -> tuple[Any, Any]:
         """The mean cost and the per-example loss, as symbolic variables."""
         if self.regression:
@@ -393,9 +401,7 @@ class NeuralNet(BaseEstimator):
         stream = DataStream(dataset, iteration_scheme=ShuffledScheme(len(train_idx), self.batch_size, rng=self.seed))
         self.history_: list[dict[str, float]] = []
         valid = (X[valid_idx], targets[valid_idx]) if n_valid else None
-        self._predict_fn = ComputationGraph([self._output]).compile()
-        self._predict64_fn = ComputationGraph([self._output64]).compile()
-        self._loss_fn = ComputationGraph([self._loss_per_example]).compile()
+        self._compile_functions()
         extensions = [FinishAfter(after_n_epochs=self.max_epochs), _EpochReport(self, valid), *(self.extensions or [])]
         self.main_loop_ = MainLoop(algorithm, stream, model=Model(cost), extensions=extensions)
         self.main_loop_.run()
@@ -496,7 +502,6 @@ class NeuralNet(BaseEstimator):
         if fitted is None:
             return
         from blocks.backends import get_backend
-        from blocks.graph import ComputationGraph
 
         self._shapes, self._single_target = fitted["shapes"], fitted["single_target"]
         self.n_features_in_, self.history_ = fitted["n_features_in_"], fitted["history_"]
@@ -509,9 +514,7 @@ class NeuralNet(BaseEstimator):
             brick.load_state_dict({name: torch.from_numpy(value) for name, value in values.items()})
             self._backend.place_module(brick)
         _, self._loss_per_example = self._costs()
-        self._predict_fn = ComputationGraph([self._output]).compile()
-        self._predict64_fn = ComputationGraph([self._output64]).compile()
-        self._loss_fn = ComputationGraph([self._loss_per_example]).compile()
+        self._compile_functions()
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Accuracy for classification, R² for regression."""
