@@ -281,10 +281,8 @@ class GradientDescent(TrainingAlgorithm):
         backend = self.backend
         if backend is not None:
             module = self._function.graph_module
-            tensors = {id(t): t for t in (*self.parameters, *module.parameters(), *module.buffers())}
-            tensors.update({id(v): v for v in vars(module).values() if isinstance(v, Tensor)})
-            backend.place_tensors(tensors.values())
-            self._place = None if backend.device.type == "cpu" else backend.place_batch
+            # batches need no placing here: the compiled graph moves them to its tensors' device
+            backend.place_tensors({id(t): t for t in (*self.parameters, *self._function.tensors)}.values())
             self._autocast = backend.autocast if backend.precision != "float32" else None
             from blocks import distributed
 
@@ -297,7 +295,7 @@ class GradientDescent(TrainingAlgorithm):
                 # DistributedDataParallel averages the gradients during backward()
                 self._function.set_forward(distributed.wrap_module(module))
         else:
-            self._place = self._autocast = None
+            self._autocast = None
         self._input_names = set(self._function.input_names)
         self._monitored_names = [v.name for v in self._monitored]
         self._num_monitored = len(self._monitored)
@@ -334,8 +332,6 @@ class GradientDescent(TrainingAlgorithm):
             checked = False
         if not checked:
             self._check_sources(batch)
-        if self._place is not None:
-            batch = self._place(batch)
         if self._autocast is not None:
             with self._autocast():
                 values = self._function(batch)

@@ -60,7 +60,12 @@ class CompiledGraph:
         self._num_outputs = num_outputs
         self._forward: Callable[..., Any] = torch.compile(graph_module) if use_torch_compile else graph_module.forward
         self._tensors = [t for t in vars(graph_module).values() if isinstance(t, torch.Tensor)]
-        self._tensors += list(graph_module.parameters())
+        self._tensors += [*graph_module.parameters(), *graph_module.buffers()]
+
+    @property
+    def tensors(self) -> list[torch.Tensor]:
+        """Every tensor the graph reads besides its inputs (parameters, buffers, other attributes)."""
+        return list(self._tensors)
 
     @property
     def device(self) -> torch.device:
