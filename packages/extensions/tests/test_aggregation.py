@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy
 import pytest
 import torch
@@ -112,3 +114,78 @@ def test_monitored_quantity_needs_a_name():
 
     with pytest.raises(ValueError, match="needs a name"):
         Count(requires=[])
+
+
+FLOAT32_VALUES = [torch.tensor(v, dtype=torch.float32) for v in RNG.normal(loc=2.0, size=3 * COMPACT_EVERY + 17)]
+FLOAT32_SIZES = [int(s) for s in RNG.integers(1, 64, size=len(FLOAT32_VALUES))]
+
+
+def _float32_feed(aggregator, start=0, stop=None):
+    for value, size in zip(FLOAT32_VALUES[start:stop], FLOAT32_SIZES[start:stop]):
+        aggregator.aggregate([value.clone()], size)
+    return aggregator
+
+
+@pytest.mark.parametrize(
+    ("scheme", "kept"),
+    [(WeightedMean("v"), 0), (Mean("v", "d"), 0), (Mean("v", 2.0), 0), (Minimum("v"), 0), (Maximum("v"), 0),
+     (TakeLast("v"), 1)],
+)
+def test_aggregators_keep_no_batch_tensor_alive(scheme, kept):
+    # a list of thousands of live per-batch tensors fragmented the heap and slowed every training step
+    import gc
+    import weakref
+
+    aggregator = scheme.get_aggregator()
+    references = []
+    for index in range(2 * COMPACT_EVERY + 3):
+        values = [torch.tensor(float(index)), torch.tensor(3.0)]
+        references += [weakref.ref(v) for v in values]
+        aggregator.aggregate(values[: len(scheme.requires)], 3)
+        del values
+    gc.collect()
+    assert sum(r() is not None for r in references) == kept
+    assert aggregator.readout() is not None
+
+
+def test_float32_sums_are_folded_into_float64():
+    aggregator = _float32_feed(WeightedMean("v").get_aggregator())
+    expected = sum(float(v) * s for v, s in zip(FLOAT32_VALUES, FLOAT32_SIZES)) / sum(FLOAT32_SIZES)
+    result = aggregator.readout()
+    assert result.dtype == torch.float64
+    assert float(result) == pytest.approx(expected, rel=1e-6)
+
+
+def test_half_precision_values_are_summed_in_float32_at_least():
+    values = [torch.tensor(v, dtype=torch.bfloat16) for v in RNG.normal(loc=5.0, size=COMPACT_EVERY - 1)]
+    aggregator = WeightedMean("v").get_aggregator()
+    for value in values:
+        aggregator.aggregate([value], 4)
+    expected = sum(float(v) for v in values) / len(values)
+    # a bfloat16 running sum would be off by percents after a few hundred batches
+    assert float(aggregator.readout()) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("scheme", [WeightedMean("v"), Mean("v", 2.0), Minimum("v"), Maximum("v")])
+def test_a_checkpoint_mid_period_leaves_the_sums_bitwise_unchanged(scheme):
+    half = COMPACT_EVERY + 40  # one fold done, a partial sum pending
+    straight = _float32_feed(scheme.get_aggregator())
+    checkpointed = _float32_feed(scheme.get_aggregator(), 0, half)
+    state = copy.deepcopy(checkpointed.state_dict())  # what a checkpoint writes (state tensors are references)
+    _float32_feed(checkpointed, half)
+    resumed = scheme.get_aggregator()
+    resumed.load_state_dict(state)
+    _float32_feed(resumed, half)
+    assert torch.equal(checkpointed.readout(), straight.readout())
+    assert torch.equal(resumed.readout(), straight.readout())
+
+
+def test_states_of_older_checkpoints_still_load():
+    weighted = WeightedMean("v").get_aggregator()
+    weighted.load_state_dict({"total": torch.tensor(10.0, dtype=torch.float64), "total_weight": 4.0})
+    weighted.aggregate([torch.tensor(1.0)], 1)
+    assert float(weighted.readout()) == pytest.approx(11.0 / 5.0)
+    mean = Mean("n", "d").get_aggregator()
+    mean.load_state_dict({"numerator": torch.tensor(3.0), "denominator": torch.tensor(6.0)})
+    mean.aggregate([torch.tensor(1.0), torch.tensor(2.0)], 1)
+    assert float(mean.readout()) == pytest.approx(4.0 / 8.0)

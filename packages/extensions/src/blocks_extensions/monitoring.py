@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import operator
 from typing import Any, Iterable, Sequence
 
 import numpy
@@ -71,6 +72,9 @@ class _Monitored:
         if duplicates:
             raise ValueError(f"monitored names must be unique, repeated: {duplicates}")
         self.aggregators: list[Aggregator] = [scheme.get_aggregator() for _, scheme, _ in self.schemes]
+        # the per-batch path: one call per aggregator, no zip or per-scheme bookkeeping
+        self._calls = [(aggregator.aggregate, positions)
+                       for aggregator, (_, _, positions) in zip(self.aggregators, self.schemes)]
         self.count = 0
 
     def _require(self, variable: Any) -> int:
@@ -88,8 +92,8 @@ class _Monitored:
         self.count = 0
 
     def aggregate(self, values: Sequence[Any], batch_size: int) -> None:
-        for aggregator, (_, _, positions) in zip(self.aggregators, self.schemes):
-            aggregator.aggregate([values[i] for i in positions], batch_size)
+        for aggregate, positions in self._calls:
+            aggregate([values[i] for i in positions], batch_size)
         for quantity, positions in self.quantities:
             quantity.aggregate(*(_to_numpy(values[i]) for i in positions))
         self.count += 1
@@ -340,6 +344,9 @@ class TrainingDataMonitoring(MonitoringExtension):
         if repeated:
             raise ValueError(f"different monitored variables share the name(s) {repeated}: rename them")
         self._required_names: list[str] = required_names  # type: ignore[assignment]
+        # monitored_values -> the required values in order, in one C call
+        getter = operator.itemgetter(*required_names)
+        self._get_required = getter if len(required_names) > 1 else (lambda values: (getter(values),))
         self._algorithm: Any = None
 
     def _setup(self) -> None:
@@ -360,9 +367,11 @@ class TrainingDataMonitoring(MonitoringExtension):
         )
 
     def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
-        if callback_invoked == "after_batch":
-            values = self._algorithm.monitored_values
-            self._monitored.aggregate([values[name] for name in self._required_names], _batch_size(from_main_loop[0]))
+        if callback_invoked == "after_batch":  # every batch: kept to a few calls
+            self._monitored.aggregate(self._get_required(self._algorithm.monitored_values),
+                                      _batch_size(from_main_loop[0]))
+            if "after_batch" not in self._by_callback:  # no trigger on batches: nothing more to do
+                return
         elif callback_invoked in ("before_training", "on_resumption"):
             self._setup()
         super().dispatch(callback_invoked, *from_main_loop)

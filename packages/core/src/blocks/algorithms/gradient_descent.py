@@ -55,6 +55,13 @@ def _parameter_name(parameter: Tensor, index: int) -> str:
     return getattr(parameter, "_blocks_name", None) or f"parameter_{index}"
 
 
+def _has_none(items: Sequence[Any]) -> bool:
+    for item in items:
+        if item is None:
+            return True
+    return False
+
+
 def _global_norm(tensors: Sequence[Tensor]) -> Tensor:
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(list(tensors))))
 
@@ -348,7 +355,7 @@ class GradientDescent(TrainingAlgorithm):
         finally:
             for parameter in parameters:
                 parameter.grad = None
-        if any(g is None for g in gradients):
+        if _has_none(gradients):
             unused = [name for name, g in zip(self.parameter_dict, gradients) if g is None]
             raise ValueError(f"the cost does not depend on the parameter(s) {unused}: remove them from parameters")
         monitored: dict[str, Tensor] = {}
@@ -362,7 +369,10 @@ class GradientDescent(TrainingAlgorithm):
                     monitored[name] = value.detach()
                 self.monitored_values = monitored
                 return
-        with torch.no_grad():
+        # no_grad without the context manager's Python frames (this runs every batch)
+        grad_enabled = torch.is_grad_enabled()
+        torch._C._set_grad_enabled(False)
+        try:
             if self._want_gradient_norm:
                 monitored["total_gradient_norm"] = _global_norm(gradients)
             if self.keep_gradients:
@@ -376,9 +386,12 @@ class GradientDescent(TrainingAlgorithm):
                 self.step_rule.update_parameters(parameters, gradients)
             if self._update_buffers:
                 torch._foreach_copy_(self._update_buffers, values[1 + self._num_monitored:])
+        finally:
+            torch._C._set_grad_enabled(grad_enabled)
         if self._num_monitored:
             for name, value in zip(self._monitored_names, values[1:]):
-                monitored[name] = value.detach()
+                # values that need no gradient (error rates, counts) are stored as they are: detach is an op
+                monitored[name] = value.detach() if value.requires_grad else value
         self.monitored_values = monitored
 
     # -- state ---------------------------------------------------------------

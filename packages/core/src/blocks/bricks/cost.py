@@ -124,7 +124,9 @@ def _categorical_cross_entropy(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Te
     log = torch.log(y_hat)
     if y.is_floating_point():
         return -(y * log).sum(dim=-1).mean()
-    return -log.gather(-1, y.long().reshape(-1, 1) if y.dim() <= 1 else y.long().unsqueeze(-1)).mean()
+    if y.dtype is not torch.int64:  # every call below is a tensor operation: skip the ones that change nothing
+        y = y.long()
+    return -log.gather(-1, y.reshape(-1, 1) if y.dim() <= 1 else y.unsqueeze(-1)).mean()
 
 
 class CategoricalCrossEntropy(Cost):
@@ -145,7 +147,10 @@ class CategoricalCrossEntropy(Cost):
 
 
 def _misclassification_rate(y: torch.Tensor, y_hat: torch.Tensor, top_k: int) -> torch.Tensor:
-    y = y.long().reshape(-1)
+    if y.dtype is not torch.int64:
+        y = y.long()
+    if y.dim() != 1:
+        y = y.reshape(-1)
     if top_k == 1:
         return (y_hat.argmax(dim=-1) != y).to(y_hat.dtype).mean()
     scores = y_hat.gather(1, y.unsqueeze(1))

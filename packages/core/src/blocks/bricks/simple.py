@@ -335,7 +335,7 @@ def _categorical_cross_entropy(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor
     if y.dim() != x.dim() - 1:
         raise ValueError(f"integer targets must have one axis less than the scores: got targets of shape "
                          f"{tuple(y.shape)} and scores of shape {tuple(x.shape)}")
-    return -log_probabilities.gather(-1, y.long().unsqueeze(-1)).squeeze(-1)
+    return -log_probabilities.gather(-1, (y if y.dtype is torch.int64 else y.long()).unsqueeze(-1)).squeeze(-1)
 
 
 class Softmax(Activation):

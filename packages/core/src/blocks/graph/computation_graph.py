@@ -92,9 +92,14 @@ class CompiledGraph:
             except TypeError:
                 raise ValueError(f"a batch must be a mapping from input names {self.input_names} to "
                                  f"tensors, got {type(batch).__name__}") from None
-            if not isinstance(value, torch.Tensor):
+            if type(value) is numpy.ndarray:  # the common case (Fuel batches): no copy, about 1 µs
+                try:
+                    value = torch.from_numpy(value)
+                except TypeError:  # a dtype torch has no counterpart for: let as_tensor say which
+                    value = torch.as_tensor(value)
+            elif not isinstance(value, torch.Tensor):
                 value = torch.as_tensor(numpy.asarray(value))
-            if dtype is not None and value.dtype != dtype:
+            if dtype is not None and value.dtype is not dtype:
                 value = value.to(dtype)
             if value.device != device:  # a host batch for a graph on a GPU: one script for any device
                 value = value.to(device, non_blocking=True)
