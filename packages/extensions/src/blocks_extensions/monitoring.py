@@ -72,9 +72,12 @@ class _Monitored:
         if duplicates:
             raise ValueError(f"monitored names must be unique, repeated: {duplicates}")
         self.aggregators: list[Aggregator] = [scheme.get_aggregator() for _, scheme, _ in self.schemes]
-        # the per-batch path: one call per aggregator, no zip or per-scheme bookkeeping
-        self._calls = [(aggregator.aggregate, positions)
-                       for aggregator, (_, _, positions) in zip(self.aggregators, self.schemes)]
+        # the per-batch path: one call per aggregator; its values picked by index or by one itemgetter call
+        self._calls = [
+            (aggregator.aggregate, positions[0], None) if len(positions) == 1
+            else (aggregator.aggregate, 0, operator.itemgetter(*positions) if positions else (lambda values: ()))
+            for aggregator, (_, _, positions) in zip(self.aggregators, self.schemes)
+        ]
         self.count = 0
 
     def _require(self, variable: Any) -> int:
@@ -92,8 +95,8 @@ class _Monitored:
         self.count = 0
 
     def aggregate(self, values: Sequence[Any], batch_size: int) -> None:
-        for aggregate, positions in self._calls:
-            aggregate([values[i] for i in positions], batch_size)
+        for aggregate, position, getter in self._calls:
+            aggregate((values[position],) if getter is None else getter(values), batch_size)
         for quantity, positions in self.quantities:
             quantity.aggregate(*(_to_numpy(values[i]) for i in positions))
         self.count += 1
@@ -367,9 +370,16 @@ class TrainingDataMonitoring(MonitoringExtension):
         )
 
     def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
-        if callback_invoked == "after_batch":  # every batch: kept to a few calls
-            self._monitored.aggregate(self._get_required(self._algorithm.monitored_values),
-                                      _batch_size(from_main_loop[0]))
+        if callback_invoked == "after_batch":  # every batch: _Monitored.aggregate inlined, one call per aggregator
+            monitored = self._monitored
+            values = self._get_required(self._algorithm.monitored_values)
+            batch_size = _batch_size(from_main_loop[0])
+            for aggregate, position, getter in monitored._calls:
+                aggregate((values[position],) if getter is None else getter(values), batch_size)
+            if monitored.quantities:
+                for quantity, positions in monitored.quantities:
+                    quantity.aggregate(*(_to_numpy(values[i]) for i in positions))
+            monitored.count += 1
             if "after_batch" not in self._by_callback:  # no trigger on batches: nothing more to do
                 return
         elif callback_invoked in ("before_training", "on_resumption"):

@@ -81,7 +81,8 @@ class CompiledGraph:
 
     def __call__(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
         args = []
-        device = self.device
+        tensors = self._tensors
+        device = tensors[0].device if tensors else _CPU
         for name, dtype in self._inputs:
             try:
                 value = batch[name]
@@ -480,6 +481,12 @@ def _compile(wanted: list[fx.Node], num_outputs: int, buffers: list[torch.Tensor
             env[node].meta = {"within": node.meta["within"]} if "within" in node.meta else {}
     graph.output(tuple(env[n] for n in wanted))
     module = fx.GraphModule(root, graph)
+    if not use_torch_compile:
+        # The generated code reads ``self.t0``...: a parameter lives in ``_parameters`` and each read goes
+        # through nn.Module.__getattr__, a Python call per parameter per batch. The same object in the
+        # instance dict is found first. Parameters are only ever moved in place (``.data``), and
+        # nn.Module.__setattr__ removes the entry if one is replaced, so the two never disagree.
+        module.__dict__.update(module._parameters)
     updates = [(buffer, num_outputs + i) for i, buffer in enumerate(buffers)]
     return CompiledGraph(module, inputs, updates, num_outputs, use_torch_compile)
 

@@ -217,8 +217,11 @@ class IndexableDataset(Dataset):
         """The examples of ``request`` (an int, a slice or a sequence of indices)."""
         if request is None:
             raise ValueError("IndexableDataset needs a request (int, slice or indices); use an iteration scheme")
-        try:
-            return tuple(_index(container, request) for container in self.indexables)
+        try:  # a loop, not a generator: this runs once per batch and arrays need no helper call
+            data = []
+            for container in self.indexables:
+                data.append(container[request] if type(container) is np.ndarray else _index(container, request))
+            return tuple(data)
         except IndexError as err:
             raise ValueError(f"request {_describe(request)} is out of range for {self._length} examples") from err
 
