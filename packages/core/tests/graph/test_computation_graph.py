@@ -221,3 +221,23 @@ def test_compiled_function_names_the_brick_when_shapes_do_not_fit():
     with pytest.raises(ValueError, match=r"/mlp/linear_0 \(Linear\)\.apply: expected inputs of shape \(\.\.\., 4\)"
                                          r".*got shape \(2, 7\)"):
         fn({"features": torch.ones(2, 7)})
+
+
+def test_compiled_graph_follows_parameters_moved_or_replaced():
+    # the compiled code reads parameters from the module's instance dict (no nn.Module.__getattr__ per batch)
+    linear = Linear(input_dim=3, output_dim=2, weights_init=Constant(1.0), biases_init=Constant(0.5))
+    linear.initialize()
+    x = matrix("x")
+    fn = ComputationGraph([linear.apply(x)]).compile()
+    module = fn.graph_module
+    named = dict(module.named_parameters())
+    assert {id(p) for p in named.values()} == {id(linear.W), id(linear.b)}
+    assert all(module.__dict__[name] is parameter for name, parameter in named.items())
+    batch = {"x": numpy.ones((1, 3), dtype="float32")}
+    torch.testing.assert_close(fn(batch)[0], torch.full((1, 2), 3.5))
+    linear.W.data = torch.zeros(3, 2)  # what backends and checkpoint loading do: the same Parameter, new data
+    torch.testing.assert_close(fn(batch)[0], torch.full((1, 2), 0.5))
+    name = next(n for n, p in named.items() if p is linear.b)
+    setattr(module, name, torch.nn.Parameter(torch.full((2,), 2.0)))  # replaced through the module API
+    assert dict(module.named_parameters())[name] is module.__dict__.get(name, module._parameters[name])
+    torch.testing.assert_close(fn(batch)[0], torch.full((1, 2), 2.0))
