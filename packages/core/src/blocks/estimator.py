@@ -313,12 +313,12 @@ class NeuralNet(BaseEstimator):
         self._output64 = output64
 
     def _compile_functions(self) -> None:
-        """Compile the network's outputs (float32 and float64 inputs) and per-example loss."""
+        """Compile the predictions (float64 inputs) and the held-out evaluation (per-example loss and outputs)."""
         from blocks.graph import ComputationGraph
 
-        self._predict_fn = ComputationGraph([self._output]).compile()
         self._predict64_fn = ComputationGraph([self._output64]).compile()
-        self._loss_fn = ComputationGraph([self._loss_per_example]).compile()
+        # held-out figures: the per-example loss and the outputs in one forward pass
+        self._valid_fn = ComputationGraph([self._loss_per_example, self._output]).compile()
 
     def _costs(self) -> tuple[Any, Any]:
         """The mean cost and the per-example loss, as symbolic variables."""
@@ -409,7 +409,13 @@ class NeuralNet(BaseEstimator):
 
     # -- prediction ----------------------------------------------------------------
     def _forward(self, X: numpy.ndarray, fn: Any, extra: dict | None = None, double: bool = False) -> numpy.ndarray:
-        """Evaluate ``fn`` on ``X``, in float64 when ``double``.
+        """Evaluate ``fn``'s first output on ``X``, in float64 when ``double`` (see :meth:`_forward_all`)."""
+        return self._forward_all(X, fn, extra, double)[0]
+
+    def _forward_all(
+        self, X: numpy.ndarray, fn: Any, extra: dict | None = None, double: bool = False
+    ) -> list[numpy.ndarray]:
+        """Evaluate every output of ``fn`` on ``X``, in float64 when ``double``.
 
         float32 matrix products depend on how many rows are multiplied at once,
         so predictions are computed in float64 (the parameters are cast in
@@ -429,12 +435,12 @@ class NeuralNet(BaseEstimator):
                     batch = {"features": torch.as_tensor(X[start : start + 4096], device=device)}
                     for name, value in (extra or {}).items():
                         batch[name] = torch.as_tensor(value[start : start + 4096], device=device)
-                    outputs.append(fn(batch)[0].detach().cpu().numpy())
+                    outputs.append([value.detach().cpu().numpy() for value in fn(batch)])
         finally:
             with torch.no_grad():
                 for parameter, dtype in dtypes:
                     parameter.data = parameter.data.to(dtype)
-        return numpy.concatenate(outputs)
+        return [numpy.concatenate(parts) for parts in zip(*outputs)]
 
     def _scores(self, X: Any) -> numpy.ndarray:
         check_is_fitted(self, "bricks_")
@@ -443,8 +449,7 @@ class NeuralNet(BaseEstimator):
 
     def _evaluate(self, X: numpy.ndarray, targets: numpy.ndarray) -> tuple[float, float]:
         """Mean loss and score (accuracy, or R² for regression) on held-out data."""
-        losses = self._forward(X, self._loss_fn, {"targets": targets})
-        predictions = self._forward(X, self._predict_fn)
+        losses, predictions = self._forward_all(X, self._valid_fn, {"targets": targets})
         if not self.regression:
             return float(losses.mean()), float((predictions.argmax(1) == targets).mean())
         residual = ((targets - predictions) ** 2).sum()
