@@ -17,7 +17,10 @@ which goes first; the figure is Blocks' time / plain time per paired repeat
 full-size recipes on the real ``digits`` (and generated MNIST-shaped data)
 next to plain-PyTorch counterparts, printing error, epochs and wall time.
 
-Usage: ``python benchmarks/examples.py [--quick] [--repeats N] [--threads N] [--recipes]``
+``--alexnet`` instead times AlexNet training steps (examples/alexnet.py's graph)
+against the same network in plain PyTorch on generated 224x224 images.
+
+Usage: ``python benchmarks/examples.py [--quick] [--repeats N] [--threads N] [--recipes] [--alexnet]``
 """
 
 from __future__ import annotations
@@ -432,6 +435,83 @@ def convnet_recipe(data_dir: str, epochs: int) -> None:
     print(f"  plain : test accuracy {100 * accuracy:.2f}% after {epochs} epochs in {seconds:.1f} s", flush=True)
 
 
+def alexnet_throughput(repeats: int, steps: int, batch_size: int, image_size: int, width: float, classes: int):
+    """AlexNet training steps (examples/alexnet.py's graph: dropout, weight decay, momentum) vs the same network
+    in plain PyTorch, on generated images of the real shape; interleaved, images/s and the step-time ratio."""
+    import alexnet as example
+
+    from blocks.algorithms import GradientDescent
+    from blocks.plugins import resolve
+
+    torch.manual_seed(SEED)
+    convnet, mlp = example.build_alexnet(image_size, width, classes, False, SEED)
+    _, _, train_cost, cg, train_monitored = example.training_graph(convnet, mlp, 0.5, 5e-4, SEED)
+    algorithm = GradientDescent(cost=train_cost, parameters=cg.parameters,
+                                step_rule=resolve("step_rules", "momentum")(learning_rate=0.01, momentum=0.9),
+                                backend="cpu")
+    algorithm.add_monitored(train_monitored)  # what the example's training monitor asks for
+    algorithm.initialize()
+
+    def scaled(n: int) -> int:
+        return max(1, int(round(n * width)))
+
+    def conv(inputs: int, filters: int, size: int, step: int = 1) -> torch.nn.Conv2d:
+        return torch.nn.Conv2d(inputs, scaled(filters), size, step, padding=size // 2)
+
+    relu, pool = torch.nn.ReLU, lambda: torch.nn.MaxPool2d(3, 2)
+    features = torch.nn.Sequential(
+        conv(3, 96, 11, 4), relu(), pool(), conv(scaled(96), 256, 5), relu(), pool(),
+        conv(scaled(256), 384, 3), relu(), conv(scaled(384), 384, 3), relu(), conv(scaled(384), 256, 3), relu(), pool(),
+        torch.nn.Flatten(),
+    )
+    size = features(torch.zeros(1, 3, image_size, image_size)).shape[1]
+    if size != math.prod(convnet.get_dim("output")):
+        raise RuntimeError(f"the plain network has {size} features, the bricks {convnet.get_dim('output')}")
+    model = torch.nn.Sequential(
+        features,
+        torch.nn.Linear(size, scaled(4096)), relu(), torch.nn.Dropout(0.5),
+        torch.nn.Linear(scaled(4096), scaled(4096)), relu(), torch.nn.Dropout(0.5),
+        torch.nn.Linear(scaled(4096), classes),
+    )
+    weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    images, labels = _common.generated_images(batch_size * steps, (3, image_size, image_size), classes, seed=SEED)
+    batches = [{"features": images[i : i + batch_size], "targets": labels[i : i + batch_size]}
+               for i in range(0, len(images), batch_size)]
+
+    def blocks_steps() -> None:
+        for batch in batches:
+            algorithm.process_batch(batch)
+
+    def plain_steps() -> None:
+        for batch in batches:
+            scores = model(torch.from_numpy(batch["features"]))
+            loss = torch.nn.functional.cross_entropy(scores, torch.from_numpy(batch["targets"]))
+            loss = loss + 5e-4 * sum((w**2).sum() for w in weights)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+    blocks_steps(), plain_steps()  # warm-up
+    times: dict[str, list[float]] = {"blocks": [], "plain": []}
+    for repeat in range(repeats):
+        order = [("blocks", blocks_steps), ("plain", plain_steps)]
+        for name, run in order if repeat % 2 == 0 else order[::-1]:
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    ratios = [b / p for b, p in zip(times["blocks"], times["plain"])]
+    per_second = {name: batch_size * steps / statistics.median(values) for name, values in times.items()}
+    print(
+        f"AlexNet {image_size}x{image_size}, width x{width:g}, {classes} classes, batch {batch_size}, "
+        f"{torch.get_num_threads()} thread(s): Blocks {per_second['blocks']:.1f} images/s, plain PyTorch "
+        f"{per_second['plain']:.1f} images/s; step time ratio median {statistics.median(ratios):.3f} "
+        f"(range {min(ratios):.3f}-{max(ratios):.3f}, {len(ratios)} paired repeats of {steps} batches)",
+        flush=True,
+    )
+    return statistics.median(ratios)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
@@ -443,6 +523,10 @@ def main(argv=None) -> int:
     parser.add_argument("--cifar-epochs", type=int, default=0, help="with --recipes: also the CIFAR MLP recipe")
     parser.add_argument("--convnet-epochs", type=int, default=0, help="with --recipes: also the CIFAR convnet recipe")
     parser.add_argument("--skip-digits", action="store_true", help="with --recipes: only the CIFAR recipes asked for")
+    parser.add_argument("--alexnet", action="store_true", help="AlexNet training throughput vs plain PyTorch instead")
+    parser.add_argument("--image-size", type=int, default=224, help="with --alexnet: image size (default 224)")
+    parser.add_argument("--width", type=float, default=1.0, help="with --alexnet: layer width scale (default 1)")
+    parser.add_argument("--batch-size", type=int, default=32, help="with --alexnet: batch size (default 32)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
@@ -454,8 +538,12 @@ def main(argv=None) -> int:
         if args.convnet_epochs:
             convnet_recipe(args.data_dir, args.convnet_epochs)
         return 0
+    if args.alexnet:
+        alexnet_throughput(args.repeats, args.steps or 2, args.batch_size, args.image_size, args.width, 1000)
+        return 0
     if args.quick:
         overhead(2000, 2, 50)
+        alexnet_throughput(2, 1, 4, 64, 1 / 16, 10)
         return 0
     median = overhead(60000, args.repeats, args.steps or 60000 // BATCH)
     print(f"{'meets' if median <= 1.05 else 'MISSES'} the target <= 1.05")

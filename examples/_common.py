@@ -195,6 +195,7 @@ def run_loop(
     *,
     epochs: int,
     monitored: Iterable[Any] = (),
+    train_monitored: Iterable[Any] | None = None,
     valid_stream: Any = None,
     model: Any = None,
     extensions: Iterable[Any] = (),
@@ -204,16 +205,20 @@ def run_loop(
     """Run a ``MainLoop`` with Timing, per-epoch training/validation monitoring, Printing and FinishAfter.
 
     Returns the loop and the wall time of ``run()`` in seconds. Figures are in
-    ``main_loop.log.current_row`` as ``train_<name>`` and ``valid_<name>``.
+    ``main_loop.log.current_row`` as ``train_<name>`` and ``valid_<name>``;
+    ``train_monitored`` (default: ``monitored``) are the variables monitored on
+    the training batches, e.g. those of a dropout graph.
     """
     from blocks.extensions import FinishAfter
     from blocks.main_loop import MainLoop
     from blocks_extensions import DataStreamMonitoring, Printing, Timing, TrainingDataMonitoring
 
     monitored = list(monitored)
+    train_monitored = monitored if train_monitored is None else list(train_monitored)
     all_extensions: list[Any] = [Timing()]
+    if train_monitored:
+        all_extensions.append(TrainingDataMonitoring(train_monitored, prefix="train", after_epoch=True))
     if monitored:
-        all_extensions.append(TrainingDataMonitoring(monitored, prefix="train", after_epoch=True))
         if valid_stream is not None:
             all_extensions.append(DataStreamMonitoring(monitored, valid_stream, prefix="valid"))
     all_extensions.extend(extensions)

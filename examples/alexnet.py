@@ -109,6 +109,38 @@ def build_alexnet(image_size: int, width: float, classes: int, lrn: bool, seed: 
     return convnet, mlp
 
 
+def training_graph(convnet: Any, mlp: Any, dropout: float, weight_decay: float, seed: int):
+    """``(cost, error_rate, train_cost, graph, train_monitored)``.
+
+    ``cost`` and ``error_rate`` are the deterministic (test) figures; ``train_cost`` is the cost with dropout
+    on the two hidden layers plus weight decay (an L2 term on every ``WEIGHT``); ``train_monitored`` are the
+    cost and error rate of the dropout graph, which the training step computes anyway (monitoring the
+    deterministic ones on training batches would run the classifier twice per batch).
+    """
+    from blocks.bricks import Flattener
+    from blocks.bricks.cost import CategoricalCrossEntropy, MisclassificationRate
+    from blocks.filter import VariableFilter
+    from blocks.graph import ComputationGraph, apply_dropout, lvector, tensor4
+    from blocks.roles import INPUT, WEIGHT
+
+    x, y = tensor4("features"), lvector("targets")
+    probs = mlp.apply(Flattener().apply(convnet.apply(x)))
+    cost = CategoricalCrossEntropy().apply(y, probs)
+    cost.name = "cost"
+    error_rate = MisclassificationRate().apply(y, probs)
+    error_rate.name = "error_rate"
+    cg = ComputationGraph([cost, error_rate])
+    weights = VariableFilter(roles=[WEIGHT])(cg.variables)
+    # dropout on the outputs of the two hidden layers = the inputs of the last two linear layers
+    hidden = VariableFilter(roles=[INPUT], bricks=mlp.linear_transformations[1:])(cg.variables)
+    dropped = apply_dropout(cg, hidden, dropout, seed=seed) if dropout else cg
+    dropped_cost, dropped_error_rate = dropped.outputs
+    dropped_cost.name, dropped_error_rate.name = "cost", "error_rate"
+    train_cost = dropped_cost + weight_decay * sum((w**2).sum() for w in weights)
+    train_cost.name = "regularized_cost"
+    return cost, error_rate, train_cost, cg, [dropped_cost, dropped_error_rate]
+
+
 def h5_stream(path: str, split: str, image_size: int, batch_size: int, seed: int, shuffle: bool, distributed: bool):
     """A stream of ``(features, targets)`` from an ImageNet-layout HDF5 file, cropped to ``image_size``."""
     from fuel.datasets import H5PYDataset
@@ -170,13 +202,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     _common.setup(args)
     from blocks import distributed
     from blocks.algorithms import GradientDescent
-    from blocks.bricks import Flattener
-    from blocks.bricks.cost import CategoricalCrossEntropy, MisclassificationRate
-    from blocks.filter import VariableFilter
-    from blocks.graph import ComputationGraph, apply_dropout, lvector, tensor4
     from blocks.model import Model
     from blocks.plugins import resolve
-    from blocks.roles import INPUT, WEIGHT
     from fuel.transformers import MultiProcessing
 
     device = args.device
@@ -186,19 +213,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     main_process = distributed.is_main_process()
 
     convnet, mlp = build_alexnet(args.image_size, args.width, args.classes, args.lrn, args.seed)
-    x, y = tensor4("features"), lvector("targets")
-    probs = mlp.apply(Flattener().apply(convnet.apply(x)))
-    cost = CategoricalCrossEntropy().apply(y, probs)
-    cost.name = "cost"
-    error_rate = MisclassificationRate().apply(y, probs)
-    error_rate.name = "error_rate"
-    cg = ComputationGraph([cost, error_rate])
-    weights = VariableFilter(roles=[WEIGHT])(cg.variables)
-    # dropout on the outputs of the two hidden layers = the inputs of the last two linear layers
-    hidden = VariableFilter(roles=[INPUT], bricks=mlp.linear_transformations[1:])(cg.variables)
-    dropped = apply_dropout(cg, hidden, args.dropout, seed=args.seed) if args.dropout else cg
-    train_cost = dropped.outputs[0] + args.weight_decay * sum((w**2).sum() for w in weights)
-    train_cost.name = "regularized_cost"
+    cost, error_rate, train_cost, cg, train_monitored = training_graph(
+        convnet, mlp, args.dropout, args.weight_decay, args.seed
+    )
 
     step_rule = resolve("step_rules", "momentum")(learning_rate=args.learning_rate, momentum=args.momentum)
     algorithm = GradientDescent(cost=train_cost, parameters=cg.parameters, step_rule=step_rule, backend=device)
@@ -237,6 +254,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         train_stream,
         epochs=args.epochs,
         monitored=[cost, error_rate],
+        train_monitored=train_monitored,
         valid_stream=valid_stream,
         model=Model(cost),
         quiet=args.quiet or not main_process,
