@@ -126,8 +126,18 @@ def init_distributed(
 
 
 def destroy_distributed() -> None:
-    """Leave the process group, if any."""
+    """Leave the process group, if any, once every rank has reached this point.
+
+    The ranks meet at a barrier first: a rank that tears its connections down
+    while a peer is still finishing its last collective can make the peer's
+    Gloo worker thread abort the process (``terminate called without an
+    active exception``).
+    """
     if dist.is_available() and dist.is_initialized():
+        try:
+            dist.barrier()
+        except RuntimeError as error:  # a peer already gone: leave anyway
+            logger.warning("leaving the process group without a final barrier: %s", error)
         dist.destroy_process_group()
 
 
