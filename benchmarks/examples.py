@@ -20,7 +20,13 @@ next to plain-PyTorch counterparts, printing error, epochs and wall time.
 ``--alexnet`` instead times AlexNet training steps (examples/alexnet.py's graph)
 against the same network in plain PyTorch on generated 224x224 images.
 
-Usage: ``python benchmarks/examples.py [--quick] [--repeats N] [--threads N] [--recipes] [--alexnet]``
+``--device cuda`` runs every mode on a GPU: Blocks through its CUDA backend
+(pinned, overlapped host-to-device copies in the MainLoop), plain PyTorch the
+way its documentation teaches (batches from pinned memory, ``non_blocking``
+copies); each timed window ends with a device synchronization.
+
+Usage: ``python benchmarks/examples.py [--quick] [--repeats N] [--threads N] [--recipes] [--alexnet]
+[--device cuda]``
 """
 
 from __future__ import annotations
@@ -50,6 +56,22 @@ L2 = 5e-5
 LEARNING_RATE = 0.1
 BATCH = 50
 SEED = 1
+DEVICE = torch.device("cpu")
+"""Where both sides compute (``--device``)."""
+
+
+def sync() -> None:
+    """Wait for the device's queued work, so that a timer read after it measures the work itself."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
+
+
+def to_device(array: numpy.ndarray) -> torch.Tensor:
+    """Plain PyTorch's idiomatic batch transfer: from pinned host memory, asynchronous on a GPU."""
+    tensor = torch.from_numpy(array)
+    if DEVICE.type != "cuda":
+        return tensor
+    return tensor.pin_memory().to(DEVICE, non_blocking=True)
 
 
 def make_data(num_examples: int) -> tuple[numpy.ndarray, numpy.ndarray]:
@@ -88,7 +110,7 @@ class BlocksSide:
         self.finish = FinishAfter(after_n_batches=1)
         self.devnull = open(os.devnull, "w")  # noqa: SIM115 - closed in close()
         self.loop = MainLoop(
-            GradientDescent(cost=cost, parameters=cg.parameters, step_rule=Scale(LEARNING_RATE)),
+            GradientDescent(cost=cost, parameters=cg.parameters, step_rule=Scale(LEARNING_RATE), backend=str(DEVICE)),
             _common.stream_of({"features": features, "targets": targets}, batch_size, shuffle_seed=SEED),
             model=Model(cost),
             extensions=[
@@ -118,7 +140,7 @@ class PlainSide:
         from fuel.schemes import ShuffledScheme
 
         self.features, self.targets = features, targets
-        self.parameters = [value.clone().requires_grad_(True) for value in initial]
+        self.parameters = [value.to(DEVICE, copy=True).requires_grad_(True) for value in initial]
         self.scheme = ShuffledScheme(len(features), batch_size, rng=SEED)
         self.epoch = 0
         self.requests = self.scheme.get_request_iterator(epoch=0)
@@ -141,7 +163,7 @@ class PlainSide:
             if indices is None:
                 self._end_epoch()
                 indices = next(self.requests)
-            x, y = torch.from_numpy(self.features[indices]), torch.from_numpy(self.targets[indices])
+            x, y = to_device(self.features[indices]), to_device(self.targets[indices])
             probs = torch.softmax(torch.addmm(b1, torch.tanh(torch.addmm(b0, x, W0)), W1), dim=-1)
             cost = -torch.log(probs).gather(-1, y.reshape(-1, 1)).mean() + L2 * (W0**2).sum() + L2 * (W1**2).sum()
             cost.backward()
@@ -164,6 +186,7 @@ class PlainSide:
 def timed(side, count: int) -> float:
     start = time.perf_counter()
     side.steps(count)
+    sync()
     return time.perf_counter() - start
 
 
@@ -191,6 +214,7 @@ class Interleave(TrainingExtension):
         self._count += 1
         if self._count < self.steps:
             return
+        sync()
         self.blocks_times.append(time.perf_counter() - self._start)
         self.plain_times.append(timed(self.plain, self.steps))
         self._count = 0
@@ -206,8 +230,9 @@ def overhead(num_examples: int, repeats: int, steps: int) -> float:
     plain = PlainSide(features, targets, BATCH, probe.initial_values())
     probe.steps(2)  # both sides compute the same updates
     plain.steps(2)
+    tolerance = {"rtol": 1e-4, "atol": 1e-6} if DEVICE.type == "cpu" else {"rtol": 1e-2, "atol": 1e-4}  # TF32
     for ours, theirs in zip(probe.parameters, plain.parameters):
-        torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(ours.detach(), theirs.detach(), **tolerance)
     probe.close()
     plain.close()
     # the measurement: one run, windows alternating Blocks, plain, Blocks, ...; window 0 is a warm-up;
@@ -226,7 +251,7 @@ def overhead(num_examples: int, repeats: int, steps: int) -> float:
     print(
         f"MNIST MLP recipe, MainLoop/plain epoch time: median {median:.3f} (range {min(ratios):.3f}-{max(ratios):.3f}, "
         f"{len(ratios)} paired repeats of {steps} batches of {BATCH}, interleaved in one run; "
-        f"plain {statistics.median(theirs) / steps * 1e3:.3f} ms/batch)",
+        f"plain {statistics.median(theirs) / steps * 1e3:.3f} ms/batch, {DEVICE})",
         flush=True,
     )
     return median
@@ -359,20 +384,24 @@ def _plain_nesterov(model, train_x, train_y, test_x, test_y, *, epochs, batch_si
         losses, hits = [], []
         with torch.no_grad():
             for i in range(0, len(features), 4096):
-                scores = model(torch.from_numpy(features[i : i + 4096]))
-                labels = torch.from_numpy(targets[i : i + 4096])
+                scores = model(to_device(features[i : i + 4096]))
+                labels = to_device(targets[i : i + 4096])
                 losses.append(torch.nn.functional.cross_entropy(scores, labels, reduction="none"))
                 hits.append(scores.argmax(-1) == labels)
         return torch.cat(losses).mean().item(), torch.cat(hits).float().mean().item()
 
     start = time.perf_counter()
+    model.to(DEVICE)
     (x, y), held_out = _estimator_split(train_x, train_y)
     optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=momentum, nesterov=True)
     scheme = ShuffledScheme(len(x), batch_size, rng=SEED)
     for epoch in range(epochs):
         for indices in scheme.get_request_iterator(epoch=epoch):
             index = torch.as_tensor(indices)
-            loss = torch.nn.functional.cross_entropy(model(x[index]), y[index])
+            inputs, labels = x[index], y[index]
+            if DEVICE.type == "cuda":
+                inputs, labels = (t.pin_memory().to(DEVICE, non_blocking=True) for t in (inputs, labels))
+            loss = torch.nn.functional.cross_entropy(model(inputs), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -398,8 +427,21 @@ def _generated_cifar(data_dir: str):
 def cifar_recipe(data_dir: str, epochs: int) -> None:
     """The blog post's grayscale CIFAR-10 MLP with the estimator vs plain PyTorch (Nesterov SGD), same arrays."""
     print(f"CIFAR-10 grayscale MLP 1024-100-10 (Nesterov 0.01/0.9, batch 128), estimator, {epochs} epochs:")
-    _run_example("cifar10_mlp", ["--epochs", str(epochs), "--generated", "50000", "10000", "--quiet",
-                                 "--data-dir", data_dir])
+    _run_example(
+        "cifar10_mlp",
+        [
+            "--epochs",
+            str(epochs),
+            "--generated",
+            "50000",
+            "10000",
+            "--quiet",
+            "--device",
+            str(DEVICE),
+            "--data-dir",
+            data_dir,
+        ],
+    )
     (train_x, train_y), (test_x, test_y), _ = _generated_cifar(data_dir)
     train_x = train_x.mean(axis=1).reshape(len(train_x), -1)
     test_x = test_x.mean(axis=1).reshape(len(test_x), -1)
@@ -407,17 +449,34 @@ def cifar_recipe(data_dir: str, epochs: int) -> None:
     first, second = torch.nn.Linear(1024, 100), torch.nn.Linear(100, 10)
     glorot(first, 1024, 100), glorot(second, 100, 10)
     model = torch.nn.Sequential(first, torch.nn.ReLU(), second)
-    accuracy, seconds = _plain_nesterov(model, train_x, train_y, test_x, test_y, epochs=epochs, batch_size=128,
-                                        learning_rate=0.01)
+    accuracy, seconds = _plain_nesterov(
+        model, train_x, train_y, test_x, test_y, epochs=epochs, batch_size=128, learning_rate=0.01
+    )
     print(f"  plain : test accuracy {100 * accuracy:.2f}% after {epochs} epochs in {seconds:.1f} s", flush=True)
 
 
 def convnet_recipe(data_dir: str, epochs: int) -> None:
     """The blog post's CIFAR-10 convnet (3 x conv 3x3 + 2x2 pool, 16/32/64 filters, 200 hidden) vs plain PyTorch."""
     print(f"CIFAR-10 convnet 16/32/64, 200 hidden (Nesterov 0.015/0.9, batch 128), estimator, {epochs} epochs:")
-    _run_example("cifar10_convnet", ["--epochs", str(epochs), "--batch-size", "128", "--generated", "50000",
-                                     "10000", "--device", "cpu", "--threads", str(torch.get_num_threads()), "--quiet",
-                                     "--data-dir", data_dir])
+    _run_example(
+        "cifar10_convnet",
+        [
+            "--epochs",
+            str(epochs),
+            "--batch-size",
+            "128",
+            "--generated",
+            "50000",
+            "10000",
+            "--device",
+            str(DEVICE),
+            "--threads",
+            str(torch.get_num_threads()),
+            "--quiet",
+            "--data-dir",
+            data_dir,
+        ],
+    )
     (train_x, train_y), (test_x, test_y), _ = _generated_cifar(data_dir)
     torch.manual_seed(SEED)
     layers: list[torch.nn.Module] = []
@@ -430,8 +489,9 @@ def convnet_recipe(data_dir: str, epochs: int) -> None:
     hidden, out = torch.nn.Linear(64 * 4 * 4, 200), torch.nn.Linear(200, 10)
     glorot(hidden, 1024, 200), glorot(out, 200, 10)
     model = torch.nn.Sequential(*layers, torch.nn.Flatten(), hidden, torch.nn.ReLU(), out)
-    accuracy, seconds = _plain_nesterov(model, train_x, train_y, test_x, test_y, epochs=epochs, batch_size=128,
-                                        learning_rate=0.015)
+    accuracy, seconds = _plain_nesterov(
+        model, train_x, train_y, test_x, test_y, epochs=epochs, batch_size=128, learning_rate=0.015
+    )
     print(f"  plain : test accuracy {100 * accuracy:.2f}% after {epochs} epochs in {seconds:.1f} s", flush=True)
 
 
@@ -446,9 +506,12 @@ def alexnet_throughput(repeats: int, steps: int, batch_size: int, image_size: in
     torch.manual_seed(SEED)
     convnet, mlp = example.build_alexnet(image_size, width, classes, False, SEED)
     _, _, train_cost, cg, train_monitored = example.training_graph(convnet, mlp, 0.5, 5e-4, SEED)
-    algorithm = GradientDescent(cost=train_cost, parameters=cg.parameters,
-                                step_rule=resolve("step_rules", "momentum")(learning_rate=0.01, momentum=0.9),
-                                backend="cpu")
+    algorithm = GradientDescent(
+        cost=train_cost,
+        parameters=cg.parameters,
+        step_rule=resolve("step_rules", "momentum")(learning_rate=0.01, momentum=0.9),
+        backend=str(DEVICE),
+    )
     algorithm.add_monitored(train_monitored)  # what the example's training monitor asks for
     algorithm.initialize()
 
@@ -460,8 +523,19 @@ def alexnet_throughput(repeats: int, steps: int, batch_size: int, image_size: in
 
     relu, pool = torch.nn.ReLU, lambda: torch.nn.MaxPool2d(3, 2)
     features = torch.nn.Sequential(
-        conv(3, 96, 11, 4), relu(), pool(), conv(scaled(96), 256, 5), relu(), pool(),
-        conv(scaled(256), 384, 3), relu(), conv(scaled(384), 384, 3), relu(), conv(scaled(384), 256, 3), relu(), pool(),
+        conv(3, 96, 11, 4),
+        relu(),
+        pool(),
+        conv(scaled(96), 256, 5),
+        relu(),
+        pool(),
+        conv(scaled(256), 384, 3),
+        relu(),
+        conv(scaled(384), 384, 3),
+        relu(),
+        conv(scaled(384), 256, 3),
+        relu(),
+        pool(),
         torch.nn.Flatten(),
     )
     size = features(torch.zeros(1, 3, image_size, image_size)).shape[1]
@@ -469,15 +543,22 @@ def alexnet_throughput(repeats: int, steps: int, batch_size: int, image_size: in
         raise RuntimeError(f"the plain network has {size} features, the bricks {convnet.get_dim('output')}")
     model = torch.nn.Sequential(
         features,
-        torch.nn.Linear(size, scaled(4096)), relu(), torch.nn.Dropout(0.5),
-        torch.nn.Linear(scaled(4096), scaled(4096)), relu(), torch.nn.Dropout(0.5),
+        torch.nn.Linear(size, scaled(4096)),
+        relu(),
+        torch.nn.Dropout(0.5),
+        torch.nn.Linear(scaled(4096), scaled(4096)),
+        relu(),
+        torch.nn.Dropout(0.5),
         torch.nn.Linear(scaled(4096), classes),
     )
+    model.to(DEVICE)
     weights = [p for name, p in model.named_parameters() if name.endswith("weight")]
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     images, labels = _common.generated_images(batch_size * steps, (3, image_size, image_size), classes, seed=SEED)
-    batches = [{"features": images[i : i + batch_size], "targets": labels[i : i + batch_size]}
-               for i in range(0, len(images), batch_size)]
+    batches = [
+        {"features": images[i : i + batch_size], "targets": labels[i : i + batch_size]}
+        for i in range(0, len(images), batch_size)
+    ]
 
     def blocks_steps() -> None:
         for batch in batches:
@@ -485,26 +566,28 @@ def alexnet_throughput(repeats: int, steps: int, batch_size: int, image_size: in
 
     def plain_steps() -> None:
         for batch in batches:
-            scores = model(torch.from_numpy(batch["features"]))
-            loss = torch.nn.functional.cross_entropy(scores, torch.from_numpy(batch["targets"]))
+            scores = model(to_device(batch["features"]))
+            loss = torch.nn.functional.cross_entropy(scores, to_device(batch["targets"]))
             loss = loss + 5e-4 * sum((w**2).sum() for w in weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
 
     blocks_steps(), plain_steps()  # warm-up
+    sync()
     times: dict[str, list[float]] = {"blocks": [], "plain": []}
     for repeat in range(repeats):
         order = [("blocks", blocks_steps), ("plain", plain_steps)]
         for name, run in order if repeat % 2 == 0 else order[::-1]:
             start = time.perf_counter()
             run()
+            sync()
             times[name].append(time.perf_counter() - start)
     ratios = [b / p for b, p in zip(times["blocks"], times["plain"])]
     per_second = {name: batch_size * steps / statistics.median(values) for name, values in times.items()}
     print(
         f"AlexNet {image_size}x{image_size}, width x{width:g}, {classes} classes, batch {batch_size}, "
-        f"{torch.get_num_threads()} thread(s): Blocks {per_second['blocks']:.1f} images/s, plain PyTorch "
+        f"{DEVICE}, {torch.get_num_threads()} thread(s): Blocks {per_second['blocks']:.1f} images/s, plain PyTorch "
         f"{per_second['plain']:.1f} images/s; step time ratio median {statistics.median(ratios):.3f} "
         f"(range {min(ratios):.3f}-{max(ratios):.3f}, {len(ratios)} paired repeats of {steps} batches)",
         flush=True,
@@ -527,9 +610,14 @@ def main(argv=None) -> int:
     parser.add_argument("--image-size", type=int, default=224, help="with --alexnet: image size (default 224)")
     parser.add_argument("--width", type=float, default=1.0, help="with --alexnet: layer width scale (default 1)")
     parser.add_argument("--batch-size", type=int, default=32, help="with --alexnet: batch size (default 32)")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...: where both sides compute")
     args = parser.parse_args(argv)
+    global DEVICE
+    DEVICE = torch.device(args.device)
+    if DEVICE.type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device {args.device}: this torch sees no CUDA device")
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {DEVICE}")
     if args.recipes:
         if not args.skip_digits:
             recipes(args.data_dir)
