@@ -53,7 +53,11 @@ def _pages() -> list[Path]:
 
 
 @pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(DOCS)))
-def test_code_blocks_run(page, tmp_path, monkeypatch, plugin_host):
+def test_code_blocks_run(page, tmp_path, monkeypatch, plugin_host, register_plugin):
+    if _cuda() and "<!-- not-executed: needs a CUDA device -->" in page.read_text():
+        import blocks_cuda.plugin
+
+        register_plugin(blocks_cuda.plugin, "blocks_cuda.plugin", distribution="blocks-gpu-cuda")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     namespace: dict = {"__name__": "__docs__"}

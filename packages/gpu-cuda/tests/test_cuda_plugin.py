@@ -43,10 +43,14 @@ def test_cuda_backend_places_and_prefetches(cuda_host):
 
     backend = get_backend("auto")
     assert isinstance(backend, CUDABackend)
-    batches = [{"x": numpy.full((4, 3), i, dtype="float64"), "y": numpy.arange(4)} for i in range(5)]
-    seen = list(backend.prefetch(batches))
-    assert [int(b["x"][0, 0].item()) for b in seen] == list(range(5))
-    assert seen[0]["x"].device.type == "cuda" and seen[0]["x"].dtype == torch.float32
+    # small batches are copied on the compute stream, large ones (>= SIDE_STREAM_BYTES) on the side stream
+    for rows in (4, 1 << 16):
+        batches = [{"x": numpy.full((rows, 3), i, dtype="float64"), "y": numpy.arange(rows)} for i in range(5)]
+        seen = list(backend.prefetch(batches))
+        assert [int(b["x"][0, 0].item()) for b in seen] == list(range(5))
+        assert [int(b["x"][-1, -1].item()) for b in seen] == list(range(5))
+        assert seen[0]["x"].device.type == "cuda" and seen[0]["x"].dtype == torch.float32
+        assert int(seen[-1]["y"].sum()) == rows * (rows - 1) // 2
     assert backend.describe()["backend"] == "cuda"
 
 
@@ -55,11 +59,26 @@ def test_cuda_backend_places_and_prefetches(cuda_host):
 def test_fp16_loss_scaling_and_bf16_autocast(cuda_host):
     backend = get_backend("cuda", precision="fp16")
     scaler = backend.make_loss_scaler()
-    w = torch.randn(8, 8, device=backend.device, requires_grad=True)
-    with backend.autocast():
-        loss = (w @ w).float().pow(2).mean()
-    scaler.scale_loss(loss).backward()
-    assert scaler.unscale_([w.grad])
+    w = torch.randn(8, 8, generator=torch.Generator().manual_seed(0)).to(backend.device).requires_grad_(True)
+    (reference,) = torch.autograd.grad((w @ w).pow(2).mean(), [w])  # float32
+    # at the initial scale (2 ** 16) this float16 backward overflows: the scaler must find it, skip the step and
+    # halve the scale until a step is finite, and the unscaled gradient is then the float32 one
+    scales, finite = [], False
+    for _ in range(24):
+        w.grad = None
+        with backend.autocast():
+            loss = (w @ w).float().pow(2).mean()
+        scaler.scale_loss(loss).backward()
+        finite = scaler.unscale_([w.grad])
+        scales.append(scaler.scale)
+        scaler.update()
+        if finite:
+            break
+    assert finite, f"no finite step at scales {scales}"
+    assert scales == [2.0**16 * 0.5**i for i in range(len(scales))]
+    torch.testing.assert_close(w.grad, reference, rtol=2e-2, atol=2e-2)
+    with get_backend("cuda", precision="bf16").autocast():
+        assert (w @ w).dtype == torch.bfloat16
 
 
 @pytest.mark.gpu

@@ -19,6 +19,7 @@ from blocks.bricks import (
     lazy,
 )
 from blocks.graph import Variable, call
+from blocks_rnn._device import reference_tensor, zeros_like_brick
 
 __all__ = [
     "AbstractEmitter",
@@ -108,20 +109,15 @@ class TrivialEmitter(AbstractEmitter):
     @application
     def initial_outputs(self, batch_size: Any) -> Any:
         """Zeros ``(batch_size, readout_dim)``."""
-        return _run(_zeros, batch_size, self.readout_dim)
+        return _run(self._zero_outputs, batch_size, self.readout_dim)
+
+    def _zero_outputs(self, batch_size: Any, dim: int) -> torch.Tensor:
+        return zeros_like_brick(self, batch_size, (dim,))
 
     def get_dim(self, name: str) -> Any:
         if name == "outputs":
             return self.readout_dim
         return super().get_dim(name)
-
-
-def _zeros(batch_size: Any, dim: int) -> torch.Tensor:
-    return torch.zeros(int(batch_size), dim)
-
-
-def _constant_outputs(batch_size: Any, value: int) -> torch.Tensor:
-    return torch.full((int(batch_size),), int(value), dtype=torch.int64)
 
 
 def _sample(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -172,8 +168,11 @@ class SoftmaxEmitter(AbstractEmitter, Initializable, Random):
     def emit(self, readouts: Any) -> Any:
         """Samples from ``probs(readouts)``."""
         probs = self.probs(readouts)
-        if isinstance(probs, Variable):
-            return call(_sample, probs, self.generator())
+        if isinstance(probs, Variable):  # the generator of the device the graph runs on
+            return call(self._sample, probs)
+        return self._sample(probs)
+
+    def _sample(self, probs: torch.Tensor) -> torch.Tensor:
         return _sample(probs, self.generator(probs.device))
 
     @application
@@ -184,7 +183,12 @@ class SoftmaxEmitter(AbstractEmitter, Initializable, Random):
     @application
     def initial_outputs(self, batch_size: Any) -> Any:
         """``initial_output`` for every sequence (``int64``)."""
-        return _run(_constant_outputs, batch_size, self.initial_output)
+        return _run(self._constant_outputs, batch_size, self.initial_output)
+
+    def _constant_outputs(self, batch_size: Any, value: int) -> torch.Tensor:
+        reference = reference_tensor(self)
+        device = reference.device if reference is not None else None
+        return torch.full((int(batch_size),), int(value), dtype=torch.int64, device=device)
 
     def get_dim(self, name: str) -> Any:
         if name == "outputs":

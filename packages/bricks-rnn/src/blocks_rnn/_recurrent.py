@@ -26,6 +26,7 @@ from torch import Tensor
 from blocks.bricks import Brick, application
 from blocks.bricks.base import Application, BoundApplication
 from blocks.graph import Variable, call, is_symbolic
+from blocks_rnn._device import zeros_like_brick
 
 __all__ = ["BaseRecurrent", "RecurrentApplication", "recurrent", "scan"]
 
@@ -245,10 +246,6 @@ def recurrent(*args: Any, **kwargs: Any) -> Any:
     return decorate
 
 
-def _zeros(batch_size: Any, shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
-    return torch.zeros(int(batch_size), *shape, dtype=dtype)
-
-
 class BaseRecurrent(Brick):
     """Base class of recurrent bricks: ``initial_states`` and the fast-path hook.
 
@@ -280,11 +277,14 @@ class BaseRecurrent(Brick):
         if parameter is not None:
             return parameter.unsqueeze(0).expand(batch_size, *parameter.shape)
         dim = self.get_dim(state)
-        dtype = next(iter(self.parameters()), torch.zeros(())).dtype
         shape = () if dim == 0 else (dim,)
-        if isinstance(batch_size, Variable):
-            return call(_zeros, batch_size, shape, dtype)
-        return _zeros(batch_size, shape, dtype)
+        if isinstance(batch_size, Variable):  # device and dtype looked up when the graph runs
+            return call(self._zero_state, batch_size, shape)
+        return self._zero_state(batch_size, shape)
+
+    def _zero_state(self, batch_size: Any, shape: tuple[int, ...]) -> Tensor:
+        """Zeros on the device and in the float dtype of this brick's parameters."""
+        return zeros_like_brick(self, batch_size, shape)
 
     @application
     def initial_states(self, batch_size: Any, *args: Any, **kwargs: Any) -> Any:

@@ -33,7 +33,8 @@ class BrokenBackendPlugin:
         register("broken", "no_such_module_anywhere:Backend")
 
 
-def test_info_text_lists_plugins_and_names_broken_backends(plugin_host, register_plugin, capsys):
+def test_info_text_lists_plugins_and_names_broken_backends(plugin_host, register_plugin, capsys, monkeypatch):
+    monkeypatch.delenv("BLOCKS_DEVICE", raising=False)  # the default, not the test suite's cpu
     register_plugin(BrokenBackendPlugin(), "broken-plugin")
     assert main(["info"]) == 0
     out = capsys.readouterr().out

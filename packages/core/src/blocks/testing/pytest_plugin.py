@@ -1,10 +1,17 @@
 """pytest fixtures for Blocks and its plugins (entry point ``pytest11: blocks``).
 
+Tests run on the CPU by default: the plugin sets ``BLOCKS_DEVICE=cpu`` unless
+the environment already names a device, so a suite that compares training with
+a CPU reference gives the same answer on a machine with a GPU. A test of a GPU
+asks for its device explicitly (``get_backend("cuda")``, ``backend="cuda"``);
+``BLOCKS_DEVICE=auto pytest`` runs a whole suite on the GPU instead.
+
 Never imports torch: loading this plugin must stay cheap for every test run.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -13,6 +20,11 @@ import pytest
 from blocks.plugins import PluginHost, set_host
 
 __all__ = ["make_plugin_host", "plugin_host", "register_plugin"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Default the device of the code under test to the CPU (see the module docstring)."""
+    os.environ.setdefault("BLOCKS_DEVICE", "cpu")
 
 
 @pytest.fixture
