@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     )
     with torch.no_grad():
         samples = generator.generate(n_steps=args.length, batch_size=200, iterate=True, as_dict=True)["outputs"]
-    learned = transition_frequencies(samples.T.numpy())
+    learned = transition_frequencies(samples.T.cpu().numpy())
     numpy.set_printoptions(precision=2, suppress=True)
     print(f"true transitions:\n{TRANSITIONS}\ntransitions of {samples.shape[1]} generated sequences:\n{learned}")
     row = main_loop.log.current_row

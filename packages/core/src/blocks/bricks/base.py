@@ -321,8 +321,8 @@ def application(function: Callable[..., Any] | None = None, *, opaque: bool = Fa
     ...         return x ** 2
     >>> Square().apply(torch.tensor([3.0]))
     tensor([9.])
-    >>> Square().apply(torch.tensor([3.0]), as_dict=True)
-    OrderedDict([('y', tensor([9.]))])
+    >>> dict(Square().apply(torch.tensor([3.0]), as_dict=True))
+    {'y': tensor([9.])}
     """
     if function is not None:
         return Application(function, opaque=opaque, **attributes)
