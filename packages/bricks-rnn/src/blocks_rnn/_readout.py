@@ -169,10 +169,10 @@ class SoftmaxEmitter(AbstractEmitter, Initializable, Random):
         """Samples from ``probs(readouts)``."""
         probs = self.probs(readouts)
         if isinstance(probs, Variable):  # the generator of the device the graph runs on
-            return call(self._sample, probs)
-        return self._sample(probs)
+            return call(self._sample_on_device, probs)
+        return self._sample_on_device(probs)
 
-    def _sample(self, probs: torch.Tensor) -> torch.Tensor:
+    def _sample_on_device(self, probs: torch.Tensor) -> torch.Tensor:
         return _sample(probs, self.generator(probs.device))
 
     @application
