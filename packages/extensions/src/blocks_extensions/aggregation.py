@@ -105,9 +105,6 @@ def _start_sum(value: Any, weight: float = 1.0, dtype: torch.dtype | None = torc
     return total
 
 
-_LAST_PENDING = COMPACT_EVERY - 1
-
-
 class _RunningSum:
     """``sum(value * weight)``: a partial sum in the values' dtype, folded into float64 every COMPACT_EVERY adds.
 
@@ -253,15 +250,7 @@ class _WeightedMeanAggregator(Aggregator):
 
     def aggregate(self, values: Sequence[torch.Tensor], batch_size: int) -> None:
         self.total_weight += batch_size
-        running, value = self.total, values[0]
-        # the common case inline (a detached tensor into a started partial sum): one in-place addition
-        if running.pending < _LAST_PENDING and type(value) is torch.Tensor and not value.requires_grad:
-            partial = running.partial
-            if partial is not None:
-                partial.add_(value, alpha=batch_size)
-                running.pending += 1
-                return
-        running.add(value, batch_size)
+        self.total.add(values[0], batch_size)
 
     def readout(self) -> torch.Tensor | None:
         total = self.total.value()

@@ -370,16 +370,9 @@ class TrainingDataMonitoring(MonitoringExtension):
         )
 
     def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
-        if callback_invoked == "after_batch":  # every batch: _Monitored.aggregate inlined, one call per aggregator
-            monitored = self._monitored
+        if callback_invoked == "after_batch":
             values = self._get_required(self._algorithm.monitored_values)
-            batch_size = _batch_size(from_main_loop[0])
-            for aggregate, position, getter in monitored._calls:
-                aggregate((values[position],) if getter is None else getter(values), batch_size)
-            if monitored.quantities:
-                for quantity, positions in monitored.quantities:
-                    quantity.aggregate(*(_to_numpy(values[i]) for i in positions))
-            monitored.count += 1
+            self._monitored.aggregate(values, _batch_size(from_main_loop[0]))
             if "after_batch" not in self._by_callback:  # no trigger on batches: nothing more to do
                 return
         elif callback_invoked in ("before_training", "on_resumption"):
