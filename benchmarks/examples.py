@@ -66,9 +66,9 @@ def sync() -> None:
         torch.cuda.synchronize(DEVICE)
 
 
-def to_device(array: numpy.ndarray) -> torch.Tensor:
+def to_device(array: numpy.ndarray | torch.Tensor) -> torch.Tensor:
     """Plain PyTorch's idiomatic batch transfer: from pinned host memory, asynchronous on a GPU."""
-    tensor = torch.from_numpy(array)
+    tensor = torch.from_numpy(array) if isinstance(array, numpy.ndarray) else array
     if DEVICE.type != "cuda":
         return tensor
     return tensor.pin_memory().to(DEVICE, non_blocking=True)
@@ -398,10 +398,7 @@ def _plain_nesterov(model, train_x, train_y, test_x, test_y, *, epochs, batch_si
     for epoch in range(epochs):
         for indices in scheme.get_request_iterator(epoch=epoch):
             index = torch.as_tensor(indices)
-            inputs, labels = x[index], y[index]
-            if DEVICE.type == "cuda":
-                inputs, labels = (t.pin_memory().to(DEVICE, non_blocking=True) for t in (inputs, labels))
-            loss = torch.nn.functional.cross_entropy(model(inputs), labels)
+            loss = torch.nn.functional.cross_entropy(model(to_device(x[index])), to_device(y[index]))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
