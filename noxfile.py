@@ -1,11 +1,12 @@
 """nox sessions: tests per package, integration, lint, template round trip, quickstart.
 
-Every session is a virtualenv with the system site-packages of the interpreter
-that runs nox, which holds torch and the third-party libraries (``bash
-scripts/test.sh`` installs them): sessions install only our packages, with
-``--no-deps``, and never reinstall torch. Python 3.11 only; no uv.
+Every session is a virtualenv that first links the shared test environment
+(``.venv-tests``, which ``bash scripts/test.sh`` creates with torch and the
+third-party libraries; ``scripts/link_shared_site.py``): sessions install only
+our packages, with ``--no-deps``, and never reinstall torch. Python 3.11 only;
+no uv.
 
-Usage: ``python3 -m nox -l`` lists the sessions; ``python3 -m nox -s "tests(package='core')"``.
+Usage: ``.venv-tests/bin/nox -l`` lists the sessions; ``.venv-tests/bin/nox -s "tests(package='core')"``.
 """
 
 from __future__ import annotations
@@ -22,14 +23,20 @@ DISTRIBUTIONS = [
     "blocks-gpu-cuda",
 ]
 PYTHON = "3.11"
-VENV = {"python": PYTHON, "venv_backend": "virtualenv", "venv_params": ["--system-site-packages"]}
+VENV = {"python": PYTHON, "venv_backend": "virtualenv"}
 ENV = {"BLOCKS_STRICT_PLUGINS": "1", "MPLBACKEND": "Agg", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
 
 nox.options.sessions = ["lint", "tests", "integration", "template", "docs"]
 nox.options.error_on_missing_interpreters = True
 
 
+def _link_shared(session: nox.Session) -> None:
+    """Let the session see the shared test environment's torch and third-party packages."""
+    session.run("python", "scripts/link_shared_site.py", silent=True)
+
+
 def _install_editable(session: nox.Session, *packages: str) -> None:
+    _link_shared(session)
     args = ["--no-deps", "--no-build-isolation"]
     for package in dict.fromkeys(packages):
         args += ["-e", f"packages/{package}"]
@@ -47,6 +54,7 @@ def tests(session: nox.Session, package: str) -> None:
 @nox.session(**VENV)
 def integration(session: nox.Session) -> None:
     """All six packages from built wheels: cross-package tests, benchmarks --quick, examples."""
+    _link_shared(session)
     wheels = f"{session.create_tmp()}/wheels"
     session.run(
         "python", "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", wheels,
@@ -62,6 +70,7 @@ def integration(session: nox.Session) -> None:
 @nox.session(**VENV)
 def lint(session: nox.Session) -> None:
     """ruff over packages/, tests/, benchmarks/, examples/ and the repository scripts."""
+    _link_shared(session)
     session.run("python", "-m", "ruff", "check", ".", *session.posargs)
 
 
@@ -81,7 +90,7 @@ def quickstart(session: nox.Session) -> None:
 
 @nox.session(**VENV)
 def docs(session: nox.Session) -> None:
-    """Build the documentation offline with warnings as errors (sphinx and myst-parser from the system)."""
+    """Build the documentation offline with warnings as errors (sphinx, myst-parser: the shared environment)."""
     _install_editable(session, *PACKAGES)
     session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", env=ENV)
 
@@ -90,8 +99,10 @@ def docs(session: nox.Session) -> None:
 def peers(session: nox.Session) -> None:
     """Optional: install Ignite and Lightning and add their ratios to benchmarks/loop_overhead.py.
 
-    Not run by default or in CI (it downloads both from PyPI; torch 2.13 from the system satisfies them).
+    Not run by default or in CI (it downloads both from PyPI; torch 2.13 from the shared test
+    environment satisfies them).
     """
+    _link_shared(session)
     session.install("pytorch-ignite", "lightning")
     _install_editable(session, *PACKAGES)
     session.run("python", "benchmarks/loop_overhead.py", *session.posargs, env=ENV)

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # README command 1: install everything on a fresh machine and run the main job.
 #
-# torch is installed once into the interpreter that runs this script (the local
-# CPU wheel, pinned); a virtual environment with --system-site-packages then
-# shares it, and all six packages are installed there editable.
-# Environment: PYTHON (default python3), BLOCKS_VENV (default .venv).
+# Creates a virtual environment (BLOCKS_VENV, default .venv) with $PYTHON
+# (default python3), installs torch 2.13.0 and all six packages (editable) into
+# it, and runs examples/quickstart.py there. The interpreter itself is left
+# untouched. BLOCKS_TORCH_INDEX_URL picks torch's build (see scripts/_venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/_venv.sh
 
-PYTHON=${PYTHON:-python3}
 VENV=${BLOCKS_VENV:-.venv}
 
-"$PYTHON" -m pip install torch==2.13.0
-"$PYTHON" -m venv --system-site-packages "$VENV"
-"$VENV/bin/python" -m pip install \
+make_venv "$VENV"
+echo "installing torch 2.13.0 and the six packages into $VENV"
+install_torch "$VENV"
+"$VENV/bin/python" -m pip install -q \
     -e packages/core \
     -e packages/bricks-rnn \
     -e packages/fuel-datasets \
@@ -21,8 +22,4 @@ VENV=${BLOCKS_VENV:-.venv}
     -e packages/extensions \
     -e packages/gpu-cuda
 
-if [ -f examples/quickstart.py ]; then
-    "$VENV/bin/python" examples/quickstart.py
-else
-    "$VENV/bin/blocks" plugins
-fi
+"$VENV/bin/python" examples/quickstart.py

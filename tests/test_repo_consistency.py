@@ -118,11 +118,18 @@ def test_installed_torch_is_in_the_declared_range():
     assert (major, minor) == (2, 13), f"torch {version} is outside >=2.13,<2.14"
 
 
-def test_tox_has_an_env_per_package_and_shares_system_site_packages():
+def test_tox_has_an_env_per_package_and_links_the_shared_environment():
     tox = _tox()
     env_list = _tox_env_list()
     assert env_list == ["lint", *EXPECTED, "integration", "docs"]
-    assert tox["testenv"]["system_site_packages"].strip() == "true"
+    # the base interpreter's packages stay out; torch comes from the shared test venv through a .pth
+    assert tox["testenv"]["system_site_packages"].strip() == "false"
+    assert "BLOCKS_SHARED_SITE" in tox["testenv"]["pass_env"]
+    for env in env_list:
+        first = tox[f"testenv:{env}"]["commands_pre"].strip().splitlines()[0]
+        assert first in ("{[link]commands_pre}", "{[package]commands_pre}"), f"{env} does not link the shared site"
+    assert tox["link"]["commands_pre"].strip() == "python scripts/link_shared_site.py"
+    assert tox["package"]["commands_pre"].strip().splitlines()[0] == "{[link]commands_pre}"
     assert tox["testenv"]["base_python"].strip() == "py311"
     assert "BLOCKS_STRICT_PLUGINS = 1" in tox["testenv"]["set_env"]
     for directory in PACKAGE_DIRS:
@@ -156,15 +163,21 @@ def test_nox_has_sessions_for_every_package():
     assert lists["DISTRIBUTIONS"] == [dist for dist, _ in EXPECTED.values()]
     assert _nox_sessions() == {"tests", "integration", "lint", "template", "quickstart", "docs", "peers"}
     text = (ROOT / "noxfile.py").read_text()
-    assert '"--system-site-packages"' in text and '"virtualenv"' in text
+    assert "--system-site-packages" not in text and '"virtualenv"' in text
+    assert "scripts/link_shared_site.py" in text
 
 
 def test_scripts_agree_with_tox_and_readme():
     test_sh = (ROOT / "scripts" / "test.sh").read_text()
     envs = re.search(r"TOX_ENVS:-([\w,-]+)", test_sh).group(1).split(",")
     assert envs == _tox_env_list()
-    assert "torch==2.13.0" in test_sh and "torch==2.13.0" in (ROOT / "scripts" / "quickstart.sh").read_text()
+    venv_sh = (ROOT / "scripts" / "_venv.sh").read_text()
+    assert "torch==2.13.0" in venv_sh
     quickstart = (ROOT / "scripts" / "quickstart.sh").read_text()
+    for text in (test_sh, quickstart):
+        # both commands install into a virtual environment they create, never into $PYTHON itself
+        assert ". scripts/_venv.sh" in text and "make_venv" in text and "install_torch" in text
+        assert not re.search(r'"\$PYTHON" -m pip', text)
     for directory in PACKAGE_DIRS:
         assert f"-e packages/{directory}" in quickstart
     readme = (ROOT / "README.md").read_text()
