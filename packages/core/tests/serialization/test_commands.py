@@ -13,8 +13,10 @@ import pytest
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
+from _tamper import rewrite_state_json  # noqa: E402
 from _tiny import build_loop  # noqa: E402
 
+from blocks._builtins import checkpoint_commands  # noqa: E402
 from blocks._builtins.checkpoint_commands import RESUME_VARIABLE, continue_command  # noqa: E402
 from blocks.cli.main import main  # noqa: E402
 from blocks.extensions import Checkpoint, FinishAfter, SimpleExtension  # noqa: E402
@@ -92,12 +94,97 @@ def test_blocks_continue_reexecutes_and_resumes(tmp_path, monkeypatch):
         first.run()  # like a kill right after the checkpoint of iteration 4
     monkeypatch.chdir(tmp_path)
     env = {k: v for k, v in os.environ.items() if k != RESUME_VARIABLE}
-    result = subprocess.run([sys.executable, "-m", "blocks.cli.main", "continue", str(tmp_path / "c.tar")],
-                            env=env, capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "blocks.cli.main", "continue", str(tmp_path / "c.tar")]
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert refused.returncode == 2, refused.stderr
+    assert "train.py" in refused.stderr and "pass --yes" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "report.json").exists()  # nothing ran without confirmation
+    result = subprocess.run([*command, "--yes"], env=env, capture_output=True, text=True, timeout=120,
+                            stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr
+    assert "asks to run" in result.stderr and "train.py" in result.stderr
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["resume"] == str(tmp_path / "c.tar") and report["cwd"] == str(work)
     assert report["iterations"] == 6
     reference = build_loop([FinishAfter(after_n_batches=6)])
     reference.run()
     assert report["W"] == reference.model.W.tolist()
+
+
+class _Executed(Exception):
+    pass
+
+
+def _fake_execve(executed):
+    def execve(*args):
+        executed.append(args)
+        raise _Executed  # the real one never returns
+
+    return execve
+
+
+def _main_or_exec(argv):
+    try:
+        return main(argv)
+    except _Executed:
+        return "executed"
+
+
+class _Terminal:
+    def __init__(self, answer):
+        self.answer = answer
+
+    def isatty(self):
+        return True
+
+    def readline(self):
+        return self.answer
+
+
+@pytest.fixture
+def unfinished(tmp_path, monkeypatch):
+    """A checkpoint of a run that did not finish, recording a command line with a space in an argument."""
+    monkeypatch.setattr(sys, "orig_argv", ["python3", "train.py", "--note", "two words"])
+    monkeypatch.chdir(tmp_path)
+    loop = build_loop([FinishAfter(after_n_batches=1)])
+    save_checkpoint("c.tar", loop)
+    return tmp_path / "c.tar"
+
+
+@pytest.mark.parametrize(("answer", "runs"), [("y\n", True), ("yes\n", True), ("n\n", False), ("\n", False),
+                                              ("", False)])
+def test_continue_asks_on_a_terminal_before_running(unfinished, monkeypatch, capsys, answer, runs, plugin_host):
+    executed = []
+    monkeypatch.setattr(checkpoint_commands.os, "execve", _fake_execve(executed))
+    monkeypatch.setattr(checkpoint_commands.os, "chdir", lambda cwd: None)
+    monkeypatch.setattr(sys, "stdin", _Terminal(answer))
+    status = _main_or_exec(["continue", str(unfinished)])
+    err = capsys.readouterr().err
+    assert "asks to run" in err and "train.py --note 'two words'" in err and "trust" in err
+    assert status == ("executed" if runs else 1)
+    assert bool(executed) is runs
+    if runs:
+        argv, env = executed[0][1], executed[0][2]
+        assert argv[1:] == ["train.py", "--note", "two words"] and env[RESUME_VARIABLE] == str(unfinished)
+
+
+def test_continue_without_a_terminal_refuses_unless_yes(unfinished, monkeypatch, capsys, plugin_host):
+    executed = []
+    monkeypatch.setattr(checkpoint_commands.os, "execve", _fake_execve(executed))
+    monkeypatch.setattr(checkpoint_commands.os, "chdir", lambda cwd: None)
+    monkeypatch.setattr(sys, "stdin", None)
+    assert main(["continue", str(unfinished)]) == 2
+    err = capsys.readouterr().err
+    assert "without confirmation" in err and "pass --yes" in err and not executed
+    assert _main_or_exec(["continue", "--yes", str(unfinished)]) == "executed"
+    assert len(executed) == 1 and "asks to run" in capsys.readouterr().err
+    assert main(["continue", "--dry-run", str(unfinished)]) == 0
+    assert "'two words'" in capsys.readouterr().out and len(executed) == 1
+
+
+@pytest.mark.parametrize("run", [{"orig_argv": "/bin/sh -c boom"}, {"orig_argv": ["/bin/sh", 3]},
+                                 {"argv": ["x"], "executable": ["/bin/sh"]}, {"orig_argv": ["a"], "cwd": 5}])
+def test_a_malformed_recorded_command_is_refused(unfinished, run, plugin_host):
+    rewrite_state_json(unfinished, lambda doc: doc.__setitem__("run", run))
+    with pytest.raises(ValueError, match="recorded command line is malformed"):
+        continue_command(str(unfinished))

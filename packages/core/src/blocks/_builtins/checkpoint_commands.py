@@ -2,8 +2,12 @@
 
 ``continue`` re-executes the command line recorded in the checkpoint, in its
 recorded working directory, with ``BLOCKS_RESUME_FROM=PATH`` in the
-environment; ``MainLoop.run()`` then resumes from that checkpoint. ``checkpoint
-info`` verifies every member's sha256 and shows what the file holds.
+environment; ``MainLoop.run()`` then resumes from that checkpoint. The command
+comes from the file, and the file's hashes prove integrity, not who wrote it:
+so ``continue`` shows the command and runs it only after a "yes" at the
+terminal, or with ``--yes``; without a terminal and without ``--yes`` it
+refuses. ``checkpoint info`` verifies every member's sha256 and shows what the
+file holds.
 
 Nothing here imports torch until a command runs.
 """
@@ -12,12 +16,13 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from typing import Any
 
 from blocks.hookspecs import hookimpl
 
-__all__ = ["continue_command", "format_info", "register_commands"]
+__all__ = ["confirm_command", "continue_command", "describe_command", "format_info", "register_commands"]
 
 RESUME_VARIABLE = "BLOCKS_RESUME_FROM"
 
@@ -29,10 +34,14 @@ def register_commands(subparsers: Any) -> None:
         "continue",
         help="resume the run that wrote a checkpoint",
         description="Re-run the command line recorded in the checkpoint, in its recorded working directory, "
-        f"with {RESUME_VARIABLE}=PATH so that MainLoop.run() resumes from it.",
+        f"with {RESUME_VARIABLE}=PATH so that MainLoop.run() resumes from it. The command is read from the file: "
+        "it is shown and run only after you confirm it (or with --yes). Continue only checkpoints you trust: "
+        "their hashes detect damage, not tampering.",
     )
     cont.add_argument("path", metavar="PATH", help="checkpoint file")
     cont.add_argument("--dry-run", action="store_true", help="print the command and directory, run nothing")
+    cont.add_argument("--yes", "-y", action="store_true",
+                      help="run the recorded command without asking (scripts; only for checkpoints you trust)")
     cont.add_argument("--force", action="store_true", help="continue even a run that had finished training")
     cont.set_defaults(func=_run_continue)
 
@@ -66,6 +75,11 @@ def continue_command(path: str, force: bool = False) -> tuple[list[str], str, di
 
     info = checkpoint_info(path)
     run = info.get("run") or {}
+    if not isinstance(run, dict) or not all(
+        _is_text_list(run.get(key)) for key in ("orig_argv", "argv") if run.get(key) is not None
+    ) or not all(isinstance(run.get(key), (str, type(None))) for key in ("executable", "cwd")):
+        raise ValueError(f"{path}: the recorded command line is malformed (argv and orig_argv must be lists of "
+                         "strings, executable and cwd strings); not running it")
     orig = run.get("orig_argv") or ([run.get("executable") or sys.executable, *run["argv"]] if run.get("argv") else [])
     if not orig:
         raise ValueError(f"{path}: the checkpoint records no command line (kind {info['kind']!r}); run your script "
@@ -87,12 +101,64 @@ def continue_command(path: str, force: bool = False) -> tuple[list[str], str, di
     return [executable, *orig[1:]], cwd, env
 
 
+def _is_text_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and "\0" not in v for v in value)
+
+
+def describe_command(argv: list[str], cwd: str, env: dict[str, str]) -> str:
+    """The shell lines that :func:`continue_command`'s result stands for (quoted, copy-pastable).
+
+    Examples
+    --------
+    >>> print(describe_command(["/usr/bin/python3", "train.py", "--lr", "0.1 0.2"], "/runs/a",
+    ...                        {RESUME_VARIABLE: "/runs/a/c.tar"}))
+    cd /runs/a
+    BLOCKS_RESUME_FROM=/runs/a/c.tar /usr/bin/python3 train.py --lr '0.1 0.2'
+    """
+    return f"cd {shlex.quote(cwd)}\n{RESUME_VARIABLE}={shlex.quote(env[RESUME_VARIABLE])} {shlex.join(argv)}"
+
+
+def confirm_command(path: str, description: str, yes: bool = False) -> bool:
+    """Show the command a checkpoint asks to run and return whether to run it.
+
+    ``yes=True`` runs it without asking. Otherwise the question goes to the
+    terminal; without one (a pipe, a batch job) nothing is asked and a
+    ``ValueError`` explains how to run it anyway.
+
+    Raises
+    ------
+    ValueError
+        When standard input is not a terminal and ``yes`` is false.
+    """
+    print(f"{path} asks to run:", file=sys.stderr)
+    print("  " + description.replace("\n", "\n  "), file=sys.stderr)
+    if yes:
+        return True
+    stdin = sys.stdin
+    if stdin is None or not stdin.isatty():
+        raise ValueError(
+            f"{path}: not running the command recorded in the checkpoint without confirmation, and there is no "
+            "terminal to ask on. A checkpoint's hashes prove it is intact, not who wrote it: check the command "
+            "above (or with --dry-run) and pass --yes to run it"
+        )
+    print("The command comes from the checkpoint file; run it only if you trust where the file came from.",
+          file=sys.stderr)
+    try:
+        answer = input("Run it? [y/N] ")
+    except EOFError:
+        answer = ""
+    return answer.strip().lower() in ("y", "yes")
+
+
 def _run_continue(args: Any) -> int:
     argv, cwd, env = continue_command(args.path, force=args.force)
+    description = describe_command(argv, cwd, env)
     if args.dry_run:
-        print(f"cd {cwd}")
-        print(f"{RESUME_VARIABLE}={env[RESUME_VARIABLE]} " + " ".join(argv))
+        print(description)
         return 0
+    if not confirm_command(args.path, description, yes=args.yes):
+        print("not run", file=sys.stderr)
+        return 1
     sys.stdout.flush()
     sys.stderr.flush()
     os.chdir(cwd)
