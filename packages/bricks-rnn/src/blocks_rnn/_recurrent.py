@@ -26,6 +26,7 @@ from torch import Tensor
 from blocks.bricks import Brick, application
 from blocks.bricks.base import Application, BoundApplication
 from blocks.graph import Variable, call, is_symbolic
+from blocks.roles import INITIAL_STATE, has_roles
 from blocks_rnn._device import zeros_like_brick
 
 __all__ = ["BaseRecurrent", "RecurrentApplication", "recurrent", "scan"]
@@ -128,6 +129,31 @@ class RecurrentApplication(Application):
     >>> isinstance(LSTM.apply, RecurrentApplication), LSTM.apply.opaque
     (True, True)
     """
+
+    variadic = False
+
+    def unused_tensors(self, brick: Brick, args: tuple, kwargs: dict[str, Any]) -> list[Tensor]:
+        """The initial-state parameters an iterated call given those states explicitly does not depend on.
+
+        Given every state, the loop never calls ``initial_states``: every ``INITIAL_STATE`` parameter of the
+        brick's tree is left out of the graph node (Blocks' graph held only what the outputs reach). Given some
+        states, the ones the base ``initial_states`` would read for them (``initial_<state>``) are left out.
+        """
+        if kwargs.get("iterate", True) is False:
+            return []
+        names = list(self.argument_names)
+        if self.variadic:
+            names = _names(self, brick, "sequences") + _names(self, brick, "contexts")
+            names += [n for n in _names(self, brick, "states") if n not in names]
+        given = {name for name, value in zip(names, args) if value is not None}
+        given.update(name for name, value in kwargs.items() if value is not None)
+        states = _names(self, brick, "states")
+        if all(name in given for name in states):
+            return [p for p in brick.parameters() if has_roles(p, [INITIAL_STATE])]
+        if isinstance(brick, BaseRecurrent) and type(brick).initial_states is BaseRecurrent.initial_states:
+            unused = [brick._initial_parameter(name) for name in states if name in given]
+            return [p for p in unused if p is not None]
+        return []
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
@@ -236,6 +262,7 @@ def recurrent(*args: Any, **kwargs: Any) -> Any:
             attributes.setdefault("inputs", declared)
         app = RecurrentApplication(recurrent_apply, opaque=True, **attributes)
         app.argument_names = declared
+        app.variadic = variadic
         holder.append(app)
         return app
 

@@ -241,3 +241,30 @@ def test_compiled_graph_follows_parameters_moved_or_replaced():
     setattr(module, name, torch.nn.Parameter(torch.full((2,), 2.0)))  # replaced through the module API
     assert dict(module.named_parameters())[name] is module.__dict__.get(name, module._parameters[name])
     torch.testing.assert_close(fn(batch)[0], torch.full((1, 2), 2.0))
+
+
+def test_parameters_read_only_by_auxiliary_variables_are_not_graph_parameters():
+    # ComputationGraph.parameters: what the outputs depend on (GradientDescent trains exactly these)
+    from blocks.bricks import Brick, application
+    from blocks.graph import as_variable
+
+    class Scaled(Brick):
+        def _allocate(self):
+            self.new_parameter("scale", (1,))
+            self.new_parameter("watched", (1,))
+
+        def _initialize(self):
+            with torch.no_grad():
+                self.scale.fill_(1)
+                self.watched.fill_(1)
+
+        @application(inputs=["x"], outputs=["y"])
+        def apply(self, x, application_call):
+            application_call.add_auxiliary_variable(as_variable(self.watched) * 2, name="watched")
+            return x * self.scale
+
+    brick = Scaled()
+    cg = ComputationGraph([brick.apply(matrix("x")).sum()])
+    assert cg.parameters == [brick.scale]
+    assert [v.name for v in cg.auxiliary_variables] == ["watched"]  # still a graph variable, monitorable
+    assert any(v.tensor is brick.watched for v in cg.variables)

@@ -283,6 +283,18 @@ class Application:
         self.delegate_function = function
         return function
 
+    def unused_tensors(self, brick: Brick, args: tuple, kwargs: dict[str, Any]) -> list[torch.Tensor]:
+        """Parameters/buffers of ``brick``'s tree that an opaque call with these arguments does not depend on.
+
+        Consulted only for opaque applications, on symbolic calls: the tensors
+        returned are left out of the node's inputs (``exclude`` of
+        :func:`blocks.graph.opaque_call`), so :attr:`ComputationGraph.parameters`
+        lists only what the outputs depend on. The default is none; recurrent
+        applications given every state explicitly leave out their initial-state
+        parameters. Override it only for tensors the call never uses.
+        """
+        return []
+
     def __repr__(self) -> str:
         return f"<application {self.function.__qualname__}>"
 
@@ -438,7 +450,8 @@ class BoundApplication:
             try:
                 result = opaque_call(functools.partial(function, brick), *args, modules=[brick],
                                      num_outputs=len(output_names) if len(output_names) > 1 else None,
-                                     name=f"{_identifier(brick.name)}_{application.name}", **kwargs)
+                                     name=f"{_identifier(brick.name)}_{application.name}",
+                                     exclude=application.unused_tensors(brick, args, kwargs), **kwargs)
             finally:
                 _CALL_STACK.pop()
             call.metadata["node"] = (result[0] if isinstance(result, tuple) else result).node

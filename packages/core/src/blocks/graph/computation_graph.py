@@ -168,7 +168,9 @@ class ComputationGraph:
     inputs : list of Variable
         The symbolic inputs (``.name`` is the data source).
     parameters : list of torch.nn.Parameter
-        The parameter objects the graph uses, in order of first use.
+        The parameters the outputs depend on, in order of first use (not those
+        read only by auxiliary variables, nor the initial states of a
+        recurrence given its states explicitly).
     auxiliary_variables, intermediary_variables : list of Variable
     updates : list of (torch.Tensor, Variable)
         Pairs ``(buffer, new_value)`` to apply after a forward pass (e.g. batch
@@ -222,14 +224,7 @@ class ComputationGraph:
         self._calls = sorted(calls.values(), key=lambda c: _sort_key(c.order_node) if c.order_node else ())
         self.variables = [Variable(n) for n in self._nodes]
         self.inputs = [v for v in self.variables if v.node.op == "placeholder"]
-        parameters: list[torch.nn.Parameter] = []
-        seen: set[int] = set()
-        for node in self._nodes:
-            tensor = node.meta.get("tensor") if node.op == "get_attr" else None
-            if isinstance(tensor, torch.nn.Parameter) and id(tensor) not in seen:
-                seen.add(id(tensor))
-                parameters.append(tensor)
-        self.parameters = parameters
+        self.parameters = _parameters_reached([o.node for o in self.outputs])
         names: dict[str, Variable] = {}
         for variable in self.inputs:
             other = names.setdefault(variable.name, variable)
@@ -392,6 +387,25 @@ class ComputationGraph:
         with torch.no_grad():
             values = self.compile(chosen)(batch)
         return OrderedDict(zip(chosen, values))
+
+
+def _parameters_reached(outputs: list[fx.Node]) -> list[torch.nn.Parameter]:
+    """The parameters ``outputs`` depend on (not those only auxiliary variables or updates read), in node order."""
+    reached: set[fx.Node] = set()
+    stack = list(outputs)
+    while stack:
+        node = stack.pop()
+        if node not in reached:
+            reached.add(node)
+            stack.extend(node.all_input_nodes)
+    parameters: list[torch.nn.Parameter] = []
+    seen: set[int] = set()
+    for node in sorted((n for n in reached if n.op == "get_attr"), key=_sort_key):
+        tensor = node.meta.get("tensor")
+        if isinstance(tensor, torch.nn.Parameter) and id(tensor) not in seen:
+            seen.add(id(tensor))
+            parameters.append(tensor)
+    return parameters
 
 
 def _copy_node(node: fx.Node, env: dict[fx.Node, fx.Node]) -> fx.Node:

@@ -440,7 +440,8 @@ def _graphable(value: Any) -> bool:
 
 
 def opaque_call(function: Callable[..., Any], *args: Any, modules: Sequence[torch.nn.Module] = (),
-                num_outputs: int | None = None, name: str | None = None, **kwargs: Any) -> Any:
+                num_outputs: int | None = None, name: str | None = None,
+                exclude: Sequence[torch.Tensor] = (), **kwargs: Any) -> Any:
     """Record ``function(*args, **kwargs)`` as ONE node that runs eagerly (e.g. a Python time loop).
 
     This is the recurrence helper (Theano's ``scan`` was one op too): the node
@@ -469,6 +470,13 @@ def opaque_call(function: Callable[..., Any], *args: Any, modules: Sequence[torc
         tuple of that many variables is returned.
     name : str, optional
         Name of the node target (shown in ``graph_module.code``).
+    exclude : sequence of torch.Tensor, optional
+        Parameters/buffers of ``modules`` that this call's result does not
+        depend on (a recurrence given all its initial states explicitly does
+        not use its ``initial_state`` parameters). They are not inputs of the
+        node, so ``ComputationGraph.parameters`` -- the parameters the outputs
+        depend on -- leaves them out. ``function`` must not use them: the
+        gradient it would give them is not part of the graph.
 
     Examples
     --------
@@ -486,7 +494,7 @@ def opaque_call(function: Callable[..., Any], *args: Any, modules: Sequence[torc
     """
     slots: list[tuple[torch.nn.Module, str, str]] = []
     values: list[torch.Tensor] = []
-    seen: set[int] = set()
+    seen: set[int] = {id(tensor) for tensor in exclude}
     for root in modules:
         for module in root.modules():
             for kind, store in (("parameter", module._parameters), ("buffer", module._buffers)):
