@@ -6,8 +6,13 @@ destination and the directory is fsync'ed, so the previous checkpoint at that
 path stays intact until the new one is complete on disk. ``MANIFEST`` (the
 last member, JSON) records the format version and each member's size and
 sha256. Reading checks the manifest, the format version and every size before
-anything is parsed, and each member's hash when it is read. Members are read
-through a copy-on-write memory map of the file, so loading copies nothing.
+anything is parsed, and each member's hash when it is read.
+
+A member is read once into private memory and its sha256 is computed over
+*those* bytes (a helper thread hashes one piece while the next is read); the
+tensors are then built on the same memory. Nothing stays mapped to the file,
+so a checkpoint rewritten or truncated after (or while) it is loaded cannot
+change what was verified, nor crash the process with ``SIGBUS``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import mmap
 import os
 import tarfile
 import tempfile
@@ -24,6 +28,8 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from blocks.serialization.errors import CheckpointError
 
@@ -201,7 +207,6 @@ class Archive:
         if not os.path.isfile(self.path):
             raise CheckpointError(f"{self.path}: no such checkpoint file")
         self._file = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed by close()
-        self._map: mmap.mmap | None = None
         try:
             self._index = self._read_index()
             self.manifest = self._read_manifest()
@@ -216,11 +221,7 @@ class Archive:
         self.close()
 
     def close(self) -> None:
-        """Close the file."""
-        if self._map is not None:
-            with contextlib.suppress(BufferError):  # views handed out keep the mapping alive until freed
-                self._map.close()
-            self._map = None
+        """Close the file (what :meth:`read` returned stays valid: it is private memory)."""
         self._file.close()
 
     @property
@@ -295,36 +296,87 @@ class Archive:
                 )
         return manifest
 
-    def _read_raw(self, name: str) -> memoryview:
-        """A member's bytes: a view of the file mapped copy-on-write (no read, no copy)."""
-        offset, size = self._index[name]
-        if size == 0:
-            return memoryview(bytearray())
-        if self._map is None:
-            self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_COPY)
-        view = memoryview(self._map)[offset:offset + size]
-        if view.nbytes != size:  # the file shrank after it was opened
-            raise CheckpointError(f"{self.path}: the file is truncated inside member {name!r}")
-        return view
+    def _read_into(self, view: memoryview, offset: int, name: str) -> None:
+        """Fill ``view`` with the file's bytes from ``offset`` (a short file is a truncated checkpoint)."""
+        fd = self._file.fileno()
+        done = 0
+        while done < view.nbytes:
+            try:
+                got = _pread_into(fd, view[done:], offset + done)
+            except OSError as err:
+                raise CheckpointError(f"{self.path}: cannot read member {name!r} ({err})") from None
+            if got == 0:
+                raise CheckpointError(f"{self.path}: the file is truncated inside member {name!r}")
+            done += got
 
-    def read(self, name: str) -> memoryview:
-        """The bytes of member ``name`` after checking their sha256 against the manifest.
+    def _read_hashed(self, name: str, keep: bool = True) -> tuple[memoryview, str]:
+        """Read member ``name`` once and return ``(bytes, sha256 of those bytes)``.
 
-        The view shares the file's pages copy-on-write: tensors built on it
-        cost no copy, and writing to them never changes the file.
+        With ``keep`` the bytes go to one private buffer of the member's size
+        (returned); without it two pieces are reused (only the hash is wanted).
+        Reading a piece and hashing the previous one overlap.
         """
-        if name not in self.members:
-            raise CheckpointError(f"{self.path}: no member {name!r}; members: {sorted(self.members)}")
-        view = self._read_raw(name)
-        digest = hashlib.sha256(view).hexdigest()
+        offset, size = self._index[name]
+        buffer = memoryview(np.empty(size if keep else min(size, 2 * _PIECE), dtype=np.uint8))
+        digest = hashlib.sha256()
+        pending = None
+        with contextlib.ExitStack() as stack:
+            pool = stack.enter_context(ThreadPoolExecutor(1)) if size > _PIECE else None
+            position = 0
+            while position < size:
+                length = min(_PIECE, size - position)
+                start = position if keep else (position // _PIECE % 2) * _PIECE
+                piece = buffer[start:start + length]
+                self._read_into(piece, offset + position, name)  # overlaps with the previous piece's hash
+                if pending is not None:
+                    pending.result()
+                if pool is not None and length >= _THREADED:
+                    pending = pool.submit(digest.update, piece)
+                else:
+                    pending = None
+                    digest.update(piece)
+                position += length
+            if pending is not None:
+                pending.result()
+        return (buffer if keep else memoryview(b"")), digest.hexdigest()
+
+    def _read_raw(self, name: str) -> memoryview:
+        """A member's bytes in private memory, unverified (the manifest, which has no recorded hash)."""
+        offset, size = self._index[name]
+        buffer = memoryview(bytearray(size))
+        self._read_into(buffer, offset, name)
+        return buffer
+
+    def _check(self, name: str, digest: str) -> None:
         if digest != self.members[name]["sha256"]:
             raise CheckpointError(
                 f"{self.path}: member {name!r} is corrupted: its sha256 is {digest}, {MANIFEST} records "
                 f"{self.members[name]['sha256']}"
             )
-        return view
+
+    def read(self, name: str) -> memoryview:
+        """The bytes of member ``name``, read once into private memory and checked against the manifest's sha256.
+
+        The hash is computed over the returned bytes themselves, so what was
+        verified is exactly what the caller gets, whatever happens to the file
+        afterwards. Tensors built on the view share it (no further copy).
+        """
+        if name not in self.members:
+            raise CheckpointError(f"{self.path}: no member {name!r}; members: {sorted(self.members)}")
+        data, digest = self._read_hashed(name)
+        self._check(name, digest)
+        return data
 
     def verify(self) -> None:
-        """Check the sha256 of every member (reads the whole file)."""
+        """Check the sha256 of every member (reads the whole file, keeps none of it)."""
         for name in self.members:
-            self.read(name)
+            self._check(name, self._read_hashed(name, keep=False)[1])
+
+
+def _pread_into(fd: int, view: memoryview, offset: int) -> int:
+    """``os.preadv`` into ``view`` (read, then copy, where the platform lacks it)."""
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [view], offset)
+    data = os.pread(fd, view.nbytes, offset)  # pragma: no cover - platforms without preadv
+    view[:len(data)] = data  # pragma: no cover
+    return len(data)  # pragma: no cover
