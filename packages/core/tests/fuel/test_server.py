@@ -43,7 +43,7 @@ def server():
 
 
 def _client(port, **kw):
-    kw.setdefault("timeout", 2.0)
+    kw.setdefault("connect_timeout", 5.0)
     return ServerDataStream(("features", "targets"), produces_examples=False, host="127.0.0.1", port=port, **kw)
 
 
@@ -99,7 +99,7 @@ def test_reconnect_after_server_restart(server):
     first = server(_stream(n=80))
     port = first.port
     full = _lists(_stream(n=80).get_epoch_iterator())
-    client = _client(port, timeout=0.5, hwm=2)
+    client = _client(port, hwm=2)
     it = client.get_epoch_iterator()
     head = [next(it) for _ in range(2)]
     first.stop()
@@ -111,17 +111,17 @@ def test_reconnect_after_server_restart(server):
 
 def test_source_and_dtype_mismatch_are_clear_errors(server):
     s = server()
-    wrong = ServerDataStream(("features", "labels"), produces_examples=False, port=s.port, timeout=2.0)
+    wrong = ServerDataStream(("features", "labels"), produces_examples=False, port=s.port)
     expected = r"provides sources \['features', 'targets'\].*expects \['features', 'labels'\]"
     with pytest.raises(ValueError, match=expected):
         next(wrong.get_epoch_iterator())
-    examples = ServerDataStream(("features", "targets"), produces_examples=True, port=s.port, timeout=2.0)
+    examples = ServerDataStream(("features", "targets"), produces_examples=True, port=s.port)
     with pytest.raises(ValueError, match="sends batches"):
         next(examples.get_epoch_iterator())
     port = s.port
     s.stop()
     s = server(_stream(n=200), port=port)
-    client = _client(s.port, timeout=0.5, hwm=1)
+    client = _client(s.port, hwm=1)
     it = client.get_epoch_iterator()
     next(it)
     s.stop()
@@ -138,8 +138,8 @@ def test_object_sources_are_rejected_with_a_message(server):
 
 
 def test_no_server_gives_connection_error():
-    client = ServerDataStream(("x",), produces_examples=False, port=1, timeout=0.1, max_reconnects=1)
-    with pytest.raises(ConnectionError, match="fuel-server"):
+    client = ServerDataStream(("x",), produces_examples=False, port=1, connect_timeout=0.2)
+    with pytest.raises(ConnectionError, match="no data server answered .* within connect_timeout=0.2 s.*fuel-server"):
         next(client.get_epoch_iterator())
 
 
@@ -167,7 +167,7 @@ def test_fuel_server_command(tmp_path):
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        client = _client(port, timeout=5.0, max_reconnects=6)
+        client = _client(port, connect_timeout=20.0)
         batches = list(client.get_epoch_iterator())
         assert [b[1].tolist() for b in batches] == [[0, 1, 2, 3], [4, 5]]
     finally:

@@ -35,6 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; '*' for every interface)"
     )
+    parser.add_argument(
+        "--max-request-bytes", type=int, default=16 * 2**20, metavar="N",
+        help="largest client request accepted, in bytes (a start request carries the client's resume state; "
+        "default 16 MiB)",
+    )
+    parser.add_argument(
+        "--heartbeat", type=float, default=2.0, metavar="SECONDS",
+        help="seconds between ZeroMQ heartbeats to each client (default 2)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return parser
 
@@ -74,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if not isinstance(stream, AbstractDataStream):
             raise ValueError(f"{args.factory}() returned {type(stream).__name__}, not a Fuel data stream")
-        server = DataServer(stream, port=args.port, hwm=args.hwm, host=args.host)
+        server = DataServer(stream, port=args.port, hwm=args.hwm, host=args.host,
+                            max_request_bytes=args.max_request_bytes, heartbeat=args.heartbeat)
     except ValueError as err:
         print(f"fuel-server: error: {err}", file=sys.stderr)
         return 2
