@@ -19,7 +19,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Configuration", "ConfigurationError", "Option", "config", "path_list", "word_list"]
+__all__ = [
+    "NOT_SET",
+    "Configuration",
+    "ConfigurationError",
+    "Option",
+    "UnknownOptionError",
+    "config",
+    "extra_downloader_converter",
+    "multiple_paths_parser",
+    "path_list",
+    "word_list",
+]
 
 
 class ConfigurationError(ValueError):
@@ -31,6 +42,20 @@ class ConfigurationError(ValueError):
     Traceback (most recent call last):
     ...
     fuel.config_parser.ConfigurationError: fuel option 'floatX': invalid value 'float8': ...
+    """
+
+
+class UnknownOptionError(ConfigurationError, AttributeError):
+    """An option that was never declared: a :class:`ConfigurationError` and an ``AttributeError``.
+
+    Reading an undeclared option raises it, so ``hasattr(config, name)`` and
+    ``getattr(config, name, default)`` work as for any object (Fuel raised
+    ``AttributeError``).
+
+    Examples
+    --------
+    >>> hasattr(config, "no_such_option")
+    False
     """
 
 
@@ -72,6 +97,32 @@ def word_list(value: Any) -> list[str]:
     raise ConfigurationError(f"expected a list or a whitespace-separated string, got {value!r}")
 
 
+def extra_downloader_converter(value: Any) -> list[str]:
+    """Parse Fuel's ``extra_downloaders`` / ``extra_converters`` values (Fuel's function).
+
+    A string is split on whitespace; a list or tuple gives its elements.
+
+    Examples
+    --------
+    >>> extra_downloader_converter("a.b.c d.e.f")
+    ['a.b.c', 'd.e.f']
+    >>> extra_downloader_converter(["a.b.c"])
+    ['a.b.c']
+    """
+    return word_list(value)
+
+
+def multiple_paths_parser(value: Any) -> list[str]:
+    """Parse Fuel's ``data_path`` value (Fuel's name for :func:`path_list`).
+
+    Examples
+    --------
+    >>> multiple_paths_parser("/a" + os.pathsep + "/b")
+    ['/a', '/b']
+    """
+    return path_list(value)
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -84,6 +135,10 @@ def _bool(value: Any) -> bool:
 
 
 _UNSET = object()
+NOT_SET = _UNSET
+_INTERNAL = frozenset({"_name", "_file_env_var", "_default_file", "_options", "_code", "_file_values", "_file_path",
+                       "_lock"})
+"""The ``default`` of an option that has none (Fuel's name)."""
 
 
 @dataclass
@@ -120,14 +175,19 @@ class Option:
 class Configuration:
     """A set of options read from code, environment, a YAML file and defaults.
 
+    Attributes whose name starts with ``_`` are plain attributes, not
+    options (Fuel's tests keep ``config._old_data_path`` there); setting or
+    reading an undeclared public name is an error (:class:`UnknownOptionError`),
+    so a misspelt option never goes unnoticed.
+
     Parameters
     ----------
     name : str
-        Used in messages (``"fuel"``).
+        Used in messages (default ``"fuel"``).
     file_env_var : str
-        Environment variable holding the YAML path (``"FUEL_CONFIG"``).
+        Environment variable holding the YAML path (default ``"FUEL_CONFIG"``).
     default_file : str
-        Default YAML path (``"~/.fuelrc"``).
+        Default YAML path (default ``"~/.fuelrc"``).
 
     Examples
     --------
@@ -140,7 +200,7 @@ class Configuration:
     (5, 'code')
     """
 
-    def __init__(self, name: str, file_env_var: str, default_file: str):
+    def __init__(self, name: str = "fuel", file_env_var: str = "FUEL_CONFIG", default_file: str = "~/.fuelrc"):
         object.__setattr__(self, "_name", name)
         object.__setattr__(self, "_file_env_var", file_env_var)
         object.__setattr__(self, "_default_file", default_file)
@@ -164,6 +224,20 @@ class Configuration:
             type = _bool
         self._options[key] = Option(key, default, env_var, type, doc)
 
+    def add_config(
+        self, key: str, type_: Callable[[Any], Any] = str, default: Any = _UNSET, env_var: str | None = None
+    ) -> None:
+        """Declare an option (Fuel's name and argument order for :meth:`add_option`).
+
+        Examples
+        --------
+        >>> cfg = Configuration()
+        >>> cfg.add_config("batch_size", int, default="128")
+        >>> cfg.batch_size
+        128
+        """
+        self.add_option(key, type=type_, default=default, env_var=env_var)
+
     @property
     def options(self) -> dict[str, Option]:
         """Declared options by name."""
@@ -182,6 +256,16 @@ class Configuration:
             return path
         default = os.path.expanduser(self._default_file)
         return default if os.path.isfile(default) else None
+
+    def load_yaml(self) -> None:
+        """Read the YAML file now (Fuel's method): later changes to it, or to the variable naming it, are seen.
+
+        The file is otherwise read lazily, on the first access to an option.
+        Raises :class:`ConfigurationError` for an unknown key or invalid YAML.
+        """
+        with self._lock:
+            object.__setattr__(self, "_file_values", None)
+            self._load_file()
 
     def _load_file(self) -> dict[str, Any]:
         with self._lock:
@@ -219,8 +303,9 @@ class Configuration:
         try:
             return self._options[key]
         except KeyError:
-            raise ConfigurationError(
-                f"unknown {self._name} configuration option {key!r}; valid options: {', '.join(sorted(self._options))}"
+            raise UnknownOptionError(
+                f"unknown {self._name} configuration option {key!r}; valid options: "
+                f"{', '.join(sorted(self._options))} (declare a new one with add_option or add_config first)"
             ) from None
 
     def source(self, key: str) -> str:
@@ -267,6 +352,11 @@ class Configuration:
         return self.get(key)
 
     def __setattr__(self, key: str, value: Any) -> None:
+        if key.startswith("_"):
+            if key in _INTERNAL:
+                raise ConfigurationError(f"{key!r} is internal to the {self._name} configuration; use another name")
+            object.__setattr__(self, key, value)
+            return
         option = self._option(key)
         try:
             self._code[key] = option.type(value) if value is not None else None
@@ -274,6 +364,11 @@ class Configuration:
             raise ConfigurationError(f"{self._name} option {key!r}: invalid value {value!r}: {err}") from err
 
     def __delattr__(self, key: str) -> None:
+        if key.startswith("_"):
+            if key in _INTERNAL:
+                raise ConfigurationError(f"{key!r} is internal to the {self._name} configuration")
+            object.__delattr__(self, key)
+            return
         self._option(key)
         self._code.pop(key, None)
 

@@ -14,7 +14,9 @@ def test_subset_normalises_lists_and_merges():
     assert not Subset([4, 3, 5], 10).is_list and Subset([4, 3, 5], 10).slice == slice(3, 6, 1)
     assert (Subset(slice(0, 3), 10) + Subset(slice(3, 6), 10)).slice == slice(0, 6, 1)
     assert (Subset(slice(0, 2), 10) + Subset([7], 10)).get_list_representation() == [0, 1, 7]
-    assert Subset(slice(1, 9, 3), 10).get_list_representation() == [1, 4, 7]
+    assert Subset(list(range(1, 9, 3)), 10).get_list_representation() == [1, 4, 7]
+    with pytest.raises(ValueError, match=r"step of 1.*list\(range\(1, 9, 3\)\)"):
+        Subset(slice(1, 9, 3), 10)
     with pytest.raises(ValueError, match="0..9"):
         Subset([3, 10], 10)
     with pytest.raises(ValueError, match="past the end"):
@@ -23,7 +25,7 @@ def test_subset_normalises_lists_and_merges():
 
 def test_subset_map_matches_numpy_indexing_and_checks_bounds():
     base = np.arange(100)
-    for subset in (Subset(slice(10, 60), 100), Subset([3, 50, 7, 99, 20], 100), Subset(slice(5, 95, 5), 100)):
+    for subset in (Subset(slice(10, 60), 100), Subset([3, 50, 7, 99, 20], 100), Subset(list(range(5, 95, 5)), 100)):
         selected = base[subset.indices()]
         for request in (2, slice(1, 4), np.array([4, 0, 2]), [1, 1, 3]):
             mapped = subset.map(request)

@@ -2,8 +2,11 @@
 
 A dataset's ``fill_subparser(subparser)`` adds its arguments and returns the
 function to call, typically :func:`default_downloader` with its files given as
-:class:`FileSpec` objects (``subparser.set_defaults(files=...)``), exactly as
-Fuel's downloaders set ``urls`` and ``filenames``.
+:class:`FileSpec` objects (``subparser.set_defaults(files=...)``), as Fuel's
+downloaders set ``urls`` and ``filenames`` — which also still work (without
+checksums). Fuel's helpers ``download``, ``filename_from_url``,
+``ensure_directory_exists`` and ``NeedURLPrefix`` are here and in
+``fuel.downloaders.base`` (:mod:`fuel.downloaders.fuel_helpers`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ from fuel.downloaders.base import (
     resolve_mirrors,
     verify_file,
 )
+from fuel.downloaders.fuel_helpers import (
+    NeedURLPrefix,
+    download,
+    ensure_directory_exists,
+    filename_from_url,
+)
 from fuel.downloaders.manifest import MANIFEST_NAME, verification_status
 
 __all__ = [
@@ -31,9 +40,13 @@ __all__ = [
     "FileSpec",
     "HTMLPageError",
     "ManualDownloadRequired",
+    "NeedURLPrefix",
     "default_downloader",
+    "download",
     "download_file",
+    "ensure_directory_exists",
     "file_digest",
+    "filename_from_url",
     "manual_downloader",
     "mirror_url",
     "resolve_mirrors",

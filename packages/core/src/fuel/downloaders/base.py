@@ -525,7 +525,7 @@ def _warn_no_verify() -> None:
 
 def default_downloader(
     directory: str,
-    files: Sequence[FileSpec],
+    files: Sequence[FileSpec] | None = None,
     clear: bool = False,
     mirrors: Sequence[str] | None = None,
     verify: bool = True,
@@ -533,6 +533,9 @@ def default_downloader(
     retries: int = 3,
     retry_wait: float = 1.0,
     progress: bool = True,
+    urls: Sequence[str | None] | None = None,
+    filenames: Sequence[str | None] | None = None,
+    url_prefix: str | None = None,
     **unused: Any,
 ) -> list[str]:
     """Download (or, with ``clear``, delete) the files of a dataset.
@@ -550,6 +553,10 @@ def default_downloader(
         Delete the files (and partial or corrupt copies) instead.
     mirrors, verify, timeout, retries, retry_wait, progress
         See :func:`download_file`.
+    urls, filenames, url_prefix
+        Fuel's arguments, instead of ``files``: see
+        :func:`fuel.downloaders.fuel_helpers.fuel_file_specs` (no checksum:
+        the files are recorded as unverified).
 
     Returns
     -------
@@ -561,6 +568,7 @@ def default_downloader(
     >>> default_downloader("/tmp/mnist", [FileSpec("t10k-labels-idx1-ubyte.gz")], clear=True)
     []
     """
+    files = _fuel_arguments(files, urls, filenames, url_prefix, clear)
     if clear:
         _clear(directory, files)
         return []
@@ -639,3 +647,35 @@ def manual_downloader(
         _manifest.record(directory, spec.filename, sha256=actual, verified=spec.checksum_known,
                          reason="sha256+size (placed by hand)" if spec.checksum_known else "no published checksum")
     return [os.path.join(directory, s.filename) for s in files]
+
+
+def _fuel_arguments(files: Any, urls: Any, filenames: Any, url_prefix: str | None, clear: bool) -> list[FileSpec]:
+    """``files``, or the FileSpecs of Fuel's ``urls``/``filenames``/``url_prefix`` (see fuel_helpers)."""
+    if urls is not None or filenames is not None:
+        if files is not None:
+            raise ValueError("give either files (FileSpec objects) or Fuel's urls= and filenames=, not both")
+        from fuel.downloaders.fuel_helpers import fuel_file_specs
+
+        return fuel_file_specs(urls, filenames, url_prefix, need_urls=not clear)
+    if files is None:
+        raise ValueError("default_downloader needs files (FileSpec objects) or Fuel's urls= and filenames=")
+    files = list(files)
+    wrong = [f for f in files if not isinstance(f, FileSpec)]
+    if wrong:
+        raise ValueError(
+            f"files must be FileSpec objects, got {wrong[0]!r}; Fuel's call default_downloader(directory, urls, "
+            "filenames) is written default_downloader(directory, urls=..., filenames=...) here"
+        )
+    return files
+
+
+_FUEL_HELPERS = frozenset({"NeedURLPrefix", "download", "ensure_directory_exists", "filename_from_url"})
+
+
+def __getattr__(name: str) -> Any:
+    """Fuel's helpers, importable from here as in Fuel (they live in :mod:`fuel.downloaders.fuel_helpers`)."""
+    if name in _FUEL_HELPERS:
+        from fuel.downloaders import fuel_helpers
+
+        return getattr(fuel_helpers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
