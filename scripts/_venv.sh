@@ -42,13 +42,21 @@ make_venv() {
     rm -f "$log"
 }
 
+# pip_install DIR ARGS...: `pip install -q ARGS` into the environment at DIR. pip's notes about
+# configured index locations that do not exist on this machine are dropped; everything else shows.
+pip_install() {
+    local dir=$1
+    shift
+    "$dir/bin/python" -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+
 # install_torch DIR: torch 2.13.0 into the environment at DIR (from BLOCKS_TORCH_INDEX_URL when set).
 install_torch() {
     local dir=$1
     if [ -n "${BLOCKS_TORCH_INDEX_URL:-}" ]; then
-        "$dir/bin/python" -m pip install -q --index-url "$BLOCKS_TORCH_INDEX_URL" torch==2.13.0
+        pip_install "$dir" --index-url "$BLOCKS_TORCH_INDEX_URL" torch==2.13.0
     else
-        "$dir/bin/python" -m pip install -q torch==2.13.0
+        pip_install "$dir" torch==2.13.0
     fi
 }
 

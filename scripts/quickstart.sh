@@ -14,7 +14,7 @@ VENV=${BLOCKS_VENV:-.venv}
 make_venv "$VENV"
 echo "installing torch 2.13.0 and the six packages into $VENV"
 install_torch "$VENV"
-"$VENV/bin/python" -m pip install -q \
+pip_install "$VENV" \
     -e packages/core \
     -e packages/bricks-rnn \
     -e packages/fuel-datasets \

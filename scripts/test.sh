@@ -22,7 +22,7 @@ start=$SECONDS
 make_venv "$VENV"
 echo "installing torch 2.13.0 and the test dependencies into $VENV"
 install_torch "$VENV"
-"$VENV/bin/python" -m pip install -q -r scripts/requirements-tests.txt -c scripts/constraints-tests.txt
+pip_install "$VENV" -r scripts/requirements-tests.txt -c scripts/constraints-tests.txt
 BLOCKS_SHARED_SITE=$(site_packages "$VENV")
 export BLOCKS_SHARED_SITE
 setup=$((SECONDS - start))

@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import time
 
+from fuel.utils.files import make_temporary
 from fuel.utils.paths import find_in_data_path
 
 __all__ = ["cache_file", "find_in_data_path"]
@@ -107,7 +107,7 @@ def cache_file(path: str, *, lock_timeout: float = 600.0) -> str:
                 "or unset local_data_path (FUEL_LOCAL_DATA_PATH)"
             )
         logger.info("caching %s in %s", source, local)
-        tmp_fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(local)}.", dir=directory)
+        tmp_fd, tmp = make_temporary(directory, prefix=f".{os.path.basename(local)}.")
         os.close(tmp_fd)
         try:
             shutil.copyfile(source, tmp)

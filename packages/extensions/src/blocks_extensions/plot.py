@@ -5,10 +5,10 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
-import tempfile
 from typing import Any, Sequence
 
 from blocks.extensions import CallbackName, SimpleExtension
+from fuel.utils.files import make_temporary
 
 __all__ = ["Plot"]
 
@@ -112,7 +112,7 @@ class Plot(SimpleExtension):
         figure.tight_layout()
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".plot-", suffix=".png")
+        handle, temporary = make_temporary(directory, prefix=".plot-", suffix=".png")
         try:
             with os.fdopen(handle, "wb") as file:
                 figure.savefig(file, format="png")

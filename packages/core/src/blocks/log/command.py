@@ -10,8 +10,9 @@ import json
 import math
 import os
 import sys
-import tempfile
 from typing import Any
+
+from fuel.utils.files import make_temporary
 
 __all__ = ["add_parser", "records", "run"]
 
@@ -122,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     text = _format(selected, rows, args.format)
     if args.output:
         directory = os.path.dirname(os.path.abspath(args.output))
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".blocks-log-")
+        handle, temporary = make_temporary(directory, prefix=".blocks-log-")
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
                 file.write(text)

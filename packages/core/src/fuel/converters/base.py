@@ -17,9 +17,10 @@ import logging
 import os
 import shlex
 import sys
-import tempfile
 from contextvars import ContextVar
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from fuel.utils.files import make_temporary
 
 __all__ = [
     "H5PY_INTERFACE_VERSION",
@@ -312,13 +313,12 @@ def output_hdf5(
     out_dir = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(out_dir):
         raise ValueError(f"output directory {out_dir} does not exist; create it or pass another -o DIR")
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".incomplete", dir=out_dir)
+    fd, tmp = make_temporary(out_dir, prefix=f".{os.path.basename(path)}.", suffix=".incomplete")
     os.close(fd)
     try:
         with h5py.File(tmp, "w") as h5file:
             yield h5file
             _provenance(h5file, path, directory, inputs, command)
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from typing import Any, Iterable
+
+from fuel.utils.files import make_temporary
 
 __all__ = ["MANIFEST_NAME", "forget", "read", "record", "verification_status"]
 
@@ -40,7 +41,7 @@ def read(directory: str) -> dict[str, dict[str, Any]]:
 
 
 def _write(directory: str, files: dict[str, dict[str, Any]]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST_NAME}.", dir=directory)
+    fd, tmp = make_temporary(directory, prefix=f".{MANIFEST_NAME}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump({"format": 1, "files": files}, handle, indent=1, sort_keys=True)
