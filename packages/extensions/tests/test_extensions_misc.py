@@ -215,3 +215,40 @@ def test_state_dicts_are_json_able(setup):
     loop.run()
     for ext in extensions:
         json.dumps(ext.state_dict())
+
+
+def test_plot_has_a_title_axis_labels_and_train_before_valid(setup, tmp_path):
+    """Validation is logged before the first epoch, training after it: the legend still lists train first."""
+    from blocks_extensions import DataStreamMonitoring
+
+    s = setup()
+    path = tmp_path / "curves.png"
+    plot = Plot(str(path), [["train_*", "valid_*"]], after_training=False)
+    monitors = [
+        DataStreamMonitoring([s.cost], s.stream(), prefix="valid"),
+        TrainingDataMonitoring([s.cost], prefix="train"),
+    ]
+    loop = make_loop(s, [*monitors, plot], epochs=2)
+    loop.run()
+    first_logged = [k for _, row in loop.log.rows() for k in row if k.endswith("_cost")][0]
+    assert first_logged == "valid_cost"  # the order the log holds them in
+    figure = plot.figure()
+    axes = figure.axes[0]
+    assert [text.get_text() for text in axes.get_legend().get_texts()] == ["train_cost", "valid_cost"]
+    assert axes.get_xlabel() == "iterations" and axes.get_ylabel() == "cost"
+    assert figure.get_suptitle() == "curves (epoch 2, iteration 6)"
+    titled = Plot(str(path), ["train_cost"], title="MLP on digits")
+    titled.main_loop = loop
+    assert titled.figure().get_suptitle() == "MLP on digits (epoch 2, iteration 6)"
+
+
+def test_plot_file_follows_the_umask(setup, tmp_path):
+    s = setup()
+    path = tmp_path / "curves.png"
+    loop = make_loop(s, [TrainingDataMonitoring([s.cost], prefix="train"), Plot(str(path), ["train_*"])], epochs=1)
+    old = os.umask(0o027)
+    try:
+        loop.run()
+    finally:
+        os.umask(old)
+    assert os.stat(path).st_mode & 0o777 == 0o640

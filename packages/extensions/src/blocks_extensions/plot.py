@@ -69,7 +69,14 @@ class Plot(SimpleExtension):
         self.title = title
 
     def series(self) -> list[dict[str, tuple[list[int], list[float]]]]:
-        """Per subplot, channel name → (iterations, values) of numeric entries."""
+        """Per subplot, channel name → (iterations, values) of numeric entries.
+
+        Channels come in the order of the patterns that name them, and
+        alphabetically among the matches of one pattern, whatever order the
+        log recorded them in (``train_cost`` before ``valid_cost`` although
+        validation is monitored first, before the first epoch): the legend
+        and the colours stay the same from one refresh to the next.
+        """
         rows = list(self.main_loop.log.rows())
         result = []
         for group in self.channels:
@@ -83,11 +90,11 @@ class Plot(SimpleExtension):
                     xs, ys = found.setdefault(key, ([], []))
                     xs.append(time)
                     ys.append(float(value))
-            result.append(found)
+            result.append({name: found[name] for name in _stable_order(group, found)})
         return result
 
-    def render(self) -> None:
-        """Draw the figure and replace the file atomically."""
+    def figure(self) -> Any:
+        """The matplotlib ``Figure`` of the current log: a subplot per group, titled and labelled."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -106,10 +113,19 @@ class Plot(SimpleExtension):
             else:
                 axes.set_title(f"no data yet for {', '.join(group)}", fontsize="small")
             axes.set_xlabel("iterations")
+            axes.set_ylabel(_quantity(list(found) or group))
             axes.grid(True, alpha=0.3)
-        if self.title:
-            figure.suptitle(self.title)
+        status = self.main_loop.status
+        default = f"{os.path.splitext(os.path.basename(self.path))[0]}"
+        figure.suptitle(
+            f"{self.title or default} (epoch {status['epochs_done']}, iteration {status['iterations_done']})"
+        )
         figure.tight_layout()
+        return figure
+
+    def render(self) -> None:
+        """Draw the figure and replace the file atomically."""
+        figure = self.figure()
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
         handle, temporary = make_temporary(directory, prefix=".plot-", suffix=".png")
@@ -124,3 +140,21 @@ class Plot(SimpleExtension):
 
     def do(self, which_callback: CallbackName, *args: Any) -> None:
         self.render()
+
+
+def _stable_order(patterns: Sequence[str], names: Sequence[str]) -> list[str]:
+    """``names`` ordered by the first pattern that matches each, then alphabetically."""
+    order: list[str] = []
+    for pattern in patterns:
+        order += sorted(n for n in names if n not in order and fnmatch.fnmatchcase(n, pattern))
+    return order
+
+
+def _quantity(names: Sequence[str]) -> str:
+    """A y-axis label: what the channels measure, without their ``train_``/``valid_`` prefixes."""
+    quantities: list[str] = []
+    for name in names:
+        quantity = name.split("_", 1)[1] if "_" in name else name
+        if quantity not in quantities:
+            quantities.append(quantity)
+    return ", ".join(quantities)
