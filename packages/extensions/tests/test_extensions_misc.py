@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 import os
+import sys
 
 import numpy
 import pytest
@@ -48,10 +49,82 @@ def test_printing_prints_status_and_records_hiding_private_keys(setup):
     assert "_hidden" not in text and "_epoch_ends" not in text
 
 
+def test_printing_compact_prints_one_rounded_line_per_event(setup):
+    out = io.StringIO()
+    s = setup()
+    loop = make_loop(s, [TrainingDataMonitoring([s.cost], prefix="train"), Printing(file=out, compact=True)], epochs=2)
+    loop.log.current_row["_hidden"] = 1.0
+    loop.run()
+    lines = out.getvalue().splitlines()
+    assert [line.split(" | ")[0] for line in lines] == [
+        "before first epoch",
+        "after another epoch",
+        "after another epoch",
+        "training has been finished",
+    ]
+    assert lines[1].startswith("after another epoch | epoch 1 | iteration 3 | train_cost ")
+    value = lines[1].split("train_cost ")[1].split(" |")[0]
+    assert float(value) == pytest.approx(loop.log[3]["train_cost"], rel=1e-3) and len(value.replace(".", "")) <= 5
+    assert "_hidden" not in out.getvalue() and "saved_to" not in out.getvalue()
+    with pytest.raises(ValueError, match="precision"):
+        Printing(precision=0)
+
+
+@pytest.mark.parametrize("after_epoch", [True, False])
+def test_printing_prints_once_when_several_triggers_match_one_callback(setup, after_epoch):
+    """``every_n_epochs=2`` keeps the ``after_epoch`` default: every epoch prints once, never twice."""
+    out = io.StringIO()
+    printing = Printing(
+        file=out,
+        compact=True,
+        every_n_epochs=2,
+        after_epoch=after_epoch,
+        before_first_epoch=False,
+        after_training=False,
+    )
+    make_loop(setup(), [printing], epochs=4).run()
+    epochs = [line.split(" | ")[1] for line in out.getvalue().splitlines()]
+    assert epochs == (["epoch 1", "epoch 2", "epoch 3", "epoch 4"] if after_epoch else ["epoch 2", "epoch 4"])
+
+
+def test_progress_bar_draws_nothing_when_the_output_is_not_a_terminal(setup):
+    out = io.StringIO()
+    make_loop(setup(), [ProgressBar(file=out, mininterval=0)], epochs=1).run()
+    assert out.getvalue() == ""
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_progress_bar_routes_console_logging_through_the_bar(setup, capfd, configured):
+    """Log records go through ``tqdm.write`` while a bar is shown, and the handlers are restored after."""
+    import logging
+
+    root = logging.getLogger()
+    saved = list(root.handlers)  # pytest's capturing handlers; "not configured" means none at all
+    root.handlers = [logging.StreamHandler(sys.stderr)] if configured else []
+    before = list(root.handlers)
+    seen = []
+
+    class Talk(TrainingExtension):
+        def after_batch(self, batch):
+            seen.append([type(h).__name__ for h in root.handlers])
+            logging.getLogger("blocks.test").warning("message number %d", len(seen))
+
+    try:
+        bar = ProgressBar(file=sys.stderr, mininterval=0, disable=False)
+        make_loop(setup(), [bar, Talk()], epochs=1).run()
+        assert seen and all(names == ["_TqdmLoggingHandler"] for names in seen)
+        assert root.handlers == before
+    finally:
+        root.handlers = saved
+    err = capfd.readouterr().err
+    for n in (1, 2, 3):
+        assert err.count(f"message number {n}\n") == 1
+
+
 def test_progress_bar_counts_batches_per_epoch(setup):
     s = setup(num_examples=10, batch_size=4)
     out = io.StringIO()
-    bar = ProgressBar(file=out, mininterval=0)
+    bar = ProgressBar(file=out, mininterval=0, disable=False)
     totals = []
 
     class Peek(TrainingExtension):
