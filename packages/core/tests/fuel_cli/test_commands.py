@@ -65,6 +65,23 @@ def test_nothing_registered_says_how_to_get_datasets(plugin_host, capsys):
     assert "pip install packages/fuel-datasets" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("main", [fuel_download.main, fuel_convert.main])
+def test_a_dataset_named_with_no_plugin_installed_says_datasets_come_from_plugins(plugin_host, capsys, main):
+    """Before: argparse's ``invalid choice: 'digits' (choose from )``."""
+    assert main(["digits", "-d", "somewhere"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown dataset 'digits': datasets come from plugins, and none is installed" in err
+    assert "pip install packages/fuel-datasets" in err and "choose from" not in err
+
+
+def test_an_unknown_dataset_lists_the_installed_ones_and_a_close_match(register_plugin, capsys):
+    register_plugin(toy_plugin(), "toy_datasets")
+    assert fuel_download.main(["-d", "somewhere", "toys"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown dataset 'toys' (did you mean 'toy'?); installed: lazy_only, toy" in err
+    assert "Datasets come from plugins" in err and "no_such_module" not in sys.modules
+
+
 def test_help_lists_registered_datasets_without_importing_them(register_plugin, capsys):
     register_plugin(toy_plugin(), "toy_datasets")
     with pytest.raises(SystemExit):
@@ -96,9 +113,8 @@ def test_dataset_help_shows_its_own_arguments(register_plugin, capsys):
     with pytest.raises(SystemExit) as exit_info:
         fuel_download.main(["toy", "17"])
     assert exit_info.value.code == 2
-    with pytest.raises(SystemExit):
-        fuel_download.main(["nonexistent"])
-    assert "invalid choice: 'nonexistent'" in capsys.readouterr().err
+    assert fuel_download.main(["nonexistent"]) == 2
+    assert "unknown dataset 'nonexistent'; installed: lazy_only, toy" in capsys.readouterr().err
 
 
 def test_broken_plugin_reference_is_reported_with_the_plugin(register_plugin, capsys):

@@ -10,6 +10,7 @@ dataset chosen on the command line (a first parse finds it).
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import sys
 from typing import Any, Callable, Sequence
@@ -111,8 +112,44 @@ class DatasetCommand:
                 sub.set_defaults(func=func)
         return parser
 
+    def _named_dataset(self, argv: Sequence[str]) -> str | None:
+        """The dataset named on the command line, found without validating it (``None`` if none)."""
+        probe = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+        probe.add_argument("-v", "--verbose", action="store_true")
+        self.add_common(probe, True)
+        probe.add_argument("dataset", nargs="?")
+        try:
+            known, _ = probe.parse_known_args([a for a in argv if a not in ("-h", "--help")])
+        except (argparse.ArgumentError, SystemExit):
+            return None  # the full parser reports the problem
+        return known.dataset
+
+    def check_dataset(self, argv: Sequence[str]) -> None:
+        """Explain an unknown dataset name: which are installed, and that datasets come from plugins.
+
+        Raises
+        ------
+        ValueError
+            When ``argv`` names a dataset that no installed plugin provides.
+        """
+        name = self._named_dataset(argv)
+        known = [entry.name for entry in self.entries()]
+        if name is None or name in known:
+            return
+        if not known:
+            raise ValueError(f"unknown dataset {name!r}: datasets come from plugins, and none is installed.\n"
+                             f"{NO_DATASETS}")
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(
+            f"unknown dataset {name!r}{hint}; installed: {', '.join(known)}. Datasets come from plugins: "
+            "`pip install fuel-datasets` adds the standard ones, and "
+            "`blocks plugins --hook register_datasets` shows which plugin provides which"
+        )
+
     def parse(self, argv: Sequence[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
         """Parse in two steps: find the dataset, then parse with its arguments."""
+        self.check_dataset(argv)
         first, _ = self.build_parser().parse_known_args(argv)
         parser = self.build_parser(first.dataset)
         return parser, parser.parse_args(argv)
