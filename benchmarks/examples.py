@@ -418,7 +418,7 @@ def _run_example(name: str, argv: list[str]) -> None:
 
 def _generated_cifar(data_dir: str):
     with contextlib.redirect_stdout(io.StringIO()):
-        return _common.load_images("cifar10", data_dir, generated_sizes=(50000, 10000), seed=SEED)
+        return _common.load_images("cifar10", data_dir, generated=[50000, 10000], seed=SEED)
 
 
 def cifar_recipe(data_dir: str, epochs: int) -> None:

@@ -11,10 +11,12 @@ Data, by name:
   ``fuel-download digits`` / ``fuel-convert digits`` commands (from the
   scikit-learn installation, no network).
 - ``mnist``, ``cifar10``: ``mnist.hdf5`` / ``cifar10.hdf5`` from ``--data-dir``
-  or ``fuel.config.data_path`` when the user converted them
-  (``fuel-download mnist --mirror file://...; fuel-convert mnist``); otherwise
-  generated arrays of the real shapes (a learnable class-prototype task), with
-  a printed note saying so.
+  or ``fuel.config.data_path`` (``fuel-download mnist; fuel-convert mnist``).
+  A missing file is an error that says how to get it, never a silent
+  substitute.
+- ``--generated [TRAIN TEST]`` (any dataset): generated arrays of the real
+  shapes instead (a learnable class-prototype task), announced; for smoke runs
+  and throughput, not accuracy.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy
 
 __all__ = [
     "SHAPES",
+    "MissingDataError",
     "base_parser",
     "generated_images",
     "load_images",
@@ -44,9 +47,9 @@ _REAL_SIZES = {"digits": (1437, 360), "mnist": (60000, 10000), "cifar10": (50000
 
 
 def base_parser(
-    doc: str, *, epochs: int, batch_size: int, learning_rate: float | None = None
+    doc: str, *, epochs: int, batch_size: int, learning_rate: float | None = None, generated: bool = True
 ) -> argparse.ArgumentParser:
-    """An argument parser with the options every example shares."""
+    """An argument parser with the options every example shares (``--generated`` unless ``generated=False``)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=epochs, help=f"epochs to train (default {epochs})")
     parser.add_argument("--batch-size", type=int, default=batch_size, help=f"batch size (default {batch_size})")
@@ -66,6 +69,15 @@ def base_parser(
         default=1,
         help="torch intra-op threads (default 1: these models are small; 0 = torch's choice)",
     )
+    if generated:
+        parser.add_argument(
+            "--generated",
+            type=int,
+            nargs="*",
+            metavar="N",
+            help="train on generated arrays of the dataset's real shape instead of its files (optionally TRAIN TEST "
+            "sizes); for smoke runs and throughput, never for accuracy",
+        )
     parser.add_argument("--quiet", action="store_true", help="no per-epoch log printing")
     return parser
 
@@ -131,18 +143,40 @@ def generated_images(
     return numpy.clip(features, 0, 1).astype("float32"), targets
 
 
+class MissingDataError(SystemExit):
+    """The real dataset asked for is not there: the message says how to get it (exit status 1)."""
+
+
 def load_images(
-    name: str, data_dir: str, *, generated_sizes: tuple[int, int] | None = None, seed: int = 1
+    name: str,
+    data_dir: str,
+    *,
+    generated: Sequence[int] | None = None,
+    generated_sizes: tuple[int, int] | None = None,
+    seed: int = 1,
 ) -> tuple[tuple[numpy.ndarray, numpy.ndarray], tuple[numpy.ndarray, numpy.ndarray], bool]:
     """``(train, test, real)`` arrays of ``name`` (features ``(N, C, H, W)`` float32 in [0, 1], int64 targets).
 
-    ``digits`` is always real. ``mnist`` and ``cifar10`` are read from their
-    converted HDF5 files when found in ``data_dir`` or ``fuel.config.data_path``;
-    otherwise generated arrays of the real shapes are returned (sizes
-    ``generated_sizes`` or the real ones) and a note is printed.
+    With ``generated`` (the ``--generated`` option: ``[]`` or ``[TRAIN, TEST]``)
+    generated arrays of the real shape are returned (sizes from ``generated``,
+    else ``generated_sizes``, else the real ones) and a note is printed.
+    Otherwise the real data: ``digits`` is made offline; ``mnist`` and
+    ``cifar10`` are read from their converted HDF5 files in ``data_dir`` or
+    ``fuel.config.data_path``, and a missing file raises :class:`MissingDataError`.
     """
     if name not in SHAPES:
         raise ValueError(f"unknown dataset {name!r}; valid: {sorted(SHAPES)}")
+    if generated is not None:
+        if len(generated) not in (0, 2) or any(n < 1 for n in generated):
+            raise MissingDataError(f"--generated takes no sizes or two positive sizes TRAIN TEST, got {generated}")
+        num_train, num_test = tuple(generated) or generated_sizes or _REAL_SIZES[name]
+        print(
+            f"note: GENERATED data of the {name} shape {SHAPES[name]} ({num_train} train / {num_test} test "
+            "examples, a class-prototype task; --generated), not the real dataset"
+        )
+        train = generated_images(num_train, SHAPES[name], seed=seed)
+        test = generated_images(num_test, SHAPES[name], seed=seed)
+        return train, test, False
     if name == "digits":
         prepare_digits(data_dir)
     _use_data_dir(data_dir)
@@ -156,23 +190,16 @@ def load_images(
 
     try:
         find_in_data_path(f"{name}.hdf5")
-        found = True
-    except (ValueError, OSError):
-        found = False
-    if found:
-        import importlib
+    except (ValueError, OSError) as err:
+        raise MissingDataError(
+            f"error: {name}.hdf5 is not in --data-dir {data_dir} nor in fuel.config.data_path ({err}).\n"
+            f"Get it with:  fuel-download {name} -d DIR && fuel-convert {name} -d DIR -o DIR, then --data-dir DIR\n"
+            f"(or --generated to train on generated data of the same shape, for a smoke run)"
+        ) from None
+    import importlib
 
-        dataset_class = getattr(importlib.import_module(module_name), class_name)
-        return _read_split(dataset_class, "train"), _read_split(dataset_class, "test"), True
-    num_train, num_test = generated_sizes or _REAL_SIZES[name]
-    print(
-        f"note: {name}.hdf5 not found in {data_dir} or fuel.config.data_path; using GENERATED data of the real "
-        f"shape {SHAPES[name]} ({num_train} train / {num_test} test examples, a class-prototype task). "
-        f"For the real run: fuel-download {name} -d DIR; fuel-convert {name} -d DIR -o DIR; then --data-dir DIR"
-    )
-    train = generated_images(num_train, SHAPES[name], seed=seed)
-    test = generated_images(num_test, SHAPES[name], seed=seed)
-    return train, test, False
+    dataset_class = getattr(importlib.import_module(module_name), class_name)
+    return _read_split(dataset_class, "train"), _read_split(dataset_class, "test"), True
 
 
 def stream_of(arrays: dict[str, numpy.ndarray], batch_size: int, *, shuffle_seed: int | None = None) -> Any:

@@ -17,8 +17,8 @@ splits ``train`` and a held-out one): either fixed-size ``features`` (batch,
 least ``--image-size`` and randomly cropped to it. Reading and decoding run
 in a background process (``fuel.transformers.MultiProcessing``,
 ``--workers 1``), overlapped with training; on a GPU the main loop also copies
-the next batch to the device while this one trains (``Backend.prefetch``). Without ``--data-file``: a tiny
-generated batch at a reduced image size and width (``--width`` scales every
+the next batch to the device while this one trains (``Backend.prefetch``). With ``--generated [N]`` instead
+of ``--data-file``: N (64) generated images at a reduced image size and width (``--width`` scales every
 layer), for CI and throughput figures.
 
 Data parallel with torchrun: every rank calls
@@ -26,7 +26,7 @@ Data parallel with torchrun: every rank calls
 (``shard_scheme``), and ``GradientDescent`` averages gradients across ranks
 (DistributedDataParallel underneath); rank 0 prints.
 
-    python examples/alexnet.py                                     # generated 64x64 images, width 1/16, seconds
+    python examples/alexnet.py --generated                         # generated 64x64 images, width 1/16, seconds
     python examples/alexnet.py --data-file ilsvrc2012.hdf5 --image-size 224 --width 1 --classes 1000 \\
         --batch-size 128 --epochs 90 --device cuda --lrn --workers 1
     torchrun --nproc_per_node 8 examples/alexnet.py --data-file ilsvrc2012.hdf5 --image-size 224 --width 1 \\
@@ -45,6 +45,8 @@ import numpy
 import torch
 
 from blocks.bricks import Brick, application
+
+SMOKE_ARGS = ["--generated"]  # what scripts/run_smoke.py runs: CI has no ImageNet
 
 
 class LocalResponseNormalization(Brick):
@@ -181,8 +183,8 @@ def h5_stream(path: str, split: str, image_size: int, batch_size: int, seed: int
 
 
 def parse_args(argv: list[str] | None = None):
-    parser = _common.base_parser(__doc__, epochs=2, batch_size=16, learning_rate=0.01)
-    parser.add_argument("--data-file", help="ImageNet-layout HDF5 file (default: generated images)")
+    parser = _common.base_parser(__doc__, epochs=2, batch_size=16, learning_rate=0.01, generated=False)
+    parser.add_argument("--data-file", help="ImageNet-layout HDF5 file (or --generated)")
     parser.add_argument("--valid-split", default="valid", help="held-out split of --data-file (default valid)")
     parser.add_argument("--image-size", type=int, default=64, help="square input size (default 64; AlexNet: 224)")
     parser.add_argument("--width", type=float, default=1 / 16, help="scale of every layer's width (default 1/16)")
@@ -192,13 +194,28 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--weight-decay", type=float, default=5e-4, help="L2 on the weights (default 5e-4)")
     parser.add_argument("--momentum", type=float, default=0.9, help="momentum (default 0.9)")
     parser.add_argument("--workers", type=int, default=0, choices=[0, 1], help="background reading process (0)")
-    parser.add_argument("--generated", type=int, default=64, help="generated training images (default 64)")
+    parser.add_argument(
+        "--generated",
+        type=int,
+        nargs="?",
+        const=64,
+        metavar="N",
+        help="train on N (64) generated images instead of --data-file, for smoke runs and throughput",
+    )
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ... (torchrun: local rank)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parse_args(argv)
+    if (args.data_file is None) == (args.generated is None):
+        raise _common.MissingDataError(
+            "error: give --data-file FILE (an ImageNet-layout HDF5 file, e.g. from fuel-convert ilsvrc2012) "
+            "or --generated [N] (generated images, for a smoke run), not both"
+            if args.data_file
+            else "error: no data: give --data-file FILE (an ImageNet-layout HDF5 file, e.g. from fuel-convert "
+            "ilsvrc2012), or --generated [N] to train on N (64) generated images for a smoke run"
+        )
     _common.setup(args)
     from blocks import distributed
     from blocks.algorithms import GradientDescent

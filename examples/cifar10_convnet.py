@@ -9,10 +9,11 @@ batch 32 so that its 1,000 generated images make enough steps), held-out 10%
 for the per-epoch table. The
 test accuracy is ``net.score``.
 
-Without ``cifar10.hdf5`` in ``--data-dir`` / ``fuel.config.data_path`` it
-trains on a small generated CIFAR-shaped set (a note says so).
+It reads ``cifar10.hdf5`` from ``--data-dir`` / ``fuel.config.data_path``;
+``--generated`` trains on a small generated CIFAR-shaped set instead
+(1000 / 500 examples, or ``--generated TRAIN TEST``), for smoke runs.
 
-    python examples/cifar10_convnet.py                                # generated, seconds
+    python examples/cifar10_convnet.py --generated                    # generated, seconds
     python examples/cifar10_convnet.py --data-dir DIR --epochs 50 --batch-size 128 --device cuda
 """
 
@@ -23,6 +24,8 @@ import time
 
 import _common
 
+SMOKE_ARGS = ["--generated"]  # what scripts/run_smoke.py runs: CI has no real CIFAR-10
+
 
 def parse_args(argv: list[str] | None = None):
     parser = _common.base_parser(__doc__, epochs=3, batch_size=32, learning_rate=0.015)
@@ -30,14 +33,6 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--filters", type=int, nargs=3, default=[16, 32, 64], help="filters per layer (16 32 64)")
     parser.add_argument("--filter-size", type=int, default=3, help="square filter size (default 3)")
     parser.add_argument("--hidden", type=int, default=200, help="hidden units (default 200)")
-    parser.add_argument(
-        "--generated",
-        type=int,
-        nargs=2,
-        default=[1000, 500],
-        metavar=("TRAIN", "TEST"),
-        help="sizes of the generated stand-in when cifar10.hdf5 is absent (default 1000 500)",
-    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
     return parser.parse_args(argv)
 
@@ -48,7 +43,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from blocks.estimator import NeuralNetClassifier
 
     (train_x, train_y), (test_x, test_y), real = _common.load_images(
-        "cifar10", args.data_dir, generated_sizes=tuple(args.generated), seed=args.seed
+        "cifar10", args.data_dir, generated=args.generated, generated_sizes=(1000, 500), seed=args.seed
     )
     layers = []
     for filters in args.filters:

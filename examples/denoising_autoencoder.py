@@ -98,7 +98,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from blocks.model import Model
     from blocks.roles import INPUT
 
-    (train_x, _), (test_x, _), real = _common.load_images(args.dataset, args.data_dir, seed=args.seed)
+    (train_x, _), (test_x, _), real = _common.load_images(
+        args.dataset, args.data_dir, generated=args.generated, seed=args.seed
+    )
     train_x, test_x = train_x.reshape(len(train_x), -1), test_x.reshape(len(test_x), -1)
     visible = train_x.shape[1]
 

@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from blocks.initialization import Constant, Uniform
     from blocks.model import Model
 
-    (train_x, train_y), (test_x, test_y), real = _common.load_images(args.dataset, args.data_dir, seed=args.seed)
+    (train_x, train_y), (test_x, test_y), real = _common.load_images(
+        args.dataset, args.data_dir, generated=args.generated, seed=args.seed
+    )
     channels, height, width = train_x.shape[1:]
     border_mode = "half" if args.dataset == "digits" else "valid"
 

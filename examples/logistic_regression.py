@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from blocks.model import Model
     from blocks_extensions import FinishIfNoImprovementAfter, TrackTheBest
 
-    (train_x, train_y), (test_x, test_y), real = _common.load_images(args.dataset, args.data_dir, seed=args.seed)
+    (train_x, train_y), (test_x, test_y), real = _common.load_images(
+        args.dataset, args.data_dir, generated=args.generated, seed=args.seed
+    )
     num_inputs = int(train_x[0].size)
 
     x, y = tensor4("features"), lvector("targets")

@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from blocks.graph import lvector, tensor4
     from blocks.model import Model
 
-    (train_x, train_y), (test_x, test_y), real = _common.load_images(args.dataset, args.data_dir, seed=args.seed)
+    (train_x, train_y), (test_x, test_y), real = _common.load_images(
+        args.dataset, args.data_dir, generated=args.generated, seed=args.seed
+    )
     convnet, top = build_lenet(train_x.shape[1:], args.feature_maps, args.mlp_hiddens, args.seed)
     x, y = tensor4("features"), lvector("targets")
     probs = top.apply(Flattener().apply(convnet.apply(x)))

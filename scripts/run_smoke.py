@@ -2,12 +2,15 @@
 
 Usage: ``python scripts/run_smoke.py [--timeout SECONDS]``. Each script runs in
 a fresh process from a temporary working directory; the run fails, naming the
-scripts, if any of them exits non-zero or times out.
+scripts, if any of them exits non-zero or times out. An example that needs
+arguments offline (``--generated`` where the real dataset cannot be
+downloaded) names them in a module-level ``SMOKE_ARGS`` list.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import subprocess
 import sys
 import tempfile
@@ -17,10 +20,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def smoke_args(path: Path) -> list[str]:
+    """An example's ``SMOKE_ARGS = [...]`` (read, never imported): what CI passes it, e.g. ``--generated``."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["SMOKE_ARGS"]:
+            return [str(arg) for arg in ast.literal_eval(node.value)]
+    return []
+
+
 def scripts() -> list[list[str]]:
-    """Command lines to run: benchmarks with ``--quick``, examples as they are."""
+    """Command lines to run: benchmarks with ``--quick``, examples with their ``SMOKE_ARGS`` (default none)."""
     commands = [[str(p), "--quick"] for p in sorted((ROOT / "benchmarks").glob("*.py")) if not p.name.startswith("_")]
-    commands += [[str(p)] for p in sorted((ROOT / "examples").glob("*.py")) if not p.name.startswith("_")]
+    examples = sorted(p for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_"))
+    commands += [[str(p), *smoke_args(p)] for p in examples]
     return commands
 
 

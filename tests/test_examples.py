@@ -13,6 +13,7 @@ import contextlib
 import importlib.util
 import io
 import math
+import subprocess
 import sys
 from pathlib import Path
 
@@ -93,11 +94,34 @@ def test_mnist_digits(data_dir):
     assert "MLP 64-100-10" in printed
 
 
-def test_mnist_generated_when_no_file(data_dir):
-    result, printed = run("mnist", "--quiet", "--data-dir", data_dir, "--dataset", "mnist", "--epochs", "1")
-    # no mnist.hdf5 here: 60000 generated MNIST-shaped examples, announced
+@pytest.mark.parametrize("name", ["mnist", "mlp", "lenet", "cifar10_mlp"])
+def test_a_missing_real_dataset_is_an_error_that_says_how_to_get_it(data_dir, name, tmp_path, monkeypatch):
+    """Before: a mistyped --data-dir silently trained on generated data and reported its test error (exit 0)."""
+    monkeypatch.setenv("FUEL_DATA_PATH", str(tmp_path))
+    argv = ["--quiet", "--data-dir", str(tmp_path / "typo"), "--epochs", "1"]
+    if not name.startswith("cifar10"):
+        argv += ["--dataset", "mnist"]
+    dataset = "cifar10" if name.startswith("cifar10") else "mnist"
+    with pytest.raises(SystemExit) as exit_info:
+        run(name, *argv)
+    message = str(exit_info.value.code)
+    assert f"{dataset}.hdf5 is not in --data-dir" in message
+    assert f"fuel-download {dataset} -d DIR && fuel-convert {dataset}" in message and "--generated" in message
+    if name == "mnist":  # as a script: a message and exit status 1, no traceback
+        script = [sys.executable, str(EXAMPLES / f"{name}.py"), *argv]
+        result = subprocess.run(script, capture_output=True, text=True)
+        assert result.returncode == 1 and "Traceback" not in result.stderr and "--generated" in result.stderr
+
+
+def test_mnist_generated_only_when_asked(data_dir):
+    result, printed = run(
+        "mnist", "--quiet", "--data-dir", data_dir, "--dataset", "mnist", "--epochs", "1", "--generated", "6000", "1000"
+    )
     assert not result["real_data"] and "GENERATED" in printed and "MLP 784-100-10" in printed
+    assert "6000 train / 1000 test" in printed
     assert result["test_error_rate"] < 0.5
+    with pytest.raises(SystemExit, match="two positive sizes"):
+        run("mnist", "--quiet", "--data-dir", data_dir, "--generated", "5")
 
 
 def test_mnist_lenet(data_dir, tmp_path):
@@ -192,8 +216,8 @@ def test_markov_chain():
 
 
 def test_cifar10_mlp(data_dir):
-    result, printed = run("cifar10_mlp", "--quiet", "--data-dir", data_dir)
-    assert not result["real_data"] and "GENERATED" in printed
+    result, printed = run("cifar10_mlp", "--quiet", "--data-dir", data_dir, "--generated")
+    assert not result["real_data"] and "GENERATED" in printed and "2000 train / 500 test" in printed
     assert result["test_accuracy"] > 0.3 and result["epochs"] == 3
 
 
@@ -201,7 +225,7 @@ def test_cifar10_convnet(data_dir):
     module = load("cifar10_convnet")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        result = module.main(["--data-dir", data_dir])  # verbose: the estimator's per-epoch table
+        result = module.main(["--data-dir", data_dir, "--generated"])  # verbose: the estimator's per-epoch table
     table = out.getvalue()
     assert "train_loss" in table and "valid_accuracy" in table
     losses = [float(line.split()[1]) for line in table.splitlines() if line.strip()[:1].isdigit()]
@@ -210,9 +234,24 @@ def test_cifar10_convnet(data_dir):
 
 
 def test_alexnet_generated():
-    result, printed = run("alexnet", "--quiet", "--lrn")
+    result, printed = run("alexnet", "--quiet", "--lrn", "--generated")
     assert result["batches"] == 2 * 4 and math.isfinite(result["train_cost"])
     assert "1 process(es)" in printed
+    for argv, message in (([], "no data: give --data-file FILE"), (["--generated", "--data-file", "x.h5"], "not both")):
+        with pytest.raises(SystemExit, match=message):
+            run("alexnet", "--quiet", *argv)
+
+
+def test_smoke_runs_pass_the_examples_their_offline_arguments():
+    sys.path.insert(0, str(EXAMPLES.parent / "scripts"))
+    try:
+        import run_smoke
+    finally:
+        sys.path.pop(0)
+    commands = {Path(command[0]).stem: command[1:] for command in run_smoke.scripts()}
+    for name in ("alexnet", "cifar10_mlp", "cifar10_convnet"):
+        assert commands[name] == ["--generated"]
+    assert commands["quickstart"] == [] and commands["mnist"] == []
 
 
 @pytest.mark.parametrize("layout", ["features", "encoded_images"])
