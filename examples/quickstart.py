@@ -19,6 +19,7 @@ Adam when it is installed (else core's plain SGD).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -56,6 +57,8 @@ def prepare_digits(data_dir: str) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parse_args(argv)
+    # warnings and errors only (the fuel-download/fuel-convert calls below would otherwise switch on INFO)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import fuel
     from blocks.config import config
 
@@ -125,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         ),
         Checkpoint(os.path.join(args.output_dir, "checkpoint.tar"), every_n_epochs=5),
         FinishAfter(after_n_epochs=args.epochs),
-        Printing(every_n_epochs=5),
+        Printing(compact=True, channels=["train_*", "valid_*"]),  # one line per epoch
     ]
     if not args.no_progress:
         extensions.append(ProgressBar())
@@ -149,11 +152,29 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         f"\ndigits test error {100 * result['valid_error_rate']:.2f}% after {result['epochs']} epochs "
         f"in {seconds:.1f} s ({type(step_rule).__name__}, seed {args.seed})"
     )
-    print(
-        f"log: {log_path}  plot: {os.path.join(args.output_dir, 'curves.png')}  "
-        f"checkpoint: {os.path.join(args.output_dir, 'checkpoint.tar')}"
-    )
+    print(what_now(args, log_path))
     return result
+
+
+def what_now(args: argparse.Namespace, log_path: str) -> str:
+    """The next steps, with the exact commands for this run's files."""
+    out = args.output_dir
+    steps = []
+    if sys.prefix != sys.base_prefix:  # in a virtual environment: how to get its commands on the path
+        steps.append((f"source {os.path.relpath(sys.prefix)}/bin/activate", "blocks, fuel-* and python with both"))
+    steps += [
+        (f"blocks log {log_path}", "the logged channels (--csv or --json for scripts)"),
+        (f"blocks checkpoint info {os.path.join(out, 'checkpoint.tar')}", "what a checkpoint holds"),
+        (f"xdg-open {os.path.join(out, 'curves.png')}", "the training curves"),
+        (f"export FUEL_DATA_PATH={os.path.abspath(args.data_dir)}", "where digits.hdf5 is, for your own code:"),
+        ("python -c 'from fuel_datasets.digits import Digits; print(Digits((\"test\",)).num_examples)'", ""),
+        ("python examples/quickstart.py --epochs 100 --hidden 300", "a longer run"),
+        ("docs/tutorial.md, docs/guides/, examples/README.md", "what each part does, and more examples"),
+    ]
+    width = max(len(command) for command, note in steps if note) + 2
+    lines = ["", "What now:"]
+    lines += [f"  {command:<{width}}# {note}" if note else f"  {command}" for command, note in steps]
+    return "\n".join(lines)
 
 
 def _data_path(fuel_module) -> list[str]:

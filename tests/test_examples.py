@@ -293,6 +293,31 @@ def test_alexnet_h5_file(tmp_path, layout):
     assert result["batches"] == 3 and str(path) in printed and math.isfinite(result["train_cost"])
 
 
+def test_quickstart_output_fits_one_screen(data_dir, tmp_path):
+    """Before: ~810 lines (a 20-line status block every epoch, twice on epochs 5/10/15, INFO lines in the bar)."""
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        str(EXAMPLES / "quickstart.py"),
+        "--epochs",
+        "20",
+        "--data-dir",
+        data_dir,
+        "--output-dir",
+        str(out),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = (result.stdout + result.stderr).splitlines()
+    assert len(lines) <= 80
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert [line.split(" | ")[0] for line in epochs] == [f"epoch {n}" for n in range(1, 7)]
+    assert "INFO" not in result.stdout + result.stderr and "Traceback" not in result.stderr
+    what_now = lines[lines.index("What now:") + 1 :]
+    assert any(f"blocks log {out / 'log.sqlite'}" in line for line in what_now)
+    assert any(line.strip().startswith("export FUEL_DATA_PATH=") for line in what_now)
+
+
 def test_quickstart_short(data_dir, tmp_path):
     result, printed = run(
         "quickstart", "--epochs", "5", "--no-progress", "--data-dir", data_dir, "--output-dir", str(tmp_path)

@@ -56,18 +56,25 @@ def test_printing_compact_prints_one_rounded_line_per_event(setup):
     loop.log.current_row["_hidden"] = 1.0
     loop.run()
     lines = out.getvalue().splitlines()
-    assert [line.split(" | ")[0] for line in lines] == [
-        "before first epoch",
-        "after another epoch",
-        "after another epoch",
-        "training has been finished",
-    ]
-    assert lines[1].startswith("after another epoch | epoch 1 | iteration 3 | train_cost ")
+    assert [line.split(" | ")[0] for line in lines] == ["start", "epoch 1", "epoch 2", "finished"]
+    assert lines[1].startswith("epoch 1 | iteration 3 | train_cost ")
     value = lines[1].split("train_cost ")[1].split(" |")[0]
     assert float(value) == pytest.approx(loop.log[3]["train_cost"], rel=1e-3) and len(value.replace(".", "")) <= 5
     assert "_hidden" not in out.getvalue() and "saved_to" not in out.getvalue()
     with pytest.raises(ValueError, match="precision"):
         Printing(precision=0)
+    out = io.StringIO()
+    loop = make_loop(
+        s,
+        [
+            TrainingDataMonitoring([s.cost], prefix="train"),
+            Timing(),
+            Printing(file=out, compact=True, channels=["train_*"], before_first_epoch=False),
+        ],
+        epochs=1,
+    )
+    loop.run()
+    assert "time_" not in out.getvalue() and out.getvalue().count("train_cost") == 2
 
 
 @pytest.mark.parametrize("after_epoch", [True, False])
@@ -83,7 +90,7 @@ def test_printing_prints_once_when_several_triggers_match_one_callback(setup, af
         after_training=False,
     )
     make_loop(setup(), [printing], epochs=4).run()
-    epochs = [line.split(" | ")[1] for line in out.getvalue().splitlines()]
+    epochs = [line.split(" | ")[0] for line in out.getvalue().splitlines()]
     assert epochs == (["epoch 1", "epoch 2", "epoch 3", "epoch 4"] if after_epoch else ["epoch 2", "epoch 4"])
 
 

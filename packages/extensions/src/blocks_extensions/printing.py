@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import logging
 import sys
-from typing import Any, TextIO
+from typing import Any, Sequence, TextIO
 
 from blocks.extensions import CallbackName, SimpleExtension, TrainingExtension
 
@@ -21,10 +22,14 @@ class Printing(SimpleExtension):
         Where to print (standard output by default).
     compact : bool
         Print one line per trigger instead of Blocks' block of ~20 lines: the
-        event, epoch and iteration, then every numeric channel of the current
-        log row, rounded to ``precision`` significant digits.
+        event (omitted after an epoch), epoch and iteration, then the numeric
+        channels of the current log row, rounded to ``precision`` significant
+        digits, e.g. ``epoch 3 | iteration 135 | train_cost 0.2113 | ...``.
     precision : int
         Significant digits of the values in compact lines (default 4).
+    channels : list of str, optional
+        Shell-style patterns of the channels a compact line shows (default:
+        every numeric channel), e.g. ``["train_*", "valid_*"]``.
     **kwargs
         Triggers; by default ``before_first_epoch``, ``on_resumption``,
         ``after_epoch``, ``after_training`` and ``on_interrupt``. Several
@@ -43,7 +48,14 @@ class Printing(SimpleExtension):
 
     main_process_only = True  # rank 0 only in a torch.distributed run
 
-    def __init__(self, file: TextIO | None = None, compact: bool = False, precision: int = 4, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        file: TextIO | None = None,
+        compact: bool = False,
+        precision: int = 4,
+        channels: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         for trigger in ("before_first_epoch", "on_resumption", "after_epoch", "after_training", "on_interrupt"):
             kwargs.setdefault(trigger, True)
         super().__init__(**kwargs)
@@ -52,6 +64,7 @@ class Printing(SimpleExtension):
         self.file = file
         self.compact = compact
         self.precision = precision
+        self.channels = None if channels is None else list(channels)
         self._printed_at: tuple[str, int] | None = None
 
     @staticmethod
@@ -72,11 +85,23 @@ class Printing(SimpleExtension):
         }
         return titles.get(which_callback, str(which_callback).upper().replace("_", " "))
 
-    def _compact_line(self, title: str, status: dict[str, Any], row: dict[str, Any]) -> str:
-        parts = [title.rstrip(":").lower(), f"epoch {status['epochs_done']}", f"iteration {status['iterations_done']}"]
+    _COMPACT_EVENTS = {
+        "before_epoch": "start",
+        "on_resumption": "resumed",
+        "after_training": "finished",
+        "on_interrupt": "interrupted",
+    }
+
+    def _compact_line(self, which_callback: CallbackName, status: dict[str, Any], row: dict[str, Any]) -> str:
+        event = self._COMPACT_EVENTS.get(str(which_callback), "" if which_callback == "after_epoch" else which_callback)
+        parts = [f"epoch {status['epochs_done']}", f"iteration {status['iterations_done']}"]
+        if event:
+            parts.insert(0, str(event))
         for name in sorted(row):
             value = row[name]
             if name.startswith("_") or isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if self.channels is not None and not any(fnmatch.fnmatchcase(name, p) for p in self.channels):
                 continue
             parts.append(f"{name} {value:.{self.precision}g}" if isinstance(value, float) else f"{name} {value}")
         return " | ".join(parts)
@@ -90,7 +115,7 @@ class Printing(SimpleExtension):
         self._printed_at = position
         title = self._title(which_callback, log.status["epochs_done"])
         if self.compact:
-            text = self._compact_line(title, log.status, dict(log.current_row))
+            text = self._compact_line(which_callback, log.status, dict(log.current_row))
         else:
             rule = "-" * 79
             out = ["", rule, title, rule, "Training status:"]
