@@ -300,7 +300,7 @@ def test_quickstart_output_fits_one_screen(data_dir, tmp_path):
         sys.executable,
         str(EXAMPLES / "quickstart.py"),
         "--epochs",
-        "20",
+        "6",
         "--data-dir",
         data_dir,
         "--output-dir",
