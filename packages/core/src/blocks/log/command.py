@@ -12,8 +12,6 @@ import os
 import sys
 from typing import Any
 
-from fuel.utils.files import make_temporary
-
 __all__ = ["add_parser", "records", "run"]
 
 
@@ -123,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
     text = _format(selected, rows, args.format)
     if args.output:
         directory = os.path.dirname(os.path.abspath(args.output))
+        from fuel.utils.files import make_temporary  # not at import: `blocks --help` stays numpy-free
+
         handle, temporary = make_temporary(directory, prefix=".blocks-log-")
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
