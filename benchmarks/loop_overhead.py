@@ -20,8 +20,11 @@ batch 128 and >= 0.95 at batch 16. Where ``ignite`` or ``lightning`` import,
 their ratios to the same baseline are printed too.
 
 Both sides run with the same number of intra-op threads (``--threads``, default 1).
+The main loop's non-finite guard is on, as by default (``--no-guard`` measures
+without it).
 
-Usage: ``python benchmarks/loop_overhead.py [--quick] [--repeats N] [--steps N] [--threads N] [--device cpu|cuda]``
+Usage: ``python benchmarks/loop_overhead.py [--quick] [--repeats N] [--steps N] [--threads N] [--device cpu|cuda]
+[--no-guard]``
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def make_data(num_examples: int) -> tuple[numpy.ndarray, numpy.ndarray]:
 class BlocksSide:
     """MainLoop + GradientDescent(Scale) + Printing, Timing, TrainingDataMonitoring, FinishAfter."""
 
-    def __init__(self, features, targets, batch_size, device):
+    def __init__(self, features, targets, batch_size, device, guard=True):
         mlp = MLP([Rectifier(), Rectifier(), None], DIMS, weights_init=IsotropicGaussian(0.01), biases_init=Constant(0))
         mlp.initialize()
         x, y = matrix("features"), lvector("targets")
@@ -90,6 +93,7 @@ class BlocksSide:
             stream,
             model=self.model,
             log=TrainingLog(),
+            stop_on_nonfinite=guard,
             extensions=[
                 Printing(file=self.printing_output, before_first_epoch=False, on_resumption=False),
                 Timing(),
@@ -260,10 +264,12 @@ class Interleave(TrainingExtension):
         ]
 
 
-def run(batch_size: int, num_examples: int, repeats: int, steps: int, device: torch.device) -> dict[str, float]:
+def run(
+    batch_size: int, num_examples: int, repeats: int, steps: int, device: torch.device, guard: bool = True
+) -> dict[str, float]:
     torch.manual_seed(SEED)
     features, targets = make_data(num_examples)
-    blocks_side = BlocksSide(features, targets, batch_size, device)
+    blocks_side = BlocksSide(features, targets, batch_size, device, guard)
     baseline = Baseline(features, targets, batch_size, blocks_side.initial_values(), device)
     # a check that both sides compute the same updates on the same batches
     blocks_side.steps(2)
@@ -308,6 +314,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch intra-op threads (default 1: stable timings on shared machines)"
     )
+    parser.add_argument("--no-guard", action="store_true", help="turn the main loop's non-finite guard off")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if args.threads:
@@ -317,10 +324,13 @@ def main(argv=None) -> int:
         plan = [(128, 1024, 2, 5), (16, 1024, 2, 10)]
     else:
         plan = [(128, 60000, args.repeats, args.steps or 20), (16, 60000, args.repeats, args.steps or 100)]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}, "
+        f"non-finite guard {'off' if args.no_guard else 'on'}"
+    )
     targets = {128: 0.98, 16: 0.95}
     for batch_size, num_examples, repeats, steps in plan:
-        medians = run(batch_size, num_examples, repeats, steps, device)
+        medians = run(batch_size, num_examples, repeats, steps, device, guard=not args.no_guard)
         if not args.quick:
             verdict = "meets" if medians["blocks"] >= targets[batch_size] else "MISSES"
             print(f"batch {batch_size:4d}: {verdict} the target {targets[batch_size]:.2f}")

@@ -233,6 +233,21 @@ def test_check_numerics_names_the_parameter_and_stops(setup):
         CheckNumerics(action="ignore")
 
 
+def test_the_main_loops_guard_stops_right_after_training_data_monitoring(setup):
+    import blocks.numerics
+
+    s = setup(num_examples=40, batch_size=4)
+    features = s.features.copy()
+    features[13, 1] = numpy.nan  # batch 4: NaN cost, then NaN parameters
+    monitoring = TrainingDataMonitoring([s.cost], prefix="train", every_n_batches=3)
+    loop = make_loop(s, [monitoring], epochs=2, stream=s.stream(features, s.targets))
+    with pytest.raises(blocks.numerics.NonFiniteError, match=r"epoch 1, after batch 6 \(in one of batches 4-6\): "
+                       r"not finite: cost; parameters /mlp/linear_0\.W, /mlp/linear_0\.b, /mlp/linear_1\.W"):
+        loop.run()
+    assert numpy.isfinite(loop.log[3]["train_cost"]) and numpy.isnan(loop.log[6]["train_cost"])
+    assert issubclass(NonFiniteError, blocks.numerics.NonFiniteError)  # one except clause catches both
+
+
 def test_check_numerics_passes_finite_training(setup):
     s = setup()
     loop = make_loop(s, [CheckNumerics()], epochs=1)

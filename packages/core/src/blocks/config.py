@@ -37,6 +37,13 @@ config.add_option(
     doc="print a timing report of the main loop at the end",
 )
 config.add_option(
+    "stop_on_nonfinite",
+    type=bool,
+    default=True,
+    env_var="BLOCKS_STOP_ON_NONFINITE",
+    doc="stop training when the cost, gradient norm or parameters become NaN/inf (off: train on, RemoveNotFinite)",
+)
+config.add_option(
     "log_backend",
     type=str,
     default="python",

@@ -17,8 +17,9 @@ from typing import Any, Iterable
 
 from blocks.extensions.base import CALLBACK_NAMES, TrainingExtension
 from blocks.log.base import TrainingLogBase, default_status, jsonable_value
+from blocks.numerics import NonFiniteError
 
-__all__ = ["MainLoop", "TrainingFinish"]
+__all__ = ["MainLoop", "NonFiniteError", "TrainingFinish"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,11 @@ class MainLoop:
         Run in list order for every callback (a composite's children run at
         its position). The loop never adds extensions itself. Names must be
         unique.
+    stop_on_nonfinite : bool, optional
+        The non-finite guard (default: the ``stop_on_nonfinite``
+        configuration option, ``BLOCKS_STOP_ON_NONFINITE``, on). See Notes.
+        Also an attribute: setting it to ``False`` during a run turns the
+        guard off from then on.
 
     Notes
     -----
@@ -87,6 +93,26 @@ class MainLoop:
     If the environment variable ``BLOCKS_RESUME_FROM`` is set, :meth:`run`
     first resumes from that checkpoint (``blocks continue`` uses this).
 
+    The non-finite guard (``stop_on_nonfinite``, on by default; Blocks had
+    none) stops training with a :class:`~blocks.numerics.NonFiniteError`
+    naming the iteration, the epoch and which of the cost, the gradient norm
+    (when monitored) and the parameters (by name) became NaN or infinite. The
+    algorithm records on the device, with no host synchronisation per batch,
+    whether the cost stayed finite (:meth:`TrainingAlgorithm.track_nonfinite
+    <blocks.algorithms.TrainingAlgorithm.track_nonfinite>`;
+    ``GradientDescent`` supports it, steps skipped by the fp16 loss scaler do
+    not count). The loop reads that record where the device is synchronised
+    anyway: after every batch on which an extension with ``reads_device``
+    ran (monitoring), at the end of every epoch before ``after_epoch`` (the
+    parameters are checked too) and before ``after_training``; so a run
+    stops within one monitoring period and its epoch's ``after_epoch``
+    extensions never see the non-finite state. ``Checkpoint`` protects the
+    last good checkpoint on its own. Turn the guard off to train on through
+    non-finite values on purpose (``RemoveNotFinite``). The ``CheckNumerics``
+    extension of blocks-extensions is the detailed diagnosis: it checks every
+    batch (one host synchronisation each) and names the first non-finite
+    gradient or parameter.
+
     Examples
     --------
     >>> from blocks.algorithms import TrainingAlgorithm
@@ -112,6 +138,7 @@ class MainLoop:
         model: Any = None,
         log: TrainingLogBase | str | None = None,
         extensions: Iterable[TrainingExtension] | None = None,
+        stop_on_nonfinite: bool | None = None,
     ) -> None:
         if log is None or isinstance(log, str):
             from blocks.log import get_log
@@ -144,6 +171,15 @@ class MainLoop:
         self._sigints = 0
         self._batch_interrupt = False
         self._original_handlers: dict[int, Any] = {}
+        if stop_on_nonfinite is None:
+            from blocks.config import config
+
+            stop_on_nonfinite = config.stop_on_nonfinite
+        self.stop_on_nonfinite = bool(stop_on_nonfinite)
+        self._guard = False  # whether the algorithm records non-finite values for the guard in this run
+        self._guard_since = 0  # iteration of the guard's last check
+        self._guard_parameters_at = -1  # iteration of its last check of the parameters
+        self._device_synced = False  # set by extensions with ``reads_device`` that ran on this batch
 
     # -- properties ---------------------------------------------------------------------------------------------
     @property
@@ -225,23 +261,27 @@ class MainLoop:
         self._install_signal_handlers()
         try:
             try:
-                status = self.status
-                if not status["training_started"] and not self._resumed:
-                    self._dispatch("before_training")
-                    self._initialize_algorithm()
-                    status["training_started"] = True
-                if self._resumed or status["iterations_done"] > 0:
-                    self.log.resume()
-                    status["training_started"] = True
-                    status["epoch_interrupt_received"] = False
-                    status["batch_interrupt_received"] = False
-                    self._dispatch("on_resumption")
-                    self._initialize_algorithm()
-                    self._resumed = False
-                while self._run_epoch():
+                try:
+                    status = self.status
+                    if not status["training_started"] and not self._resumed:
+                        self._dispatch("before_training")
+                        self._initialize_algorithm()
+                        status["training_started"] = True
+                    if self._resumed or status["iterations_done"] > 0:
+                        self.log.resume()
+                        status["training_started"] = True
+                        status["epoch_interrupt_received"] = False
+                        status["batch_interrupt_received"] = False
+                        self._dispatch("on_resumption")
+                        self._initialize_algorithm()
+                        self._resumed = False
+                    self._start_guard()
+                    while self._run_epoch():
+                        pass
+                except TrainingFinish:
                     pass
-                self.log.current_row["training_finished"] = True
-            except TrainingFinish:
+                if self._guard and self.status["iterations_done"] != self._guard_parameters_at:
+                    self._check_finite(parameters=True)
                 self.log.current_row["training_finished"] = True
             except Exception as error:
                 self._restore_signal_handlers()
@@ -280,6 +320,40 @@ class MainLoop:
             state, self._pending_algorithm_state = self._pending_algorithm_state, None
             self.algorithm.load_state_dict(state)
 
+    def _start_guard(self) -> None:
+        track = getattr(self.algorithm, "track_nonfinite", None)
+        tracking = bool(track(self.stop_on_nonfinite)) if track is not None else False
+        self._guard = self.stop_on_nonfinite and tracking
+        self._guard_since = self.status["iterations_done"]
+        self._guard_parameters_at = -1
+        self._device_synced = False
+
+    def _check_finite(self, parameters: bool) -> None:
+        """The guard: raise :class:`NonFiniteError` when the algorithm recorded a non-finite value."""
+        if not self.stop_on_nonfinite:  # turned off during the run (CheckNumerics(action="finish") does)
+            return
+        found = self.algorithm.nonfinite_quantities(parameters=parameters)
+        status = self.status
+        first, last = self._guard_since + 1, status["iterations_done"]
+        self._guard_since = last
+        if parameters:
+            self._guard_parameters_at = last
+        if not found:
+            return
+        names = [item.partition(" ")[2] for item in found if item.startswith("parameter ")]
+        what = [item for item in found if not item.startswith("parameter ")]
+        if names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            what.append(f"parameter{'s' if len(names) > 1 else ''} {shown}")
+        epoch = status["epochs_done"] + (1 if status["epoch_started"] else 0)
+        where = f"after batch {last}" if first >= last else f"after batch {last} (in one of batches {first}-{last})"
+        raise NonFiniteError(
+            f"training went non-finite in epoch {epoch}, {where}: not finite: {'; '.join(what)}. Training stops "
+            "here. CheckNumerics (blocks-extensions) finds the first non-finite gradient or parameter batch by "
+            "batch; to train on through non-finite values (e.g. with RemoveNotFinite) pass "
+            "MainLoop(stop_on_nonfinite=False) or set BLOCKS_STOP_ON_NONFINITE=false"
+        )
+
     def _run_epoch(self) -> bool:
         status = self.status
         if status["epoch_started"] and self._epoch_iterator is None:
@@ -301,6 +375,8 @@ class MainLoop:
         status["epoch_started"] = False
         status["epochs_done"] += 1
         status["_epoch_ends"].append(status["iterations_done"])
+        if self._guard:  # before after_epoch: monitoring and checkpoints never see a non-finite epoch
+            self._check_finite(parameters=True)
         self._dispatch("after_epoch")
         self.log.flush()
         if self._interrupt_pending:
@@ -356,6 +432,10 @@ class MainLoop:
             for ext in after_batch:
                 ext.dispatch("after_batch", batch)
             batch = None
+            if self._device_synced:  # an extension read device values: the guard's check costs no extra sync
+                self._device_synced = False
+                if self._guard:
+                    self._check_finite(parameters=False)
             if self._interrupt_pending:
                 self._handle_pending_interrupt()
             if status["batch_interrupt_received"] or peek(

@@ -137,6 +137,8 @@ class MonitoringExtension(SimpleExtension):
     'valid_one'
     """
 
+    reads_device = True  # monitored values are read from the device: the main loop's non-finite guard checks then
+
     def __init__(self, prefix: str | None = None, suffix: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.prefix = prefix

@@ -8,14 +8,15 @@ from typing import Any
 import torch
 
 from blocks.extensions import CallbackName, SimpleExtension
+from blocks.numerics import NonFiniteError as CoreNonFiniteError
 
 __all__ = ["CheckNumerics", "NonFiniteError"]
 
 logger = logging.getLogger(__name__)
 
 
-class NonFiniteError(FloatingPointError, ValueError):
-    """A gradient or parameter became NaN or infinite."""
+class NonFiniteError(CoreNonFiniteError):
+    """A gradient or parameter became NaN or infinite (a :class:`blocks.numerics.NonFiniteError`)."""
 
 
 class CheckNumerics(SimpleExtension):
@@ -31,13 +32,25 @@ class CheckNumerics(SimpleExtension):
     name. All tensors are reduced together with one host sync per check; only
     when that fails are they examined one by one.
 
+    How it relates to the main loop's guard: ``MainLoop`` (core) stops a run
+    that goes non-finite by default (``stop_on_nonfinite``), at no host
+    synchronisation per batch, within one monitoring period, naming the
+    cost, the gradient norm and the non-finite parameters.
+    ``CheckNumerics`` is the detailed diagnosis: it checks on its own
+    triggers (every batch by default, one host sync each), so it stops at the
+    first bad batch and names the first non-finite gradient. Both raise a
+    :class:`blocks.numerics.NonFiniteError`.
+
     Parameters
     ----------
     parameters : dict, optional
         Name → parameter; by default ``main_loop.model.get_parameter_dict()``.
     action : {"raise", "finish"}, optional
         ``raise`` (default) raises :class:`NonFiniteError` (``on_error``
-        extensions run); ``finish`` requests the end of training.
+        extensions run); ``finish`` requests the end of training, which then
+        ends cleanly: it also turns the main loop's guard off
+        (``main_loop.stop_on_nonfinite = False``), since the problem is
+        handled (and logged as an error).
     **kwargs
         Triggers; ``after_batch`` when none is given.
 
@@ -48,6 +61,8 @@ class CheckNumerics(SimpleExtension):
     >>> check.find_problem()
     'non-finite parameter /w'
     """
+
+    reads_device = True  # its checks synchronise: the main loop's guard reads its own record after them
 
     def __init__(self, parameters: dict[str, torch.Tensor] | None = None, action: str = "raise", **kwargs: Any):
         if action not in ("raise", "finish"):
@@ -123,3 +138,4 @@ class CheckNumerics(SimpleExtension):
             raise NonFiniteError(message)
         logger.error("%s: finishing training", message)
         self.main_loop.log.current_row["training_finish_requested"] = True
+        self.main_loop.stop_on_nonfinite = False  # handled here: the core guard must not turn the finish into an error

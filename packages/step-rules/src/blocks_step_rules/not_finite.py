@@ -19,6 +19,11 @@ class RemoveNotFinite(StepRule):
     host synchronisation). The parameter then becomes ``scaler · parameter``:
     the default ``scaler=1`` leaves it unchanged. Apply this rule last.
 
+    The main loop stops a run whose cost becomes non-finite by default (its
+    non-finite guard): to train on through non-finite batches with this rule,
+    pass ``MainLoop(..., stop_on_nonfinite=False)`` or set
+    ``BLOCKS_STOP_ON_NONFINITE=false``.
+
     Parameters
     ----------
     scaler : float, optional

@@ -42,6 +42,28 @@ class TrainingAlgorithm(abc.ABC):
     def process_batch(self, batch: Mapping[str, Any]) -> None:
         """Process one batch, a mapping from source names to arrays."""
 
+    def track_nonfinite(self, enabled: bool = True) -> bool:
+        """Start (or stop) recording on the device whether what :meth:`process_batch` computes stays finite.
+
+        The main loop's non-finite guard calls it after :meth:`initialize`
+        and reads the record with :meth:`nonfinite_quantities` at boundaries
+        where the device is synchronised anyway. An algorithm that supports
+        it returns ``True``; the base class records nothing and returns
+        ``False`` (the guard is then off for it).
+        """
+        return False
+
+    def nonfinite_quantities(self, parameters: bool = True) -> list[str]:
+        """What became non-finite since the last call (``"cost"``, ``"parameter /mlp/linear_0.W"``, ...).
+
+        Reads the record of :meth:`track_nonfinite` (one host
+        synchronisation) and starts a new one. With ``parameters``, the
+        trained parameters are checked too (they always are when something
+        else was found). Empty when everything is finite, or when nothing is
+        tracked (the base class).
+        """
+        return []
+
     def state_dict(self) -> dict[str, Any]:
         """The algorithm's state: JSON-able values and tensors (empty by default)."""
         return {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections import OrderedDict
 from typing import Any, Iterable, Mapping, Sequence
@@ -13,6 +14,7 @@ from torch import Tensor
 from blocks.algorithms.base import TrainingAlgorithm
 from blocks.algorithms.step_rules import Scale, StepRule
 from blocks.graph import ComputationGraph, Variable
+from blocks.numerics import nonfinite_names
 
 __all__ = ["AlgorithmQuantity", "GradientDescent"]
 
@@ -220,6 +222,12 @@ class GradientDescent(TrainingAlgorithm):
         self.monitored_values: dict[str, Tensor] = {}
         self._function: Any = None
         self._pending_state: Mapping[str, Any] | None = None
+        # the non-finite guard's record, on the device, created by the first batch: the sums of 0 * cost and
+        # 0 * gradient norm since the last check, 0 while every term is finite and NaN from the first that is not
+        # (0 * inf is NaN); one in-place addition per batch, in the values' own dtype, never an overflow
+        self._track_nonfinite = False
+        self._cost_sum: Tensor | None = None
+        self._norm_sum: Tensor | None = None
 
     # -- set-up --------------------------------------------------------------
     @property
@@ -373,8 +381,16 @@ class GradientDescent(TrainingAlgorithm):
         grad_enabled = torch.is_grad_enabled()
         torch._C._set_grad_enabled(False)
         try:
+            if self._track_nonfinite:
+                if self._cost_sum is None:
+                    self._cost_sum = torch.zeros((), dtype=values[0].dtype, device=values[0].device)
+                self._cost_sum.add_(values[0], alpha=0)
             if self._want_gradient_norm:
-                monitored["total_gradient_norm"] = _global_norm(gradients)
+                norm = monitored["total_gradient_norm"] = _global_norm(gradients)
+                if self._track_nonfinite:
+                    if self._norm_sum is None:
+                        self._norm_sum = torch.zeros((), dtype=norm.dtype, device=norm.device)
+                    self._norm_sum.add_(norm, alpha=0)
             if self.keep_gradients:
                 self.gradients = dict(zip(parameters, gradients))
                 gradients = [g.clone() for g in gradients]
@@ -393,6 +409,59 @@ class GradientDescent(TrainingAlgorithm):
                 # values that need no gradient (error rates, counts) are stored as they are: detach is an op
                 monitored[name] = value.detach() if value.requires_grad else value
         self.monitored_values = monitored
+
+    # -- non-finite guard ----------------------------------------------------
+    def track_nonfinite(self, enabled: bool = True) -> bool:
+        """Record, per batch, whether the cost (and ``total_gradient_norm`` when monitored) stays finite.
+
+        One in-place addition per batch on the device (two when the gradient
+        norm is monitored: ``record += 0 * value``, which stays 0 while the
+        values are finite and becomes NaN at the first that is not), no host
+        synchronisation. Steps that the fp16 loss
+        scaler skips are not recorded: a skipped step is the scaler's normal
+        work, not a non-finite event. Read the record with
+        :meth:`nonfinite_quantities`.
+        """
+        self._track_nonfinite = bool(enabled)
+        self._cost_sum = self._norm_sum = None
+        return True
+
+    def nonfinite_quantities(self, parameters: bool = True) -> list[str]:
+        """What became non-finite since the last call: ``"cost"``, ``"gradient norm"``, ``"parameter <name>"``.
+
+        One host synchronisation for the record of :meth:`track_nonfinite`
+        (which starts again from here) and, with ``parameters`` or when the
+        record shows a problem, one for the trained parameters
+        (:func:`blocks.numerics.nonfinite_names`).
+
+        Examples
+        --------
+        >>> import torch
+        >>> from blocks.graph import matrix
+        >>> x = matrix("features")
+        >>> w = torch.nn.Parameter(torch.ones(2, 1))
+        >>> algorithm = GradientDescent((x @ w).log().sum(), parameters={"w": w})
+        >>> algorithm.initialize(); algorithm.track_nonfinite()
+        True
+        >>> algorithm.process_batch({"features": torch.ones(3, 2)})
+        >>> algorithm.nonfinite_quantities()
+        []
+        >>> algorithm.process_batch({"features": torch.zeros(3, 2)})  # log(0): the cost is -inf
+        >>> algorithm.nonfinite_quantities()
+        ['cost', 'parameter w']
+        """
+        found = []
+        records = [(name, record) for name, record in (("cost", self._cost_sum), ("gradient norm", self._norm_sum))
+                   if record is not None]
+        if records:
+            values = torch.stack([record.float() for _, record in records]).tolist()
+            for (name, record), value in zip(records, values):
+                record.zero_()
+                if not math.isfinite(value):
+                    found.append(name)
+        if parameters or found:
+            found += [f"parameter {name}" for name in nonfinite_names(self.parameter_dict)]
+        return found
 
     # -- state ---------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

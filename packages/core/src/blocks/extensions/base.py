@@ -95,6 +95,12 @@ class TrainingExtension:
         rank 0 runs this extension (printing, progress bars, plots). Default
         ``False``: every rank runs it, which extensions that take part in
         collectives (monitoring, checkpoints) need.
+    reads_device : bool
+        Class attribute: whether the extension's work reads values from the
+        device (a host synchronisation), as monitoring does. After a batch on
+        which such a :class:`SimpleExtension` ran, the main loop's non-finite
+        guard reads its own record, at no extra synchronisation. Default
+        ``False``.
 
     Examples
     --------
@@ -110,6 +116,7 @@ class TrainingExtension:
     """
 
     main_process_only = False
+    reads_device = False
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -361,6 +368,8 @@ class SimpleExtension(TrainingExtension, metaclass=ABCMeta):
             if predicate is None or predicate(log):
                 self.fired[callback_invoked] = self.fired.get(callback_invoked, 0) + 1
                 self.do(_CALLBACKS[callback_invoked], *from_main_loop, *arguments)
+                if self.reads_device and callback_invoked == "after_batch":
+                    self.main_loop._device_synced = True  # the guard may read its record now (MainLoop)
 
     @staticmethod
     def parse_args(which_callback: str, args: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:

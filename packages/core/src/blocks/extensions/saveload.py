@@ -16,12 +16,15 @@ from typing import Any
 
 from blocks.extensions.base import CallbackName, SimpleExtension
 
-__all__ = ["SAVED_TO", "Checkpoint", "Load"]
+__all__ = ["NONFINITE_SAVED_TO", "SAVED_TO", "Checkpoint", "Load"]
 
 logger = logging.getLogger(__name__)
 
 SAVED_TO = "saved_to"
 """Log record of the paths a :class:`Checkpoint` wrote in that iteration."""
+
+NONFINITE_SAVED_TO = "nonfinite_saved_to"
+"""Log record of the path a :class:`Checkpoint` wrote a state with non-finite parameters to."""
 
 _FIELDS = ("iterations_done", "epochs_done")
 
@@ -77,6 +80,16 @@ class Checkpoint(SimpleExtension):
     on_error_path : str, optional
         With ``on_error=True``, where the state at the error is saved (default:
         ``path`` with ``.error`` before the extension), never over a good checkpoint.
+    nonfinite_path : str, optional
+        Where a state whose model has a NaN or infinite persistent tensor is
+        saved instead of ``path`` (default: ``path`` with ``.nonfinite``
+        before the extension; may be templated too). Such a state never
+        replaces a checkpoint and never enters the retention series (so it
+        never makes retention delete a good one); it is logged as an error
+        and its path in the log record ``nonfinite_saved_to``.
+    save_nonfinite : bool
+        ``False``: a state with non-finite parameters is not saved at all
+        (only logged). Default ``True``.
     name : str, optional
         The extension's name.
     **triggers
@@ -103,6 +116,8 @@ class Checkpoint(SimpleExtension):
         best_mode: str = "min",
         keep_parameters: int | None = 0,
         on_error_path: str | None = None,
+        nonfinite_path: str | None = None,
+        save_nonfinite: bool = True,
         name: str | None = None,
         **triggers: Any,
     ) -> None:
@@ -135,6 +150,14 @@ class Checkpoint(SimpleExtension):
             root, ext = os.path.splitext(self.path)
             on_error_path = f"{root}.error{ext or '.tar'}"
         self.on_error_path = on_error_path
+        if nonfinite_path is None:
+            root, ext = os.path.splitext(self.path)
+            nonfinite_path = f"{root}.nonfinite{ext or '.tar'}"
+        self.nonfinite_path = os.fspath(nonfinite_path)
+        _template_fields(self.nonfinite_path)
+        if self.nonfinite_path == self.path:
+            raise ValueError("nonfinite_path must differ from path: a non-finite state never replaces a checkpoint")
+        self.save_nonfinite = bool(save_nonfinite)
         self.saved: list[dict[str, Any]] = []
         self._interrupt_saved_at: int | None = None  # a SIGTERM's grace period is short: do not save twice
 
@@ -172,6 +195,8 @@ class Checkpoint(SimpleExtension):
             return
         iteration = status["iterations_done"]
         _, from_user = self.parse_args(which_callback, args)
+        if self._nonfinite_saved(which_callback, iteration, os.fspath(from_user[0]) if from_user else self.path):
+            return
         if from_user:  # Blocks: a path given with the condition (EarlyStopping's best model) overrides ``path``
             path = self._format(os.fspath(from_user[0]))
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -207,6 +232,36 @@ class Checkpoint(SimpleExtension):
             self._interrupt_saved_at = iteration
         logger.info("checkpoint saved to %s", path)
         self._apply(actions)
+
+    def _nonfinite_saved(self, which_callback: str, iteration: int, path: str) -> bool:
+        """Whether the model has non-finite tensors; if so, save the state beside ``path`` (or nowhere)."""
+        from blocks.numerics import nonfinite_names
+        from blocks.serialization import persistent_tensors, save_checkpoint
+
+        try:
+            model = self.main_loop.model
+        except ValueError:
+            model = None
+        if model is None:
+            return False  # no model: the checkpoint holds no parameters to check
+        bad = nonfinite_names(persistent_tensors(model))
+        if not bad:
+            return False
+        if which_callback == "on_interrupt":
+            self._interrupt_saved_at = iteration
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        target = self._format(self.nonfinite_path) if self.save_nonfinite else None
+        logger.error(
+            "not saving a checkpoint to %s at iteration %d: the model's %s %s not finite (NaN or inf); "
+            "the checkpoint already there, if any, is kept; %s",
+            self._format(path), iteration, shown, "are" if len(bad) > 1 else "is",
+            f"this state is saved to {target} instead" if target else "this state is not saved (save_nonfinite=False)",
+        )
+        if target is not None:
+            os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+            save_checkpoint(target, self.main_loop, parameters_only=self.parameters_only)
+            self.main_loop.log.current_row[NONFINITE_SAVED_TO] = target
+        return True
 
     # -- retention ----------------------------------------------------------------------------------------------
     def _retain(self, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
