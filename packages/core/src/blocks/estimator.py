@@ -348,7 +348,14 @@ class NeuralNet(BaseEstimator):
         return encoded.astype("int64"), len(self.classes_)
 
     def fit(self, X: Any, y: Any) -> "NeuralNet":
-        """Train on ``X`` (n_samples, ...) and ``y``; returns ``self``."""
+        """Train on ``X`` (n_samples, ...) and ``y``; returns ``self``.
+
+        Raises
+        ------
+        blocks.numerics.NonFiniteError
+            When training diverges (the cost or the parameters become NaN or
+            infinite): lower ``update_learning_rate`` or scale the data.
+        """
         from blocks.algorithms import GradientDescent, StepRule
         from blocks.backends import get_backend
         from blocks.filter import VariableFilter

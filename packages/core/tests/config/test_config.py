@@ -130,7 +130,8 @@ def test_path_list(home):
 
 
 def test_blocks_options_and_defaults(home):
-    expected = {"default_seed", "profile", "log_backend", "sqlite_database", "temp_dir", "floatX", "device"}
+    expected = {"default_seed", "profile", "stop_on_nonfinite", "log_backend", "sqlite_database", "temp_dir", "floatX",
+                "device"}
     assert set(blocks_config.options) == expected
     assert blocks_config.as_dict() == {
         "default_seed": 1,
@@ -139,6 +140,7 @@ def test_blocks_options_and_defaults(home):
         "log_backend": "python",
         "profile": False,
         "sqlite_database": str(home / "blocks_log.sqlite"),
+        "stop_on_nonfinite": True,
         "temp_dir": None,
     }
 

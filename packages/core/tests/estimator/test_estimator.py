@@ -26,7 +26,12 @@ FAST = dict(max_epochs=8, batch_size=32, update="scale", update_learning_rate=0.
 # No check is marked as an expected failure.
 
 
-@parametrize_with_checks([NeuralNetClassifier(**FAST), NeuralNetRegressor(**FAST)])
+# sklearn's regression data have targets in the hundreds: at rate 0.1 plain SGD diverges, which the main loop's
+# non-finite guard reports (NonFiniteError) instead of returning NaN predictions
+FAST_REGRESSOR = {**FAST, "update_learning_rate": 0.01}
+
+
+@parametrize_with_checks([NeuralNetClassifier(**FAST), NeuralNetRegressor(**FAST_REGRESSOR)])
 def test_sklearn_estimator_checks(estimator, check, plugin_host):
     check(estimator)
 
