@@ -180,7 +180,7 @@ def test_interrupted_conversion_leaves_no_file(fuel_datasets_host, upstream, tmp
 
 
 def test_missing_inputs_say_run_fuel_download(fuel_datasets_host, tmp_path, capsys):
-    assert fuel_convert.main(["cifar10", "-d", str(tmp_path), "-o", str(tmp_path)]) == 1
+    assert fuel_convert.main(["cifar10", "-d", str(tmp_path), "-o", str(tmp_path)]) == 2
     assert "did you forget to run fuel-download" in capsys.readouterr().err
 
 

@@ -68,7 +68,7 @@ def test_corrupted_download_is_an_error_that_says_what_to_do(key, fuel_datasets_
     files = serve(key, http_server, upstream, digest, monkeypatch)
     bad = sorted(files)[0]
     http_server.mode[bad] = "corrupt"
-    assert download(key, tmp_path) == 1
+    assert download(key, tmp_path) == 2
     err = capsys.readouterr().err
     assert "does not match the published checksum" in err and "sha256 is" in err
     assert "--mirror" in err and "--no-verify" in err
@@ -103,7 +103,7 @@ def test_html_page_instead_of_data_is_an_error(key, fuel_datasets_host, http_ser
     files = serve(key, http_server, upstream, digest, monkeypatch)
     bad = sorted(files)[0]
     http_server.mode[bad] = "html"
-    assert download(key, tmp_path) == 1
+    assert download(key, tmp_path) == 2
     err = capsys.readouterr().err
     assert "sent an HTML page titled 'Quota exceeded'" in err
     assert not (tmp_path / bad).exists() and not (tmp_path / f"{bad}.part").exists()
@@ -154,7 +154,7 @@ def test_imagenet_manual_instructions_hand_placed_files_and_mirror(year, fuel_da
     files = upstream[name]().files
     assert sorted(files) == sorted(module.FILES)
     argv = [name, "-d", str(tmp_path), "--no-progress"]
-    assert fuel_download.main(argv) == 1
+    assert fuel_download.main(argv) == 2
     err = capsys.readouterr().err
     assert "no public download URL" in err and "image-net.org" in err and str(tmp_path) in err
     assert all(f in err for f in files)
@@ -168,7 +168,7 @@ def test_imagenet_manual_instructions_hand_placed_files_and_mirror(year, fuel_da
     # a damaged hand-placed file is refused
     first = sorted(files)[0]
     (tmp_path / first).write_bytes(b"x" + files[first][1:])
-    assert fuel_download.main(argv) == 1
+    assert fuel_download.main(argv) == 2
     assert "placed by hand" in capsys.readouterr().err
     # an institutional mirror serves them like any other dataset
     http_server.files.update(files)

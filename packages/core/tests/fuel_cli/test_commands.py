@@ -147,7 +147,7 @@ def test_convert_records_the_command_and_fuel_info_prints_it(register_plugin, tm
 
 def test_convert_needs_an_existing_output_directory(register_plugin, tmp_path, capsys):
     register_plugin(toy_plugin(), "toy_datasets")
-    assert fuel_convert.main(["toy", "-o", str(tmp_path / "nope")]) == 1
+    assert fuel_convert.main(["toy", "-o", str(tmp_path / "nope")]) == 2
     assert "does not exist" in capsys.readouterr().err
 
 
@@ -156,7 +156,7 @@ def test_fuel_info_without_provenance_and_on_a_bad_file(tmp_path, capsys):
     with h5py.File(plain, "w") as h5file:
         h5file.create_dataset("x", data=[1])
     (tmp_path / "bad.hdf5").write_text("not hdf5")
-    assert fuel_info.main([str(plain), str(tmp_path / "bad.hdf5")]) == 1
+    assert fuel_info.main([str(plain), str(tmp_path / "bad.hdf5")]) == 2
     captured = capsys.readouterr()
     assert "Interface version: N/A" in captured.out and "Command: N/A" in captured.out
     assert "bad.hdf5" in captured.err

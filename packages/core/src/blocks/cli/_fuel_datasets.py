@@ -15,6 +15,8 @@ import logging
 import sys
 from typing import Any, Callable, Sequence
 
+from blocks.cli._run import run_command
+
 __all__ = ["NO_DATASETS", "DatasetCommand"]
 
 NO_DATASETS = (
@@ -155,31 +157,28 @@ class DatasetCommand:
         return parser, parser.parse_args(argv)
 
     def run(self, argv: Sequence[str] | None, call: Callable[[argparse.Namespace], int]) -> int:
-        """Parse ``argv`` and run ``call(args)``; user errors become a message and status 2."""
-        from blocks.plugins import PluginLoadError
-
+        """Parse ``argv`` and run ``call(args)``; failures end as :mod:`blocks.cli._run` says (status 2)."""
         argv = list(sys.argv[1:] if argv is None else argv)
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-        try:
-            parser, args = self.parse(argv)
-        except (PluginLoadError, ImportError, ValueError) as err:
-            print(f"{self.prog}: error: {err}", file=sys.stderr)
-            return 2
+        parsed: list[tuple[argparse.ArgumentParser, argparse.Namespace]] = []
+
+        def parse() -> int:
+            parsed.append(self.parse(argv))
+            return 0
+
+        status = run_command(self.prog, parse)
+        if not parsed:
+            return status
+        parser, args = parsed[0]
         if args.verbose:
             logging.getLogger().setLevel(logging.DEBUG)
         if getattr(args, "dataset", None) is None:
-            parser.print_help(sys.stderr)
-            if not self.entries():
-                return 1
-            return 2
-        try:
-            return int(call(args) or 0)
-        except (ValueError, FileNotFoundError, PluginLoadError) as err:
-            print(f"{self.prog} {args.dataset}: error: {err}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print(f"{self.prog} {args.dataset}: interrupted", file=sys.stderr)
-            return 130
+            return run_command(self.prog, lambda: self._usage(parser))
+        return run_command(f"{self.prog} {args.dataset}", lambda: call(args))
+
+    def _usage(self, parser: argparse.ArgumentParser) -> int:
+        parser.print_help(sys.stderr)
+        return 1 if not self.entries() else 2
 
 
 _EXTRA_OPTIONS = {

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any, Sequence
 
+from blocks.cli._run import EXIT_ERROR, run_command
+
 __all__ = ["describe", "main"]
 
 ATTRIBUTES = (
@@ -63,13 +65,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("filename", nargs="+", help="HDF5 file(s) written by fuel-convert")
     args = parser.parse_args(argv)
+    return run_command("fuel-info", lambda: _describe_all(args.filename))
+
+
+def _describe_all(paths: Sequence[str]) -> int:
+    """Print each file's description; a file that cannot be read is reported and the others still are."""
     status = 0
-    for path in args.filename:
+    for path in paths:
         try:
-            print(describe(path))
+            text = describe(path)
         except (OSError, ValueError) as err:
             print(f"fuel-info: error: {path}: {err}", file=sys.stderr)
-            status = 1
+            status = EXIT_ERROR
+            continue
+        print(text)
     return status
 
 

@@ -20,6 +20,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from blocks.cli._run import run_command
+
 __all__ = ["build_parser", "load_factory", "main"]
 
 
@@ -70,24 +72,24 @@ def load_factory(spec: str) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``fuel-server`` console script."""
+    """Entry point of the ``fuel-server`` console script (failures: see :mod:`blocks.cli._run`)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
-    try:
-        factory = load_factory(args.factory)
-        stream = factory()
-        from fuel.server import DataServer
-        from fuel.streams import AbstractDataStream
+    return run_command("fuel-server", lambda: _serve(args))
 
-        if not isinstance(stream, AbstractDataStream):
-            raise ValueError(f"{args.factory}() returned {type(stream).__name__}, not a Fuel data stream")
-        server = DataServer(stream, port=args.port, hwm=args.hwm, host=args.host,
-                            max_request_bytes=args.max_request_bytes, heartbeat=args.heartbeat)
-    except ValueError as err:
-        print(f"fuel-server: error: {err}", file=sys.stderr)
-        return 2
+
+def _serve(args: argparse.Namespace) -> int:
+    factory = load_factory(args.factory)
+    stream = factory()
+    from fuel.server import DataServer
+    from fuel.streams import AbstractDataStream
+
+    if not isinstance(stream, AbstractDataStream):
+        raise ValueError(f"{args.factory}() returned {type(stream).__name__}, not a Fuel data stream")
+    server = DataServer(stream, port=args.port, hwm=args.hwm, host=args.host,
+                        max_request_bytes=args.max_request_bytes, heartbeat=args.heartbeat)
     print(f"fuel-server: serving {args.factory} on {args.host}:{server.port}", flush=True)
     try:
         server.serve_forever()

@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from blocks.cli._run import run_command
+
 __all__ = ["build_parser", "main"]
 
 
@@ -28,28 +30,25 @@ def build_parser(host=None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``blocks`` console script."""
-    from blocks.plugins import PluginLoadError
-
+    """Entry point of the ``blocks`` console script (failures: see :mod:`blocks.cli._run`)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
+    parsed: list[tuple[argparse.ArgumentParser, argparse.Namespace]] = []
+
+    def parse() -> int:
         parser = build_parser()
-        args = parser.parse_args(argv)
-    except PluginLoadError as err:
-        print(f"blocks: error: {err}", file=sys.stderr)
-        return 2
+        parsed.append((parser, parser.parse_args(argv)))
+        return 0
+
+    status = run_command("blocks", parse)
+    if not parsed:
+        return status
+    parser, args = parsed[0]
     if args.verbose:
         logging.getLogger().setLevel(logging.DEBUG)
     func = getattr(args, "func", None)
     if func is None:
-        parser.print_help()
-        return 0
-    try:
-        status = func(args)
-    except (ValueError, FileNotFoundError, PluginLoadError) as err:
-        print(f"blocks {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    return int(status or 0)
+        return run_command("blocks", lambda: parser.print_help())
+    return run_command(f"blocks {args.command}", lambda: func(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

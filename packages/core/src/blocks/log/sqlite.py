@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
+import pathlib
 import sqlite3
 import time as time_module
 from collections.abc import Iterator, MutableMapping
@@ -57,6 +59,19 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "tolist") and type(value).__module__.split(".")[0] in {"numpy", "torch"}:
         return value.tolist()
     return value
+
+
+@contextlib.contextmanager
+def _reading(database: str) -> Iterator[None]:
+    """Errors from reading a damaged or foreign database become a ``ValueError`` naming the file."""
+    try:
+        yield
+    except sqlite3.DatabaseError as err:
+        raise ValueError(f"cannot read {database!r} as a log of the sqlite backend: {err}") from None
+    except RecursionError:
+        raise ValueError(f"{database!r} holds a value nested too deeply to read: a damaged log?") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{database!r} holds a damaged JSON value ({err})") from None
 
 
 def _decode(value: Any, is_json: int) -> Any:
@@ -172,6 +187,11 @@ class SQLiteLog(TrainingLogBase):
         """The SQLite connection (opened on first use, WAL mode, schema created)."""
         if self._connection is None:
             database = self.database
+            if self.readonly and database != ":memory:":
+                # a reader never writes: no schema, no journal mode change (the file may be anyone's database)
+                uri = f"{pathlib.Path(database).as_uri()}?mode=ro"
+                self._connection = sqlite3.connect(uri, uri=True, timeout=30.0, check_same_thread=False)
+                return self._connection
             if database != ":memory:" and not self.readonly and not _main_process():
                 # a multi-process run has one writer: rank 0 writes the file, the others keep their rows in memory
                 database = ":memory:"
@@ -206,8 +226,15 @@ class SQLiteLog(TrainingLogBase):
         if database != ":memory:" and not os.path.exists(database):
             raise ValueError(f"no SQLite log at {database!r}: give the path of a database written by SQLiteLog")
         log = cls(database)
-        runs = log.runs()
+        log.readonly = True
+        try:
+            with _reading(log.database):
+                runs = log.runs()
+        except ValueError:
+            log.close()
+            raise
         if not runs:
+            log.close()
             raise ValueError(f"the SQLite log {database!r} holds no run")
         if uuid is None:
             uuid = runs[-1]["uuid"]
@@ -216,9 +243,14 @@ class SQLiteLog(TrainingLogBase):
         log.uuid = uuid
         log._max_time = None
         log._registered = True
-        log.readonly = True
-        status = dict(log.connection.execute("SELECT key, value FROM status WHERE uuid = ?", (uuid,)).fetchall())
-        log.status = {**default_status(), **{k: json.loads(v) for k, v in status.items()}}
+        try:
+            with _reading(log.database):
+                query = "SELECT key, value FROM status WHERE uuid = ?"
+                status = dict(log.connection.execute(query, (uuid,)).fetchall())
+                log.status = {**default_status(), **{str(k): json.loads(v) for k, v in status.items()}}
+        except ValueError:
+            log.close()
+            raise
         return log
 
     def runs(self) -> list[dict[str, Any]]:
@@ -323,14 +355,15 @@ class SQLiteLog(TrainingLogBase):
         if not self.readonly and (self._pending or self._deleted):
             self.flush()
         rows: dict[int, dict[str, Any]] = {}
-        for uuid, limit in reversed(self._chain()):
-            query = "SELECT time, key, value, is_json FROM entries WHERE uuid = ? AND time < ?"
-            args: tuple[Any, ...] = (uuid, limit if limit != math.inf else 2**62)
-            if time is not None:
-                query += " AND time = ?"
-                args += (time,)
-            for t, key, value, is_json in self.connection.execute(query + " ORDER BY time", args):
-                rows.setdefault(t, {})[key] = _decode(value, is_json)
+        with _reading(self.database):
+            for uuid, limit in reversed(self._chain()):
+                query = "SELECT time, key, value, is_json FROM entries WHERE uuid = ? AND time < ?"
+                args: tuple[Any, ...] = (uuid, limit if limit != math.inf else 2**62)
+                if time is not None:
+                    query += " AND time = ?"
+                    args += (time,)
+                for t, key, value, is_json in self.connection.execute(query + " ORDER BY time", args):
+                    rows.setdefault(t, {})[key] = _decode(value, is_json)
         return rows
 
     def _stored_max_time(self) -> int:
@@ -339,13 +372,14 @@ class SQLiteLog(TrainingLogBase):
             if not self.readonly and (self._pending or self._deleted):
                 self.flush()
             latest = -1
-            for uuid, limit in self._chain():
-                found = self.connection.execute(
-                    "SELECT MAX(time) FROM entries WHERE uuid = ? AND time < ?",
-                    (uuid, limit if limit != math.inf else 2**62),
-                ).fetchone()[0]
-                if found is not None:
-                    latest = max(latest, found)
+            with _reading(self.database):
+                for uuid, limit in self._chain():
+                    found = self.connection.execute(
+                        "SELECT MAX(time) FROM entries WHERE uuid = ? AND time < ?",
+                        (uuid, limit if limit != math.inf else 2**62),
+                    ).fetchone()[0]
+                    if found is not None:
+                        latest = max(latest, found)
             self._max_time = latest
         return self._max_time
 
