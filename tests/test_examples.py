@@ -318,6 +318,17 @@ def test_quickstart_output_fits_one_screen(data_dir, tmp_path):
     assert any(line.strip().startswith("export FUEL_DATA_PATH=") for line in what_now)
 
 
+def test_readme_shows_how_to_open_the_digits_from_your_own_code(data_dir):
+    import re
+
+    import fuel
+
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    code = re.search(r"<!-- readme-digits -->\n```python\n(.*?)```", readme, re.S).group(1)
+    with fuel.config.override(data_path=[data_dir]):  # what FUEL_DATA_PATH=... sets
+        exec(compile(code, "README.md", "exec"), {})
+
+
 def test_quickstart_short(data_dir, tmp_path):
     result, printed = run(
         "quickstart", "--epochs", "5", "--no-progress", "--data-dir", data_dir, "--output-dir", str(tmp_path)
