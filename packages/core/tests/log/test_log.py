@@ -214,6 +214,54 @@ def test_blocks_log_command_csv_json_table(plugin_host, tmp_path, capsys):
     assert "not an SQLite database" in capsys.readouterr().err
 
 
+def _write_wide_run(path):
+    log = SQLiteLog(path)
+    for t in range(4):
+        log.status["iterations_done"] = t
+        for name in ("train_cost", "valid_cost", "time_read_data_this_epoch", "time_train_this_epoch", "valid_error"):
+            log.current_row[name] = 1 / 3 + t
+        log.current_row["saved_to"] = ["/a/very/long/path/to/some/checkpoint/directory/checkpoint.tar"] * 2
+    log.close()
+
+
+def test_blocks_log_table_rounds_wraps_to_the_terminal_and_cuts_long_cells(plugin_host, tmp_path, capsys):
+    """Before: 300-character rows of unrounded floats (``0.3333333333333333``) whatever the terminal."""
+    from blocks.cli.main import main
+
+    path = str(tmp_path / "wide.sqlite")
+    _write_wide_run(path)
+    assert main(["log", path, "--width", "80"]) == 0
+    text = capsys.readouterr().out
+    assert "0.3333" in text and "0.33333" not in text and "3.333" in text
+    assert all(len(line) <= 80 for line in text.splitlines())
+    blocks = text.strip("\n").split("\n\n")
+    assert len(blocks) > 1 and all(block.split()[0] == "iteration" for block in blocks)
+    shown = [name for block in blocks for name in block.splitlines()[0].split()[1:]]
+    assert sorted(shown) == sorted(
+        ["train_cost", "valid_cost", "time_read_data_this_epoch", "time_train_this_epoch", "valid_error", "saved_to"]
+    )
+    assert "…" in text and "checkpoint.tar" not in text  # the path list is cut, in the table only
+    assert main(["log", path, "--width", "0", "--precision", "6"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5 and "0.333333" in lines[1] and "0.3333333" not in lines[1]
+    assert main(["log", path, "--precision", "0"]) == 2
+    assert "--precision" in capsys.readouterr().err
+
+
+def test_blocks_log_csv_and_json_flags_keep_every_digit(plugin_host, tmp_path, capsys):
+    from blocks.cli.main import main
+
+    path = str(tmp_path / "wide.sqlite")
+    _write_wide_run(path)
+    assert main(["log", path, "--csv", "--channels", "train_cost", "saved_to"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0]["train_cost"] == repr(1 / 3) and "checkpoint.tar" in rows[0]["saved_to"]
+    assert main(["log", path, "--json", "--channels", "train_cost"]) == 0
+    assert json.loads(capsys.readouterr().out)[1] == {"iteration": 1, "train_cost": 1 / 3 + 1}
+    assert main(["log", path, "--json", "--channels", "train_cost", "--precision", "3"]) == 0
+    assert json.loads(capsys.readouterr().out)[1] == {"iteration": 1, "train_cost": 1.33}
+
+
 def test_sqlite_per_batch_reads_of_new_rows_do_not_query(tmp_path):
     path = str(tmp_path / "quiet.sqlite")
     log = SQLiteLog(path, flush_every=3600)
