@@ -260,3 +260,28 @@ def test_mnist_dtype_option(dtype, fuel_datasets_host, upstream, tmp_path):
     assert features.dtype == numpy.dtype(dtype)
     reference = raw >= 128 if dtype == "bool" else raw / numpy.array(255, dtype)
     numpy.testing.assert_array_equal(features, reference.astype(dtype))
+
+
+@pytest.mark.parametrize(
+    ("key", "victim", "damage"),
+    [
+        ("mnist", "train-images-idx3-ubyte.gz", lambda data: data[: len(data) // 2]),  # truncated gzip: EOFError
+        ("mnist", "t10k-labels-idx1-ubyte.gz", lambda data: b"<html>quota exceeded</html>"),  # BadGzipFile
+        ("cifar10", "cifar-10-binary.tar.gz", lambda data: data[: len(data) // 3]),  # cut tar.gz
+    ],
+)
+def test_a_damaged_input_is_named_with_its_download_record(
+    key, victim, damage, fuel_datasets_host, upstream, tmp_path, capsys
+):
+    """Before: a raw BadGzipFile/EOFError traceback that named no file."""
+    name, args, _ = CONVERTIBLE[key]
+    files = dict(upstream[key]().files)
+    files[victim] = damage(files[victim])
+    place(files, tmp_path / "downloads", verified=False)
+    (tmp_path / "data").mkdir()
+    status = fuel_convert.main([name, *args, "-d", str(tmp_path / "downloads"), "-o", str(tmp_path / "data")])
+    err = capsys.readouterr().err
+    assert status != 0 and "Traceback" not in err
+    assert f"{tmp_path / 'downloads' / victim} is damaged or truncated" in err
+    assert "it was not verified when downloaded (--no-verify)" in err and "run fuel-download again" in err
+    assert os.listdir(tmp_path / "data") == [], "nothing half-written"

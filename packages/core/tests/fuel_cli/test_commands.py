@@ -224,3 +224,28 @@ def test_fuel_extra_converters_modules_add_subcommands(plugin_host, monkeypatch,
         numpy.testing.assert_array_equal(h5file["x"][:, 0], [0.0, 2.0, 4.0, 6.0])
     with fuel.config.override(extra_converters=["no_such_lab_module"]):
         assert fuel_convert.main(["--help"]) == 2
+
+
+def test_a_converter_that_lets_a_decompression_error_through_gets_the_download_record(register_plugin, tmp_path,
+                                                                                      capsys):
+    """Safety net for converters that do not use fuel.converters.inputs.reading_input: no raw traceback."""
+    import gzip
+
+    from fuel.downloaders import manifest
+
+    def fill_bad_convert(subparser):
+        def convert(directory, output_directory, output_filename="toy.hdf5"):
+            with gzip.open(os.path.join(directory, "a.gz")) as handle:
+                handle.read()
+
+        return convert
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    (downloads / "a.gz").write_bytes(gzip.compress(b"x" * 5000)[:30])
+    manifest.record(str(downloads), "a.gz", sha256="0" * 64, verified=False, reason="--no-verify")
+    register_plugin(toy_plugin(convert=fill_bad_convert), "toy_datasets")
+    assert fuel_convert.main(["toy", "-d", str(downloads), "-o", str(tmp_path)]) != 0
+    err = capsys.readouterr().err
+    assert f"an input file in {downloads} is damaged or truncated (EOFError" in err and "Traceback" not in err
+    assert "inputs not verified when downloaded: a.gz" in err

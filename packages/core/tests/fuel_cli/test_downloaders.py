@@ -256,3 +256,143 @@ def test_filespec_validation():
         FileSpec("a/b")
     with pytest.raises(ValueError, match="tuple of URLs"):
         FileSpec("a", "https://example.org/a")  # type: ignore[arg-type]
+
+
+def _ranged(data):
+    """A route that honours Range requests."""
+
+    def serve(byte_range):
+        if byte_range is None:
+            return ok(data)
+        start = int(byte_range.split("=")[1].rstrip("-"))
+        return (206, {"Content-Range": f"bytes {start}-{len(data) - 1}/{len(data)}"}, data[start:])
+
+    return serve
+
+
+def test_a_wrong_file_at_the_name_is_fetched_again_from_byte_0_after_a_failed_resume(http_server, tmp_path):
+    """Before: resumed onto the wrong prefix, the checksum failed and the run ended with exit 1 (good mirror)."""
+    (tmp_path / "blob.bin").write_bytes(b"<html>not the data</html>\n" + b"x" * 7)  # 33 bytes < expected
+    http_server.routes["/m/blob.bin"] = _ranged(DATA)
+    s = spec(http_server, urls=(http_server.url("/upstream/blob.bin"),))
+    assert open(get(tmp_path, s, mirrors=[http_server.url("/m")]), "rb").read() == DATA
+    assert http_server.requests == [("/m/blob.bin", "bytes=33-"), ("/m/blob.bin", None)]
+    assert sorted(os.listdir(tmp_path)) == ["blob.bin", "fuel_downloads.json"]
+
+
+def _files(server, count):
+    return [spec(server, name=f"f{i}.bin", urls=(server.url(f"/upstream/f{i}.bin"),)) for i in range(count)]
+
+
+def test_a_dead_mirror_is_asked_once_per_run_not_once_per_file(http_server, tmp_path):
+    """Before: 503 retried 4 times per file with back-off, for every file (29 s for MNIST)."""
+    for i in range(4):
+        http_server.routes[f"/dead/f{i}.bin"] = (503, {}, b"busy")
+        http_server.routes[f"/upstream/f{i}.bin"] = ok()
+    paths = default_downloader(
+        str(tmp_path),
+        _files(http_server, 4),
+        mirrors=[http_server.url("/dead")],
+        retries=3,
+        retry_wait=30.0,
+        progress=False,
+    )
+    assert len(paths) == 4
+    asked = [p for p, _ in http_server.requests if p.startswith("/dead/")]
+    assert asked == ["/dead/f0.bin"]  # not retried (other sources left), then skipped for the run
+
+
+def test_a_hanging_mirror_costs_one_timeout_per_run(http_server, tmp_path):
+    import time
+
+    def hang(byte_range):
+        time.sleep(0.6)
+        return ok()
+
+    for i in range(3):
+        http_server.routes[f"/slow/f{i}.bin"] = hang
+        http_server.routes[f"/upstream/f{i}.bin"] = ok()
+    default_downloader(
+        str(tmp_path),
+        _files(http_server, 3),
+        mirrors=[http_server.url("/slow")],
+        timeout=0.2,
+        retries=3,
+        retry_wait=0.0,
+        progress=False,
+    )
+    assert [p for p, _ in http_server.requests if p.startswith("/slow/")] == ["/slow/f0.bin"]
+
+
+def test_a_refused_mirror_is_skipped_and_reported(http_server, tmp_path):
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    http_server.routes["/upstream/f0.bin"] = (404, {}, b"")
+    http_server.routes["/upstream/f1.bin"] = (404, {}, b"")
+    with pytest.raises(DownloadError) as err:
+        default_downloader(
+            str(tmp_path),
+            _files(http_server, 2),
+            mirrors=[f"http://127.0.0.1:{port}"],
+            retries=2,
+            retry_wait=0.0,
+            progress=False,
+        )
+    # the first file's error names both sources and why each failed
+    assert f"127.0.0.1:{port}/f0.bin: source unavailable:" in str(err.value) and "HTTP 404" in str(err.value)
+    with pytest.raises(DownloadError) as err:
+        download_file(
+            _files(http_server, 2)[1],
+            str(tmp_path),
+            mirrors=[f"http://127.0.0.1:{port}"],
+            retry_wait=0.0,
+            progress=False,
+            health=_health_with(f"http://127.0.0.1:{port}/x"),
+        )
+    assert "skipped: failed earlier in this run" in str(err.value)
+
+
+def _health_with(url):
+    from fuel.downloaders import SourceHealth
+
+    health = SourceHealth()
+    health.mark(url, "Connection refused")
+    return health
+
+
+def test_a_checksum_mismatch_is_reported_with_every_sources_failure_and_the_no_verify_hint(http_server, tmp_path):
+    """Before: the mismatch on the mirror was lost in a generic 'could not be downloaded from any source'."""
+    http_server.routes["/m/blob.bin"] = ok(b"z" * len(DATA))
+    s = spec(http_server, urls=(http_server.url("/upstream/blob.bin"),))  # 404: offline upstream
+    with pytest.raises(ChecksumError) as err:
+        get(tmp_path, s, mirrors=[http_server.url("/m")])
+    message = str(err.value)
+    assert "/m/blob.bin: wrong file: sha256" in message and "/upstream/blob.bin: HTTP 404" in message
+    assert "--no-verify" in message and "blob.bin.corrupt" in message and "--mirror" in message
+
+
+def test_google_drive_hint_only_for_google_drive_addresses():
+    from fuel.downloaders.base import _html_error
+
+    page = b"<html><head><title>Quota exceeded</title></head><body>quota</body></html>"
+    assert "Google Drive" not in str(_html_error("http://127.0.0.1:8000/mnist.gz", page))
+    assert "Google Drive" in str(_html_error("https://drive.google.com/uc?id=abc", page))
+
+
+def test_the_no_verify_banner_shows_once(http_server, tmp_path, capfd):
+    """Before: logged and printed, so a command that shows log records showed it twice."""
+    import logging
+
+    root = logging.getLogger()
+    saved, level = list(root.handlers), root.level
+    root.handlers = []  # as in a fresh process: the command configures logging itself, as fuel-download does
+    http_server.routes["/blob.bin"] = ok()
+    try:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        default_downloader(str(tmp_path), [spec(http_server)], verify=False, progress=False, retry_wait=0.0)
+    finally:
+        root.handlers, root.level = saved, level
+    assert capfd.readouterr().err.count("--no-verify: checksums and sizes are NOT checked") == 1

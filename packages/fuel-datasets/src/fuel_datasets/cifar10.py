@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy
 
 from fuel.converters import check_exists, fill_hdf5_file, output_hdf5, set_axis_labels
+from fuel.converters.inputs import reading_input
 from fuel.downloaders import FileSpec
 from fuel_datasets._common import files_downloader
 from fuel_datasets._dataset import DataPathDataset
@@ -44,7 +45,7 @@ def read_binary_batches(
     """
     wanted = {name: group for group, names in members.items() for name in names}
     chunks: dict[str, dict[str, bytes]] = {group: {} for group in members}
-    with tarfile.open(archive, "r:gz") as tar:
+    with reading_input(archive), tarfile.open(archive, "r:gz") as tar:
         for member in tar:
             group = wanted.get(member.name)
             if group is None or not member.isfile():

@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy
 
 from fuel.converters import check_exists, fill_hdf5_file, output_hdf5, set_axis_labels
+from fuel.converters.inputs import reading_input
 from fuel.downloaders import ChecksumError, FileSpec, verify_file
 from fuel.downloaders import manifest as download_record
 from fuel_datasets._dataset import DataPathDataset
@@ -84,7 +85,7 @@ def fill_download_subparser(subparser: Any) -> Callable[..., Any]:
 
 def read_digits(path: str) -> tuple[numpy.ndarray, numpy.ndarray]:
     """Images (N, 1, 8, 8) uint8 and labels (N, 1) uint8 of ``digits.csv.gz``."""
-    with gzip.open(path, "rt") as handle:
+    with reading_input(path), gzip.open(path, "rt") as handle:
         table = numpy.loadtxt(handle, delimiter=",", dtype=numpy.int64)
     if table.ndim != 2 or table.shape[1] != 65:
         raise ValueError(f"{path}: expected rows of 64 pixels and a label, got shape {table.shape}")

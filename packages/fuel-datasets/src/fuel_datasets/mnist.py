@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy
 
 from fuel.converters import check_exists, fill_hdf5_file, output_hdf5, set_axis_labels
+from fuel.converters.inputs import reading_input
 from fuel.downloaders import FileSpec
 from fuel_datasets._common import files_downloader, urls
 from fuel_datasets._dataset import DataPathDataset
@@ -47,10 +48,10 @@ fill_download_subparser = files_downloader(lambda: list(FILES.values()))
 
 
 def _read_idx(path: str, magic: int, ndim: int) -> numpy.ndarray:
-    with open(path, "rb") as handle:
+    with open(path, "rb") as handle, reading_input(path):
         raw = gzip.decompress(handle.read())
-    header = 4 + 4 * ndim
-    found, *shape = struct.unpack(f">{1 + ndim}i", raw[:header])
+        header = 4 + 4 * ndim
+        found, *shape = struct.unpack(f">{1 + ndim}i", raw[:header])
     if found != magic:
         raise ValueError(f"{path}: wrong IDX magic number {found} (expected {magic}); is it an MNIST file?")
     if len(raw) - header != int(numpy.prod(shape)):

@@ -61,8 +61,13 @@ def _call(args: argparse.Namespace, argv: Sequence[str]) -> int:
         kwargs.pop("output_filename", None)
     elif os.path.splitext(kwargs["output_filename"])[1] not in _SUFFIXES and _writes_hdf5(args.func):
         kwargs["output_filename"] += ".hdf5"
+    from fuel.converters.inputs import DAMAGED_INPUT_ERRORS, damaged_inputs_message
+
     with using_command(shlex.join(["fuel-convert", *argv])):
-        paths = args.func(**kwargs)
+        try:
+            paths = args.func(**kwargs)
+        except DAMAGED_INPUT_ERRORS as err:  # a converter that did not name the file (reading_input does)
+            raise ValueError(damaged_inputs_message(args.directory, err)) from err
     for path in paths or ():
         print(path)
     return 0

@@ -34,6 +34,8 @@ __all__ = [
     "FileSpec",
     "HTMLPageError",
     "ManualDownloadRequired",
+    "SourceHealth",
+    "SourceUnavailable",
     "default_downloader",
     "download_file",
     "file_digest",
@@ -48,6 +50,7 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 1 << 20
 USER_AGENT = "fuel-download (blocks-core; +https://github.com/mila-iqia/fuel)"
 _HTML_PREFIXES = (b"<!doctype html", b"<html", b"<head", b"<!-- ")
+_GOOGLE_DRIVE_HOSTS = ("drive.google.com", "docs.google.com", "drive.usercontent.google.com", "googleusercontent.com")
 
 
 class DownloadError(ValueError):
@@ -205,6 +208,51 @@ class _Transient(Exception):
     """A failure worth retrying (timeout, reset connection, truncated body, 5xx)."""
 
 
+class SourceUnavailable(DownloadError):
+    """A source failed in a way that is not about one file (refused, unreachable, hanging, 5xx).
+
+    :class:`SourceHealth` remembers it, and the rest of the run skips the source.
+    """
+
+
+class SourceHealth:
+    """The sources that failed during one run (a ``fuel-download`` call), so later files skip them.
+
+    A source is the directory a file's URL is in (a mirror's base URL, or a
+    dataset's upstream directory, e.g. ``https://mirror.example.org/mnist``):
+    one that refuses connections, hangs or answers 5xx for one file is not
+    asked again for the next ones (before: a dead mirror was retried with
+    back-off and rediscovered for every file). File-specific failures (404, an
+    HTML page, a checksum mismatch) do not mark a source.
+
+    Examples
+    --------
+    >>> health = SourceHealth()
+    >>> health.mark("https://mirror.example.org/mnist/a.gz", "HTTP 503 Service Unavailable")
+    >>> health.failed("https://mirror.example.org/mnist/b.gz")
+    'HTTP 503 Service Unavailable'
+    >>> health.failed("https://mirror.example.org/cifar/b.gz") is None
+    True
+    """
+
+    def __init__(self) -> None:
+        self._failed: dict[str, str] = {}
+
+    @staticmethod
+    def key(url: str) -> str:
+        """The source of ``url``: its URL without the file name (and without a query)."""
+        parts = urllib.parse.urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}"
+
+    def mark(self, url: str, reason: str) -> None:
+        """Remember that ``url``'s source failed, and why."""
+        self._failed.setdefault(self.key(url), reason)
+
+    def failed(self, url: str) -> str | None:
+        """Why ``url``'s source failed earlier in the run, or ``None``."""
+        return self._failed.get(self.key(url))
+
+
 def _progress(total: int | None, initial: int, desc: str, enabled: bool) -> Any:
     from tqdm import tqdm
 
@@ -226,7 +274,7 @@ def _html_error(url: str, first: bytes) -> HTMLPageError:
         start = lower.index("<title>") + 7
         title = text[start:lower.find("</title>", start)].strip()[:120]
     hint = ""
-    if "drive.google" in url or "virus scan" in lower or "quota" in lower:
+    if any(host in urllib.parse.urlsplit(url).netloc for host in _GOOGLE_DRIVE_HOSTS):
         hint = " (Google Drive serves such pages when a file is over quota or too large to scan)"
     return HTMLPageError(
         f"the server sent an HTML page{f' titled {title!r}' if title else ''} instead of the data{hint}; "
@@ -272,9 +320,11 @@ def _fetch_http(url: str, part: str, timeout: float, progress: bool, desc: str, 
     except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
         reason = getattr(err, "reason", err)
         if isinstance(reason, ConnectionRefusedError):  # nothing listens there: retrying will not help
-            raise DownloadError(f"{reason}") from err
+            raise SourceUnavailable(f"{reason}") from err
         if isinstance(reason, (TimeoutError, ConnectionError)) or "timed out" in str(reason):
             raise _Transient(f"{reason}") from err
+        if isinstance(reason, OSError):  # no such host, network unreachable: the whole source is out
+            raise SourceUnavailable(f"{reason}") from err
         raise DownloadError(f"{reason}") from err
     with response:
         status = getattr(response, "status", 200)
@@ -333,7 +383,14 @@ def _drive_confirmation(url: str, page: bytes) -> str | None:
 
 
 def _fetch(url: str, part: str, *, timeout: float, retries: int, retry_wait: float, progress: bool,
-           desc: str, expected: int | None) -> None:
+           desc: str, expected: int | None, last_source: bool = True) -> None:
+    """Fetch ``url`` into ``part``, retrying transient failures.
+
+    A transient failure that received nothing is retried (with back-off) only
+    when ``url`` is the last source left; otherwise it raises
+    :class:`SourceUnavailable` at once so the next source is tried. A failure
+    after some progress is always resumed, up to ``retries`` times.
+    """
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme == "file":
         _fetch_local(urllib.request.url2pathname(urllib.parse.urlsplit(url).path), part, progress, desc)
@@ -354,12 +411,16 @@ def _fetch(url: str, part: str, *, timeout: float, retries: int, retry_wait: flo
             url, confirmed = follow.url, True
             continue
         except _Transient as err:
-            if attempt == retries:
-                raise DownloadError(f"{err} (gave up after {retries + 1} attempts)") from err
             partial = os.path.getsize(part) if os.path.exists(part) else 0
+            progressed = partial > before
+            if not progressed and not last_source:
+                raise SourceUnavailable(f"{err} (other sources left: not retried)") from err
+            if attempt == retries:
+                cls = SourceUnavailable if not progressed else DownloadError
+                raise cls(f"{err} (gave up after {retries + 1} attempts)") from err
             logger.warning("%s: %s; retrying (attempt %d of %d, resuming at byte %d)", url, err, attempt + 2,
                            retries + 1, partial)
-            if partial <= before:  # no progress: back off before the next attempt
+            if not progressed:  # no progress: back off before the next attempt
                 time.sleep(retry_wait * (2**attempt))
             attempt += 1
             before = partial
@@ -379,13 +440,18 @@ def download_file(
     retries: int = 3,
     retry_wait: float = 1.0,
     progress: bool = True,
+    health: SourceHealth | None = None,
 ) -> str:
     """Download one file into ``directory``, verified, trying every source in order.
 
     Sources are the mirrors (:func:`resolve_mirrors`) followed by ``spec.urls``.
     A partial download (``<file>.part``) is resumed with an HTTP ``Range``
-    request. A copy whose checksum does not match is set aside as
-    ``<file>.corrupt`` and the next source is tried.
+    request; when a resumed copy does not match its checksum (the partial
+    file was not a prefix of the right one), the same source is fetched
+    once more from byte 0. A copy whose checksum does not match is set aside
+    as ``<file>.corrupt`` and the next source is tried. A source that is down
+    (refused, unreachable, hanging, HTTP 5xx) is not retried while other
+    sources are left, and ``health`` remembers it for the rest of the run.
 
     Parameters
     ----------
@@ -407,6 +473,9 @@ def download_file(
         Seconds before the first retry (doubled each time).
     progress : bool
         Show a progress bar on a terminal.
+    health : SourceHealth, optional
+        The sources that already failed in this run (skipped); a new one is
+        made when not given.
 
     Returns
     -------
@@ -427,57 +496,30 @@ def download_file(
     os.makedirs(directory, exist_ok=True)
     target = os.path.join(directory, spec.filename)
     part = target + ".part"
-    if os.path.isfile(target):
-        if not verify:
-            _manifest.record(directory, spec.filename, sha256=file_digest(target), verified=False, reason="--no-verify")
-            return target
-        problem, actual = verify_file(target, spec)
-        if problem is None:
-            logger.info("%s is already present and verified", target)
-            _manifest.record(directory, spec.filename, sha256=actual, verified=spec.checksum_known,
-                             reason="sha256+size" if spec.checksum_known else "no published checksum")
-            return target
-        size = os.path.getsize(target)
-        if spec.size is not None and size < spec.size and not os.path.exists(part):
-            logger.warning("%s is incomplete (%s); resuming it", target, problem)
-            os.replace(target, part)
-        else:
-            logger.warning("%s is present but %s; downloading it again", target, problem)
-            os.replace(target, target + ".corrupt")
+    if os.path.isfile(target) and _present_file(spec, directory, target, part, verify):
+        return target
     sources = [mirror_url(m, spec.filename) for m in resolve_mirrors(mirrors)] + list(spec.urls)
     if not sources:
         raise DownloadError(f"{spec.filename}: no URL and no mirror; pass --mirror URL or set FUEL_MIRRORS")
+    health = SourceHealth() if health is None else health
+    options = {"timeout": timeout, "retries": retries, "retry_wait": retry_wait, "progress": progress}
     failures: list[tuple[str, Exception]] = []
-    for url in sources:
+    for index, url in enumerate(sources):
+        earlier = health.failed(url)
+        if earlier is not None:
+            failures.append((url, SourceUnavailable(f"skipped: failed earlier in this run ({earlier})")))
+            continue
+        last = all(health.failed(other) is not None for other in sources[index + 1:])
         logger.info("downloading %s from %s", spec.filename, url)
         try:
-            _fetch(url, part, timeout=timeout, retries=retries, retry_wait=retry_wait, progress=progress,
-                   desc=spec.filename, expected=spec.size)
-        except HTMLPageError as err:
-            if os.path.exists(part):
-                os.remove(part)
+            actual, reason = _from_source(spec, url, part, target, verify, last, options)
+        except SourceUnavailable as err:
+            health.mark(url, str(err))
             failures.append((url, err))
             continue
         except (DownloadError, OSError) as err:
             failures.append((url, err))
-            if os.path.exists(part) and urllib.parse.urlsplit(url).scheme == "file":
-                os.remove(part)
             continue
-        if not os.path.exists(part):
-            failures.append((url, DownloadError("nothing was received")))
-            continue
-        if verify:
-            problem, actual = verify_file(part, spec)
-            if problem is not None:
-                os.replace(part, target + ".corrupt")
-                failures.append((url, ChecksumError(problem)))
-                logger.warning("%s from %s: %s; trying the next source", spec.filename, url, problem)
-                continue
-            reason = "sha256+size" if spec.checksum_known else "no published checksum"
-            if not spec.checksum_known:
-                _announce(f"{spec.filename}: no published checksum; recorded sha256 {actual} (unverified)")
-        else:
-            actual, reason = file_digest(part), "--no-verify"
         os.replace(part, target)
         if os.path.exists(target + ".corrupt"):
             os.remove(target + ".corrupt")
@@ -487,22 +529,94 @@ def download_file(
     raise _failure(spec, directory, failures)
 
 
+def _present_file(spec: FileSpec, directory: str, target: str, part: str, verify: bool) -> bool:
+    """Whether the file already at ``target`` is the one wanted (recorded); else set it aside for a download."""
+    if not verify:
+        _manifest.record(directory, spec.filename, sha256=file_digest(target), verified=False, reason="--no-verify")
+        return True
+    problem, actual = verify_file(target, spec)
+    if problem is None:
+        logger.info("%s is already present and verified", target)
+        _manifest.record(directory, spec.filename, sha256=actual, verified=spec.checksum_known,
+                         reason="sha256+size" if spec.checksum_known else "no published checksum")
+        return True
+    size = os.path.getsize(target)
+    if spec.size is not None and size < spec.size and not os.path.exists(part):
+        # perhaps an interrupted download: resumed, and fetched again from byte 0 if the result does not match
+        logger.warning("%s is incomplete (%s); resuming it", target, problem)
+        os.replace(target, part)
+    else:
+        logger.warning("%s is present but %s; downloading it again", target, problem)
+        os.replace(target, target + ".corrupt")
+    return False
+
+
+def _from_source(spec: FileSpec, url: str, part: str, target: str, verify: bool, last: bool,
+                 options: dict[str, Any]) -> tuple[str, str]:
+    """Fetch ``spec`` from ``url`` into ``part`` and check it: ``(sha256, reason)`` for the download record.
+
+    Raises
+    ------
+    ChecksumError, HTMLPageError, DownloadError, OSError
+        This source gave nothing usable (``part`` is removed or set aside).
+    """
+    resumed = os.path.exists(part) and os.path.getsize(part) > 0 and urllib.parse.urlsplit(url).scheme != "file"
+    try:
+        _fetch(url, part, desc=spec.filename, expected=spec.size, last_source=last, **options)
+    except HTMLPageError:
+        if os.path.exists(part):
+            os.remove(part)
+        raise
+    except (DownloadError, OSError):
+        if os.path.exists(part) and urllib.parse.urlsplit(url).scheme == "file":
+            os.remove(part)
+        raise
+    if not os.path.exists(part):
+        raise DownloadError("nothing was received")
+    if not verify:
+        return file_digest(part), "--no-verify"
+    problem, actual = verify_file(part, spec)
+    if problem is not None and resumed:
+        # the partial file was not a prefix of this file (a wrong file at the name, another version):
+        # the resumed transfer cannot match, so fetch the whole file from this source once more
+        logger.warning("%s from %s: %s after resuming a partial file; fetching it again from byte 0",
+                       spec.filename, url, problem)
+        os.remove(part)
+        return _from_source(spec, url, part, target, verify, last, options)
+    if problem is not None:
+        os.replace(part, target + ".corrupt")
+        logger.warning("%s from %s: %s; trying the next source", spec.filename, url, problem)
+        raise ChecksumError(problem)
+    if not spec.checksum_known:
+        _announce(f"{spec.filename}: no published checksum; recorded sha256 {actual} (unverified)")
+        return actual, "no published checksum"
+    return actual, "sha256+size"
+
+
 def _failure(spec: FileSpec, directory: str, failures: list[tuple[str, Exception]]) -> DownloadError:
-    lines = "\n".join(f"  - {url}: {err}" for url, err in failures)
+    """The error of a file that no source gave: every source's own failure, and what to do about each kind."""
+    labels = {ChecksumError: "wrong file: ", SourceUnavailable: "source unavailable: "}
+    lines = "\n".join(f"  - {url}: {labels.get(type(err), '')}{err}" for url, err in failures)
+    corrupt = os.path.join(directory, spec.filename) + ".corrupt"
+    checksum_advice = (
+        f"A copy that does not match the published checksum means the upstream file changed or a mirror serves "
+        f"a damaged copy; the last such copy was kept as {corrupt}. Retry later, give a trusted mirror with "
+        "--mirror URL (or FUEL_MIRRORS), or, if you trust that file, rerun with --no-verify: the converted file "
+        "will record that its inputs were not verified."
+    )
     if failures and all(isinstance(err, ChecksumError) for _, err in failures):
         return ChecksumError(
             f"{spec.filename}: every source gave a file that does not match the published checksum:\n{lines}\n"
-            f"The upstream file changed or a mirror serves a damaged copy. The last copy was kept as "
-            f"{os.path.join(directory, spec.filename)}.corrupt. What to do: retry later; or give a trusted mirror "
-            "with --mirror URL (or FUEL_MIRRORS); or, if you trust the new file, rerun with --no-verify: "
-            "the converted file will record that its inputs were not verified."
+            + checksum_advice
         )
-    cls = HTMLPageError if failures and all(isinstance(e, HTMLPageError) for _, e in failures) else DownloadError
-    return cls(
-        f"{spec.filename}: could not be downloaded from any source:\n{lines}\n"
+    advice = (
         "Give a working mirror with --mirror URL (a base URL or a local directory; also FUEL_MIRRORS), "
         f"or place the file by hand in {directory} and rerun fuel-download to verify it."
     )
+    if any(isinstance(err, ChecksumError) for _, err in failures):
+        return ChecksumError(f"{spec.filename}: no source gave a good copy:\n{lines}\n{checksum_advice} {advice}")
+    cls = HTMLPageError if failures and all(isinstance(e, HTMLPageError) for _, e in failures) else DownloadError
+    return cls(f"{spec.filename}: could not be downloaded from any source:\n{lines}\n{advice}")
 
 
 def _clear(directory: str, files: Iterable[FileSpec]) -> None:
@@ -520,7 +634,6 @@ def _warn_no_verify() -> None:
         "every file converted from them says so (see fuel-info)."
     )
     logger.warning(banner)
-    print(banner, file=sys.stderr)
 
 
 def default_downloader(
@@ -574,9 +687,10 @@ def default_downloader(
         return []
     if not verify:
         _warn_no_verify()
+    health = SourceHealth()  # a source that fails for one file is skipped for the others
     return [
         download_file(spec, directory, mirrors=mirrors, verify=verify, timeout=timeout, retries=retries,
-                      retry_wait=retry_wait, progress=progress)
+                      retry_wait=retry_wait, progress=progress, health=health)
         for spec in files
     ]
 
