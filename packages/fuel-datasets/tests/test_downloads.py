@@ -128,11 +128,12 @@ def test_file_mirror_and_fuel_mirrors(fuel_datasets_host, http_server, upstream,
 
 
 def test_no_verify_is_loud_and_recorded(fuel_datasets_host, http_server, upstream, digest, monkeypatch, tmp_path,
-                                        capsys):
+                                        caplog):
     files = serve("iris", http_server, upstream, digest, monkeypatch)
     http_server.mode["iris.data"] = "corrupt"
     assert download("iris", tmp_path, "--no-verify") == 0
-    assert "WARNING: --no-verify" in capsys.readouterr().err
+    # a warning log record, which the command shows on stderr (once: test_the_no_verify_banner_shows_once)
+    assert [r.levelname for r in caplog.records if "--no-verify: checksums" in r.getMessage()] == ["WARNING"]
     record = json.loads((tmp_path / "fuel_downloads.json").read_text())["files"]
     assert record["iris.data"]["verified"] is False and record["iris.data"]["reason"] == "--no-verify"
     assert (tmp_path / "iris.data").read_bytes() != files["iris.data"]
