@@ -1,4 +1,10 @@
-"""``fuel-info FILE [FILE ...]``: provenance, splits and sources of converted files."""
+"""``fuel-info [--check] FILE [FILE ...]``: provenance, splits and sources of converted files.
+
+``--check`` also reads each file completely in a child process
+(:func:`fuel.datasets.hdf5_check.check_file`): a file that libhdf5 cannot read,
+even one that crashes the reading process, is reported as damaged (exit
+status 2) instead of killing ``fuel-info``.
+"""
 
 from __future__ import annotations
 
@@ -45,16 +51,27 @@ def describe(path: str) -> str:
         else:
             lines.append("    Inputs verified: N/A")
         if "split" in attrs:
+            from fuel.datasets.hdf5_layout import split_rows
+
             lines += ["", "    Splits:"]
             rows: dict[str, list[str]] = {}
-            for row in attrs["split"]:
-                if not row["available"]:
-                    continue
-                split, source = _text(row["split"]), _text(row["source"])
-                rows.setdefault(split, []).append(f"{source}[{int(row['stop']) - int(row['start'])}]")
+            for row in split_rows(h5file):
+                if row.available:
+                    size = "indices" if row.indices is not None else str(row.stop - row.start)
+                    rows.setdefault(row.split, []).append(f"{row.source}[{size}]")
             for split, sources in rows.items():
                 lines.append(f"        {split}: {', '.join(sources)}")
     return "\n".join(lines)
+
+
+def _check(path: str, stall_timeout: float) -> tuple[str, bool]:
+    from fuel.datasets.hdf5_check import check_file
+
+    report = check_file(path, stall_timeout=stall_timeout)
+    if report.ok:
+        return f"    Check: OK ({report.bytes_read} bytes of data read, every dataset and axis label)", True
+    kind = "DAMAGED" if report.crashed else "FAILED"
+    return f"    Check: {kind}: {report.problem}", False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,21 +81,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         "splits of HDF5 files written by fuel-convert.",
     )
     parser.add_argument("filename", nargs="+", help="HDF5 file(s) written by fuel-convert")
+    parser.add_argument("--check", action="store_true",
+                        help="also read each file completely (data, checksums, axis labels) in a child process; a "
+                        "file that cannot be read, even one that crashes libhdf5, is reported as damaged (status 2)")
+    parser.add_argument("--stall-timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="with --check: a read that makes no progress for this long is reported (default 300)")
     args = parser.parse_args(argv)
-    return run_command("fuel-info", lambda: _describe_all(args.filename))
+    return run_command("fuel-info", lambda: _describe_all(args.filename, args.check, args.stall_timeout))
 
 
-def _describe_all(paths: Sequence[str]) -> int:
+def _describe_all(paths: Sequence[str], check: bool = False, stall_timeout: float = 300.0) -> int:
     """Print each file's description; a file that cannot be read is reported and the others still are."""
     status = 0
     for path in paths:
+        if check:
+            line, ok = _check(path, stall_timeout)
+            if not ok:
+                print(f"{path}:\n{line}")
+                status = EXIT_ERROR
+                continue
         try:
             text = describe(path)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
             print(f"fuel-info: error: {path}: {err}", file=sys.stderr)
             status = EXIT_ERROR
             continue
         print(text)
+        if check:
+            print(line)
     return status
 
 

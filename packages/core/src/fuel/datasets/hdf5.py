@@ -2,20 +2,31 @@
 
 File layout (unchanged from Fuel, so files written by Fuel's converters load
 as they are): every source is a dataset in the root group; the root attribute
-``split`` is a 1-D compound array with one row per (split, source) pair —
-``split`` and ``source`` (bytes), ``start`` and ``stop`` (int64, half-open),
-``indices`` (an object reference to an index dataset that overrides
-start/stop when not null), ``available`` (bool) and ``comment`` (bytes).
-Axis labels are the labels of the dimension scales; variable-length sources
-are 1-D vlen datasets with a dimension scale named ``shapes`` (and optionally
-``shape_labels``) attached to axis 0.
+``split`` (see :mod:`fuel.datasets.hdf5_layout`) has one row per (split,
+source) pair. Axis labels are the labels of the dimension scales;
+variable-length sources are 1-D vlen datasets with a dimension scale named
+``shapes`` (and optionally ``shape_labels``) attached to axis 0.
+
+Axis labels are read only when asked for (:attr:`H5PYDataset.axis_labels`):
+libhdf5's dimension-scale code can crash the process on a damaged file, which
+no Python code can catch; constructing a dataset and reading its data never
+touch dimension scales except the ``shapes`` of variable-length sources.
+``fuel-info --check FILE`` reads a whole file in a child process and reports
+such a crash as a damaged file.
 
 Out-of-core reads of contiguous, uncompressed datasets go through a read-only
 ``numpy.memmap`` of the file (the offset comes from h5py), so shuffled batches
-cost about as much as numpy fancy indexing in memory; chunked or compressed
-datasets are read with h5py. No file handle or data array is ever pickled:
-each process reopens the file lazily (the process id is checked), so datasets
-are safe with ``fork``, ``spawn`` and checkpoints.
+cost about as much as numpy fancy indexing in memory; chunked (e.g.
+checksummed) or compressed datasets are read with h5py. No file handle or data
+array is ever pickled: each process reopens the file lazily (the process id is
+checked) and checks that it is still the same file, so datasets are safe with
+``fork``, ``spawn`` and checkpoints.
+
+A dataset given an open ``h5py.File`` that is in memory (``driver='core'``)
+or writable reads through that handle, in the process that created it only:
+worker processes (``MultiProcessing``) refuse it when they are built, and
+pickling it is an error. A read-only file on disk is reopened by its path in
+each process, like a path.
 
 Examples
 --------
@@ -38,48 +49,79 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from itertools import product
 from typing import Any
 
 import h5py
 import numpy as np
 
 from fuel.datasets.base import Dataset
+from fuel.datasets.hdf5_layout import LayoutError, SplitRow, create_split_array, describe_file, split_rows
+from fuel.utils.paths import DataFileNotFoundError
 from fuel.utils.subset import Subset
 
-__all__ = ["H5PYDataset"]
+__all__ = ["DamagedFileError", "ExternalFileError", "H5PYDataset", "LayoutError", "UnsortedRequestError"]
 
 logger = logging.getLogger(__name__)
 
 
+class DamagedFileError(ValueError):
+    """Data of an HDF5 file cannot be read: a checksum mismatch or another read error in libhdf5.
+
+    Examples
+    --------
+    >>> issubclass(DamagedFileError, ValueError)
+    True
+    """
+
+
+class ExternalFileError(OSError, ValueError):
+    """The open ``h5py.File`` a dataset was given is closed, or is used from another process.
+
+    An ``IOError`` (as Fuel's missing file handle) and a ``ValueError``.
+
+    Examples
+    --------
+    >>> issubclass(ExternalFileError, IOError) and issubclass(ExternalFileError, ValueError)
+    True
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class UnsortedRequestError(TypeError, ValueError):
+    """``sort_indices=False`` and a request whose indices are not increasing (h5py's ``TypeError`` in Fuel).
+
+    Examples
+    --------
+    >>> issubclass(UnsortedRequestError, TypeError)
+    True
+    """
+
+
 def _decode(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    if isinstance(value, np.bytes_):
-        return bytes(value).decode("utf-8")
+    if isinstance(value, (bytes, np.bytes_)):
+        return bytes(value).decode("utf-8", "replace")
     return str(value)
 
 
 def _open_file(path: str, driver: str | None) -> h5py.File:
     if not os.path.exists(path):
-        raise ValueError(f"HDF5 file {path!r} does not exist")
+        raise DataFileNotFoundError(f"HDF5 file {path!r} does not exist", path, [])
     try:
         return h5py.File(path, "r", driver=driver)
     except OSError as err:
         raise ValueError(f"{path!r} is not a readable HDF5 file (not HDF5, truncated or corrupt): {err}") from err
 
 
-def _split_array(h5file: h5py.File) -> np.ndarray:
-    if "split" not in h5file.attrs:
-        raise ValueError(
-            f"{h5file.filename!r} has no root attribute 'split', so it is not a Fuel HDF5 file; write it with "
-            "fuel.converters.base.fill_hdf5_file or H5PYDataset.create_split_array"
-        )
-    return np.asarray(h5file.attrs["split"])
+def _identity(path: str) -> tuple[int, int, int]:
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino, stat.st_size
 
 
-def _is_null(ref: Any) -> bool:
-    return ref is None or not bool(ref)
+def _reopenable(handle: h5py.File) -> bool:
+    """Whether a given ``h5py.File`` can be reopened by its path in any process (read-only, on disk)."""
+    return handle.mode == "r" and handle.driver not in ("core", "fileobj") and os.path.isfile(handle.filename)
 
 
 class _Source:
@@ -117,13 +159,131 @@ def _memmap(path: str, dataset: h5py.Dataset) -> np.ndarray | None:
         return None
 
 
+def _source_dataset(h5file: h5py.File, source: str) -> h5py.Dataset:
+    where = describe_file(h5file)
+    try:
+        dataset = h5file.get(source)
+    except (OSError, ValueError, KeyError, RuntimeError) as err:
+        raise LayoutError(f"{where}: source {source!r} cannot be opened ({err}); the file may be damaged") from err
+    if dataset is None:
+        raise LayoutError(f"{where}: source {source!r} is listed in the split attribute but missing from the file")
+    if not isinstance(dataset, h5py.Dataset):
+        raise LayoutError(f"{where}: source {source!r} is a {type(dataset).__name__}, not a dataset")
+    if dataset.shape is None or len(dataset.shape) == 0:
+        raise LayoutError(
+            f"{where}: source {source!r} is a scalar (shape {dataset.shape}); a source needs a first axis of "
+            "examples"
+        )
+    return dataset
+
+
+def _row_subset(h5file: h5py.File, row: SplitRow, length: int) -> Subset:
+    where = describe_file(h5file)
+    name = f"split {row.split!r} of source {row.source!r}"
+    if row.indices is None:
+        if row.stop > length:
+            raise LayoutError(f"{where}: {name} stops at {row.stop}, past the {length} examples of the source")
+        if row.start == row.stop:
+            raise LayoutError(f"{where}: {name} selects no examples (start = stop = {row.start})")
+        return Subset(slice(row.start, row.stop), length)
+    try:
+        target = h5file[row.indices]
+        indices = np.asarray(target[()]) if isinstance(target, h5py.Dataset) else None
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as err:
+        raise LayoutError(f"{where}: the index reference of {name} cannot be resolved ({err})") from err
+    if indices is None or indices.ndim != 1 or indices.dtype.kind not in "iu":
+        raise LayoutError(f"{where}: the index dataset of {name} must be a 1-D integer dataset")
+    if indices.size == 0:
+        raise LayoutError(f"{where}: the index dataset of {name} is empty")
+    try:
+        return Subset(indices, length)
+    except ValueError as err:
+        raise LayoutError(f"{where}: the index dataset of {name}: {err}") from err
+
+
+def _subsets(
+    h5file: h5py.File, rows: Sequence[SplitRow], splits: Sequence[str], sources: Sequence[str]
+) -> list[Subset]:
+    """One :class:`Subset` per source: the union of ``splits`` in order, every row checked."""
+    by_key = {(row.split, row.source): row for row in rows}
+    subsets = []
+    for source in sources:
+        length = _source_dataset(h5file, source).shape[0]
+        combined: Subset | None = None
+        for split in splits:
+            row = by_key.get((split, source))
+            if row is None or not row.available:
+                raise LayoutError(f"{describe_file(h5file)}: source {source!r} is not available in split {split!r}")
+            part = _row_subset(h5file, row, length)
+            combined = part if combined is None else combined + part
+        assert combined is not None
+        subsets.append(combined)
+    return subsets
+
+
+def _provided_sources(rows: Sequence[SplitRow], which_sets: Sequence[str], where: str) -> tuple[str, ...]:
+    per_split = []
+    for split in which_sets:
+        available = {row.source for row in rows if row.split == split and row.available}
+        if not available:
+            raise LayoutError(f"{where}: split {split!r} has no available source (every row is marked unavailable)")
+        per_split.append(available)
+    common = set.intersection(*per_split)
+    if not common:
+        raise LayoutError(f"{where}: splits {list(which_sets)} have no source in common")
+    return tuple(sorted(common))
+
+
+def _axis_labels(h5file: h5py.File, sources: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """``{source: labels}`` of ``sources`` from their dimension scales (this is the part that touches them)."""
+    labels: dict[str, tuple[str, ...]] = {}
+    for name in sources:
+        if name not in h5file:
+            continue
+        dataset = h5file[name]
+        dims = dataset.dims
+        if h5py.check_vlen_dtype(dataset.dtype) is not None and len(dims) == 1 and "shapes" in dims[0]:
+            extra: tuple[str, ...] = ()
+            if "shape_labels" in dims[0]:
+                extra = tuple(_decode(x) for x in dims[0]["shape_labels"][()])
+            value: tuple[str, ...] = (dims[0].label, *extra)
+        else:
+            value = tuple(dim.label for dim in dims)
+        if any(value):
+            labels[name] = value
+    return labels
+
+
+def _reshape_vlen(data: Any, shapes: np.ndarray) -> np.ndarray:
+    out = np.empty(len(data), dtype=object)
+    for i, (values, shape) in enumerate(zip(data, shapes)):
+        out[i] = np.asarray(values).reshape(tuple(int(d) for d in shape))
+    return out
+
+
+def _index_memory(array: Any, request: Any) -> Any:
+    if isinstance(request, (bool, np.bool_)):
+        raise IndexError(f"a boolean {request!r} is not a request")
+    if isinstance(request, slice):
+        if request.stop is not None and request.stop > len(array):
+            raise IndexError(f"slice {request} goes past {len(array)} examples")
+        return array[request]
+    if isinstance(request, np.ndarray) and request.size and (request.min() < 0):
+        raise IndexError("negative indices are not allowed")
+    if isinstance(request, (int, np.integer)) and request < 0:
+        raise IndexError("negative indices are not allowed")
+    return array[request]
+
+
 class H5PYDataset(Dataset):
     """A dataset stored in an HDF5 file with Fuel's layout.
 
     Parameters
     ----------
     file_or_path : str, os.PathLike or h5py.File
-        The file (a ``h5py.File`` is used through its filename).
+        The file. A read-only ``h5py.File`` on disk is reopened by its path in
+        each process; an in-memory (``driver='core'``) or writable one is read
+        through the handle, in this process only (see the module docstring).
     which_sets : sequence of str
         Splits to read, concatenated in that order (a bare string is an
         error: write ``("train",)``).
@@ -134,13 +294,20 @@ class H5PYDataset(Dataset):
     driver : str, optional
         HDF5 driver (passed to ``h5py.File``).
     sort_indices : bool
-        Sort an unsorted index request before an h5py read and restore the
-        order afterwards (h5py needs increasing indices). Memory-mapped
-        sources never need it.
+        Read an unsorted index request in increasing order and restore the
+        requested order afterwards (h5py needs increasing indices). With
+        ``False`` an unsorted request to an out-of-core dataset is an
+        :class:`UnsortedRequestError` (a ``TypeError``, as in Fuel).
     sources : sequence of str, optional
         Sources to return, in this order (default: all available, sorted).
     axis_labels : dict, optional
-        Overrides the labels read from the dimension scales.
+        Overrides the labels read from the dimension scales (the labels of
+        the sources it covers are never read from the file).
+
+    Raises
+    ------
+    LayoutError
+        The file does not follow Fuel's layout; the message names the file.
 
     Examples
     --------
@@ -162,8 +329,26 @@ class H5PYDataset(Dataset):
         sources: Sequence[str] | None = None,
         axis_labels: Mapping[str, tuple[str, ...]] | None = None,
     ):
+        self._external_file_handle: h5py.File | None = None
+        self._external_pid: int | None = None
+        self._identity: tuple[int, int, int] | None = None
+        self._file: h5py.File | None = None
+        self._file_pid: int | None = None
+        self._readers: list[_Source] | None = None
+        self._in_memory: list[_Source] | None = None
+        self._vlen: tuple[str, ...] | None = None
+        self._labels: dict[str, tuple[str, ...]] | None = None
+        self._labels_read = False
+        self._user_axis_labels = dict(axis_labels) if axis_labels is not None else {}
         if isinstance(file_or_path, h5py.File):
+            if not file_or_path.id.valid:
+                raise ExternalFileError("the h5py.File given to H5PYDataset is closed")
             self.path = os.fspath(file_or_path.filename)
+            if _reopenable(file_or_path):
+                self._identity = _identity(self.path)
+            else:
+                self._external_file_handle = file_or_path
+                self._external_pid = os.getpid()
         elif isinstance(file_or_path, (str, os.PathLike)):
             self.path = os.fspath(file_or_path)
         else:
@@ -177,17 +362,18 @@ class H5PYDataset(Dataset):
         self.load_in_memory = bool(load_in_memory)
         self.driver = driver
         self.sort_indices = bool(sort_indices)
-        self._file: h5py.File | None = None
-        self._file_pid: int | None = None
-        self._readers: list[_Source] | None = None
-        self._in_memory: list[_Source] | None = None
+        self._setup(self._file_handle, sources, subset)
+        if self.load_in_memory:
+            self._load_in_memory()
 
-        h5file = self._handle()
-        all_splits = self.get_all_splits(h5file)
+    def _setup(self, h5file: h5py.File, sources: Sequence[str] | None, subset: Any) -> None:
+        where = describe_file(h5file)
+        rows = split_rows(h5file)
+        all_splits = tuple(dict.fromkeys(row.split for row in rows))
         unknown = [s for s in self.which_sets if s not in all_splits]
         if unknown:
-            raise ValueError(f"unknown split(s) {unknown} in {self.path!r}; available splits: {sorted(all_splits)}")
-        available = self.get_provided_sources(h5file, self.which_sets)
+            raise ValueError(f"unknown split(s) {unknown} in {where}; available splits: {sorted(all_splits)}")
+        available = _provided_sources(rows, self.which_sets, where)
         if sources is not None:
             if isinstance(sources, str):
                 raise ValueError(f"sources must be a sequence of names, not the string {sources!r}")
@@ -195,33 +381,35 @@ class H5PYDataset(Dataset):
             if missing or not sources:
                 raise ValueError(
                     f"source(s) {missing or list(sources)} not available in splits {list(self.which_sets)} of "
-                    f"{self.path!r}; available sources: {sorted(available)}"
+                    f"{where}; available sources: {sorted(available)}"
                 )
             self.provides_sources = tuple(sources) + tuple(s for s in available if s not in sources)
         else:
             self.provides_sources = tuple(available)
-        self.vlen_sources = tuple(s for s in self.get_vlen_sources(h5file) if s in self.provides_sources)
-        labels = self.get_axis_labels(h5file)
-        merged = {s: labels[s] for s in self.provides_sources if s in labels}
-        if axis_labels is not None:
-            merged.update(axis_labels)
-        super().__init__(sources, merged or None)
-        subsets = self.get_subsets(h5file, self.which_sets, self.sources)
+        super().__init__(sources, None)
+        self._labels, self._labels_read = None, False  # Dataset.__init__ went through the setter
+        subsets = _subsets(h5file, rows, self.which_sets, self.sources)
         counts = {s: sub.num_examples for s, sub in zip(self.sources, subsets)}
         if len(set(counts.values())) > 1:
-            raise ValueError(f"sources of splits {list(self.which_sets)} differ in length: {counts}")
+            raise LayoutError(f"{where}: sources of splits {list(self.which_sets)} differ in length: {counts}")
         if subset is not None:
             total = next(iter(counts.values()))
-            relative = Subset(subset, total)
-            subsets = [Subset(sub.map(self._subset_request(relative)), sub.original_num_examples) for sub in subsets]
+            request = self._subset_request(Subset(self._subset_argument(subset), total))
+            subsets = [Subset(sub.map(request), sub.original_num_examples) for sub in subsets]
         self.subsets = subsets
         self._num_examples = subsets[0].num_examples if subsets else 0
         self.provenance = {
             key: _decode(h5file.attrs[key]) if key in h5file.attrs else None
             for key in ("h5py_interface_version", "fuel_convert_version", "fuel_convert_command")
         }
-        if self.load_in_memory:
-            self._load_in_memory()
+
+    @staticmethod
+    def _subset_argument(subset: Any) -> Any:
+        if isinstance(subset, slice) and subset.step not in (None, 1):
+            if subset.start is None or subset.stop is None or subset.step < 1:
+                raise ValueError(f"a stepped subset slice needs a start, a stop and a positive step, got {subset}")
+            return list(range(subset.start, subset.stop, subset.step))
+        return subset
 
     @staticmethod
     def _subset_request(relative: Subset) -> Any:
@@ -234,90 +422,26 @@ class H5PYDataset(Dataset):
         return sl
 
     # -- static helpers (Fuel's API) ---------------------------------------------
-    @staticmethod
-    def create_split_array(split_dict: Mapping[str, Mapping[str, Sequence[Any]]]) -> np.ndarray:
-        """The root ``split`` attribute for ``{split: {source: (start, stop[, indices[, comment]])}}``.
-
-        (split, source) pairs absent from the dict get ``available=False``.
-        String widths are the longest names (at least 1); empty comments are
-        stored as ``'.'``.
-
-        Examples
-        --------
-        >>> a = H5PYDataset.create_split_array({"train": {"x": (0, 5)}, "test": {"x": (5, 7), "y": (0, 2)}})
-        >>> [(bytes(r["split"]), bytes(r["source"]), int(r["stop"]), bool(r["available"])) for r in a][:2]
-        [(b'train', b'x', 5, True), (b'train', b'y', 0, False)]
-        """
-        if not split_dict:
-            raise ValueError("split_dict needs at least one split")
-        split_len = max(len(split.encode("utf-8")) for split in split_dict)
-        sources: set[str] = set()
-        comment_len = 1
-        for split in split_dict.values():
-            sources |= set(split.keys())
-            for value in split.values():
-                if len(value) not in (2, 3, 4):
-                    raise ValueError(f"split entries are (start, stop[, indices[, comment]]), got {value!r}")
-                if len(value) == 4 and value[3]:
-                    comment_len = max(comment_len, len(str(value[3]).encode("utf-8")))
-        sorted_sources = sorted(sources)
-        if not sorted_sources:
-            raise ValueError("split_dict names no sources")
-        source_len = max(len(source.encode("utf-8")) for source in sorted_sources)
-        dtype = np.dtype(
-            [
-                ("split", "S", split_len),
-                ("source", "S", source_len),
-                ("start", np.int64),
-                ("stop", np.int64),
-                ("indices", h5py.special_dtype(ref=h5py.Reference)),
-                ("available", np.bool_),
-                ("comment", "S", comment_len),
-            ]
-        )
-        array = np.empty(len(split_dict) * len(sorted_sources), dtype=dtype)
-        for i, (split, source) in enumerate(product(split_dict, sorted_sources)):
-            entry = split_dict[split].get(source)
-            if entry is not None:
-                start, stop = int(entry[0]), int(entry[1])
-                indices = entry[2] if len(entry) > 2 and entry[2] is not None else h5py.Reference()
-                comment = str(entry[3]) if len(entry) > 3 and entry[3] else "."
-                available = True
-            else:
-                start, stop, indices, available, comment = 0, 0, h5py.Reference(), False, "."
-            array[i]["split"] = split.encode("utf-8")
-            array[i]["source"] = source.encode("utf-8")
-            array[i]["start"] = start
-            array[i]["stop"] = stop
-            array[i]["indices"] = indices
-            array[i]["available"] = available
-            array[i]["comment"] = comment.encode("utf-8")
-        return array
+    create_split_array = staticmethod(create_split_array)
 
     @staticmethod
     def get_all_splits(h5file: h5py.File) -> tuple[str, ...]:
         """Every split named in the file, in file order."""
-        return tuple(dict.fromkeys(_decode(s) for s in _split_array(h5file)["split"]))
+        return tuple(dict.fromkeys(row.split for row in split_rows(h5file)))
 
     @staticmethod
     def get_all_sources(h5file: h5py.File) -> tuple[str, ...]:
         """Every source named in the file, in file order."""
-        return tuple(dict.fromkeys(_decode(s) for s in _split_array(h5file)["source"]))
+        return tuple(dict.fromkeys(row.source for row in split_rows(h5file)))
 
     @staticmethod
     def get_provided_sources(h5file: h5py.File, which_sets: Sequence[str]) -> tuple[str, ...]:
         """Sources available in every one of ``which_sets``, sorted."""
-        rows = _split_array(h5file)
-        per_split = []
-        for split in which_sets:
-            per_split.append(
-                {_decode(r["source"]) for r in rows if _decode(r["split"]) == split and bool(r["available"])}
-            )
-        return tuple(sorted(set.intersection(*per_split))) if per_split else ()
+        return _provided_sources(split_rows(h5file), which_sets, describe_file(h5file))
 
     @staticmethod
     def get_vlen_sources(h5file: h5py.File) -> tuple[str, ...]:
-        """Sources stored as variable-length data (a ``shapes`` scale on axis 0)."""
+        """Sources stored as variable-length data (a ``shapes`` scale on axis 0; reads dimension scales)."""
         vlen = []
         for name in H5PYDataset.get_all_sources(h5file):
             if name not in h5file:
@@ -325,71 +449,109 @@ class H5PYDataset(Dataset):
             dataset = h5file[name]
             if len(dataset.dims) > 0 and "shapes" in dataset.dims[0]:
                 if len(dataset.dims) > 1:
-                    raise ValueError(f"variable-length source {name!r} must have exactly one dimension")
+                    raise LayoutError(
+                        f"{describe_file(h5file)}: variable-length source {name!r} must have exactly one dimension"
+                    )
                 vlen.append(name)
         return tuple(vlen)
 
     @staticmethod
     def get_axis_labels(h5file: h5py.File) -> dict[str, tuple[str, ...]]:
         """``{source: labels}`` from the dimension-scale labels (vlen: plus ``shape_labels``)."""
-        labels: dict[str, tuple[str, ...]] = {}
-        vlen = set(H5PYDataset.get_vlen_sources(h5file))
-        for name in H5PYDataset.get_all_sources(h5file):
-            if name not in h5file:
-                continue
-            dims = h5file[name].dims
-            if name in vlen:
-                first = dims[0].label
-                extra = ()
-                if "shape_labels" in dims[0]:
-                    extra = tuple(_decode(x) for x in dims[0]["shape_labels"][()])
-                value = (first, *extra)
-            else:
-                value = tuple(dim.label for dim in dims)
-            if any(value):
-                labels[name] = value
-        return labels
+        return _axis_labels(h5file, H5PYDataset.get_all_sources(h5file))
 
     @staticmethod
     def get_subsets(h5file: h5py.File, splits: Sequence[str], sources: Sequence[str]) -> list[Subset]:
         """One :class:`Subset` per source: the union of ``splits`` in order."""
-        rows = _split_array(h5file)
-        subsets = []
-        for source in sources:
-            if source not in h5file:
-                raise ValueError(f"source {source!r} is listed in the split attribute but missing from the file")
-            length = len(h5file[source])
-            combined: Subset | None = None
-            for split in splits:
-                match = [r for r in rows if _decode(r["split"]) == split and _decode(r["source"]) == source]
-                if not match or not bool(match[0]["available"]):
-                    raise ValueError(f"source {source!r} is not available in split {split!r}")
-                row = match[0]
-                ref = row["indices"]
-                if not _is_null(ref):
-                    part = Subset(np.asarray(h5file[ref][()]), length)
-                else:
-                    part = Subset(slice(int(row["start"]), int(row["stop"])), length)
-                combined = part if combined is None else combined + part
-            assert combined is not None
-            subsets.append(combined)
-        return subsets
+        return _subsets(h5file, split_rows(h5file), splits, sources)
+
+    # -- metadata read when asked for ---------------------------------------------------
+    @property
+    def axis_labels(self) -> dict[str, tuple[str, ...]] | None:  # type: ignore[override]
+        """``{source: axis names}``, read from the dimension scales on first access."""
+        if not self._labels_read:
+            merged = dict(self._user_axis_labels)
+            missing = [s for s in self.provides_sources if s not in merged]
+            if missing:
+                merged.update(_axis_labels(self._file_handle, missing))
+            order = dict.fromkeys((*self.provides_sources, *merged))
+            self._labels = {s: merged[s] for s in order if s in merged} or None
+            self._labels_read = True
+        return self._labels
+
+    @axis_labels.setter
+    def axis_labels(self, value: Mapping[str, tuple[str, ...]] | None) -> None:
+        self._labels = dict(value) if value is not None else None
+        self._labels_read = value is not None
+
+    @property
+    def vlen_sources(self) -> tuple[str, ...]:
+        """Selected sources stored as variable-length data (vlen dtype with a ``shapes`` scale)."""
+        if self._vlen is None:
+            h5file = self._file_handle
+            self._vlen = tuple(
+                name for name in self.sources
+                if h5py.check_vlen_dtype(h5file[name].dtype) is not None and "shapes" in h5file[name].dims[0]
+            )
+        return self._vlen
 
     # -- per-process file access ---------------------------------------------------
-    def _handle(self) -> h5py.File:
+    @property
+    def _from_handle(self) -> bool:
+        return self._external_pid is not None
+
+    def _describe(self) -> str:
+        if self._from_handle:
+            return f"the h5py.File {self.path!r} given to H5PYDataset"
+        return repr(self.path)
+
+    @property
+    def _file_handle(self) -> h5py.File:
+        """The ``h5py.File`` this process reads."""
         pid = os.getpid()
-        if self._file is None or self._file_pid != pid:
-            self._file = _open_file(self.path, self.driver)
+        if self._from_handle:
+            handle = self._external_file_handle
+            if pid != self._external_pid:
+                raise ExternalFileError(
+                    f"{self._describe()} belongs to process {self._external_pid}; process {pid} cannot reopen it "
+                    "(it is in memory or open for writing). Pass the file's path to H5PYDataset to read it from "
+                    "worker processes"
+                )
+            if handle is None or not handle.id.valid:
+                raise ExternalFileError(f"{self._describe()} has been closed; give the dataset an open file")
+            return handle
+        if self._file is None or self._file_pid != pid or not self._file.id.valid:
+            self._file = self._open_own()
             self._file_pid = pid
             self._readers = None
         return self._file
+
+    def _open_own(self) -> h5py.File:
+        handle = _open_file(self.path, self.driver)
+        if self._identity is not None and _identity(self.path) != self._identity:
+            handle.close()
+            raise ExternalFileError(
+                f"{self.path!r} is no longer the file this dataset was created from (it was replaced or resized)"
+            )
+        return handle
+
+    def check_worker_safe(self) -> None:
+        """Raise :class:`ExternalFileError` if another process cannot read this dataset.
+
+        ``MultiProcessing`` calls it before it starts its worker.
+        """
+        if self._from_handle:
+            raise ExternalFileError(
+                f"{self._describe()} is in memory or open for writing: a worker process cannot reopen it. Pass the "
+                "file's path to H5PYDataset to read it in a worker"
+            )
 
     def _make_reader(self, h5file: h5py.File, name: str) -> _Source:
         dataset = h5file[name]
         if name in self.vlen_sources:
             shapes = np.asarray(dataset.dims[0]["shapes"][()])
             return _Source(name, dataset, None, True, shapes)
-        array = _memmap(self.path, dataset) if self.driver is None else None
+        array = _memmap(self.path, dataset) if self.driver is None and not self._from_handle else None
         return _Source(name, dataset, array, False, None)
 
     def _sources_for_reading(self) -> list[_Source]:
@@ -398,27 +560,26 @@ class H5PYDataset(Dataset):
                 self._load_in_memory()
             assert self._in_memory is not None
             return self._in_memory
-        h5file = self._handle()
+        h5file = self._file_handle
         if self._readers is None:
             self._readers = [self._make_reader(h5file, name) for name in self.sources]
         return self._readers
 
     def _load_in_memory(self) -> None:
-        h5file = self._handle()
+        h5file = self._file_handle
         loaded = []
         for name, subset in zip(self.sources, self.subsets):
             reader = self._make_reader(h5file, name)
             selection = subset.slice if not subset.is_list else subset.indices()
-            data = reader.dataset[selection]
+            data = self._guarded_read(name, lambda: reader.dataset[selection])  # noqa: B023 - called at once
             if reader.vlen:
-                shapes = reader.shapes[selection]  # type: ignore[index]
-                data = _reshape_vlen(data, shapes)
-            loaded.append(_Source(name, None, np.asarray(data) if not reader.vlen else data, False, None))
+                data = _reshape_vlen(data, reader.shapes[selection])  # type: ignore[index]
+            loaded.append(_Source(name, None, data if reader.vlen else np.asarray(data), False, None))
         self._in_memory = loaded
         self.close_file()
 
     def close_file(self) -> None:
-        """Close this process's file handle (reopened on the next read)."""
+        """Close this process's own file handle (reopened on the next read); a given ``h5py.File`` stays open."""
         if self._file is not None and self._file_pid == os.getpid():
             try:
                 self._file.close()
@@ -432,6 +593,11 @@ class H5PYDataset(Dataset):
         self._sources_for_reading()
 
     def __getstate__(self) -> dict[str, Any]:
+        if self._from_handle:
+            raise TypeError(
+                f"{self._describe()} cannot be pickled: the file is in memory or open for writing. Pass the "
+                "file's path to H5PYDataset to send the dataset to another process"
+            )
         state = self.__dict__.copy()
         for name in self._excluded:
             state[name] = None
@@ -461,23 +627,57 @@ class H5PYDataset(Dataset):
 
     def get_data(self, state: Any = None, request: Any = None) -> tuple[Any, ...]:
         """Examples ``request`` (int, slice or index list, relative to the selection)."""
-        if request is None:
-            raise ValueError("H5PYDataset needs a request (int, slice or indices); use an iteration scheme")
-        readers = self._sources_for_reading()
         if self.load_in_memory:
-            if isinstance(request, (list, tuple)):
-                request = np.asarray(request, dtype=np.int64)
-            try:
-                return tuple(_index_memory(reader.array, request) for reader in readers)
-            except IndexError as err:
-                raise ValueError(f"request is out of range for {self._num_examples} examples: {err}") from err
+            return self._in_memory_get_data(state, request)
+        return self._out_of_memory_get_data(state, request)
+
+    def _in_memory_get_data(self, state: Any = None, request: Any = None) -> tuple[Any, ...]:
+        if state is not None or request is None:
+            raise ValueError(
+                "an in-memory H5PYDataset needs a request (int, slice or indices) and no state "
+                f"(got state={state!r:.50}, request={request!r:.50}); use an iteration scheme"
+            )
+        readers = self._sources_for_reading()
         if isinstance(request, (list, tuple)):
             request = np.asarray(request, dtype=np.int64)
+        try:
+            return tuple(_index_memory(reader.array, request) for reader in readers)
+        except IndexError as err:
+            raise ValueError(f"request is out of range for {self._num_examples} examples: {err}") from err
+
+    def _out_of_memory_get_data(self, state: Any = None, request: Any = None) -> tuple[Any, ...]:
+        if request is None or not isinstance(request, (int, np.integer, slice, list, tuple, np.ndarray)):
+            raise ValueError(
+                f"H5PYDataset needs a request (int, slice or indices), got {request!r:.80}; use an iteration scheme"
+            )
+        if isinstance(request, (list, tuple)):
+            request = np.asarray(request, dtype=np.int64)
+        if isinstance(request, np.ndarray) and not self.sort_indices and request.ndim == 1 and request.size > 1:
+            if not bool((request[1:] > request[:-1]).all()):
+                raise UnsortedRequestError(
+                    f"sort_indices=False and the request's indices are not increasing ({request[:8].tolist()}...); "
+                    "h5py reads need increasing, unique indices: pass sort_indices=True or use a scheme with "
+                    "sorted_indices=True"
+                )
+        readers = self._sources_for_reading()
         out = []
         for reader, subset in zip(readers, self.subsets):
             absolute = subset.map(request)
-            out.append(self._read(reader, absolute))
+            out.append(self._guarded_read(reader.name, lambda: self._read(reader, absolute)))  # noqa: B023
         return tuple(out)
+
+    def _guarded_read(self, source: str, read: Any) -> Any:
+        try:
+            return read()
+        except (OSError, RuntimeError) as err:
+            if isinstance(err, ExternalFileError):
+                raise
+            text = str(err).lower()
+            what = "a chunk fails its checksum" if "checksum" in text or "fletcher" in text else "libhdf5 failed"
+            raise DamagedFileError(
+                f"{self._describe()}: source {source!r} cannot be read: {what} ({err}). The file is damaged: "
+                "download and convert it again (`fuel-info --check FILE` checks a whole file)"
+            ) from err
 
     def _read(self, reader: _Source, absolute: Any) -> Any:
         if isinstance(absolute, np.ndarray):
@@ -490,44 +690,21 @@ class H5PYDataset(Dataset):
             return data if isinstance(absolute, np.ndarray) else np.array(data)
         if reader.vlen:
             return self._read_vlen(reader, absolute)
-        return self._read_h5py(reader.dataset, absolute)
-
-    def _read_h5py(self, dataset: h5py.Dataset, absolute: Any) -> Any:
-        if not isinstance(absolute, np.ndarray):
-            return dataset[absolute]
-        increasing = absolute.shape[0] < 2 or bool((absolute[1:] > absolute[:-1]).all())
-        if increasing:
-            return dataset[absolute]
-        if not self.sort_indices:
-            raise ValueError(
-                "h5py reads need increasing, unique indices; pass sort_indices=True or use a scheme with "
-                "sorted_indices=True"
-            )
-        unique, inverse = np.unique(absolute, return_inverse=True)
-        return dataset[unique][inverse]
+        return _read_h5py(reader.dataset, absolute)
 
     def _read_vlen(self, reader: _Source, absolute: Any) -> Any:
         assert reader.shapes is not None
         if isinstance(absolute, (int, np.integer)):
             return np.asarray(reader.dataset[absolute]).reshape(reader.shapes[absolute])
-        data = self._read_h5py(reader.dataset, absolute)
+        data = _read_h5py(reader.dataset, absolute)
         return _reshape_vlen(data, reader.shapes[absolute])
 
 
-def _reshape_vlen(data: Any, shapes: np.ndarray) -> np.ndarray:
-    out = np.empty(len(data), dtype=object)
-    for i, (values, shape) in enumerate(zip(data, shapes)):
-        out[i] = np.asarray(values).reshape(tuple(int(d) for d in shape))
-    return out
-
-
-def _index_memory(array: Any, request: Any) -> Any:
-    if isinstance(request, slice):
-        if request.stop is not None and request.stop > len(array):
-            raise IndexError(f"slice {request} goes past {len(array)} examples")
-        return array[request]
-    if isinstance(request, np.ndarray) and request.size and (request.min() < 0):
-        raise IndexError("negative indices are not allowed")
-    if isinstance(request, (int, np.integer)) and request < 0:
-        raise IndexError("negative indices are not allowed")
-    return array[request]
+def _read_h5py(dataset: h5py.Dataset, absolute: Any) -> Any:
+    """``dataset[absolute]``; index arrays are read in increasing order (h5py needs it) and put back in order."""
+    if not isinstance(absolute, np.ndarray):
+        return dataset[absolute]
+    if absolute.shape[0] < 2 or bool((absolute[1:] > absolute[:-1]).all()):
+        return dataset[absolute]
+    unique, inverse = np.unique(absolute, return_inverse=True)
+    return dataset[unique][inverse]

@@ -39,7 +39,7 @@ from fuel.iterator import Cursor
 from fuel.streams import AbstractDataStream
 from fuel.transformers.base import Transformer
 
-__all__ = ["BackgroundProcess", "MultiProcessing", "RemoteTraceback"]
+__all__ = ["BackgroundProcess", "MultiProcessing", "RemoteTraceback", "check_worker_safe"]
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +250,38 @@ def _close_at_exit(reference: "weakref.ref[BackgroundProcess]") -> None:
         process.close()
 
 
+def check_worker_safe(data_stream: Any) -> None:
+    """Raise if a stream cannot be read from another process, before a worker is started.
+
+    Walks the chain of streams, transformers and datasets and calls the
+    ``check_worker_safe()`` method of each object that has one (e.g.
+    :class:`~fuel.datasets.H5PYDataset` over an in-memory ``h5py.File``).
+
+    Examples
+    --------
+    >>> from fuel.datasets import IndexableDataset
+    >>> from fuel.streams import DataStream
+    >>> check_worker_safe(DataStream(IndexableDataset({"x": [1, 2]})))
+    """
+    seen: set[int] = set()
+    pending = [data_stream]
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        check = getattr(type(item), "check_worker_safe", None)
+        if callable(check):
+            check(item)
+        attributes = vars(item) if hasattr(item, "__dict__") else {}
+        for name in ("data_stream", "dataset"):
+            if attributes.get(name) is not None:
+                pending.append(attributes[name])
+        children = attributes.get("data_streams")
+        if isinstance(children, (list, tuple)):
+            pending.extend(children)
+
+
 class BackgroundProcess:
     """A worker process that computes epochs of a stream ahead of the trainer.
 
@@ -282,6 +314,7 @@ class BackgroundProcess:
     def __init__(self, data_stream: AbstractDataStream, max_store: int = 100, start_method: str | None = None):
         if not isinstance(max_store, int) or max_store < 1:
             raise ValueError(f"max_store must be a positive int, got {max_store!r}")
+        check_worker_safe(data_stream)
         methods = multiprocessing.get_all_start_methods()
         method = start_method or ("fork" if "fork" in methods else "spawn")
         if method not in methods:
@@ -495,6 +528,7 @@ class MultiProcessing(Transformer):
         super().__init__(data_stream, **kwargs)
         if not isinstance(max_store, int) or max_store < 1:
             raise ValueError(f"max_store must be a positive int, got {max_store!r}")
+        check_worker_safe(data_stream)
         self.max_store = max_store
         self.start_method = start_method
         self._idle: BackgroundProcess | None = None
