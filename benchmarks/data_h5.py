@@ -15,6 +15,10 @@ the median and the range of the paired ratios are printed.
 4. Background loading (MultiProcessing) of a 5 ms/batch reader under a
    5 ms/batch consumer vs the serial loop (speed-up, target >= 1.8x). The
    reader and consumer sleep, i.e. simulate I/O-bound work.
+5. Checksummed files (``fuel-convert --checksum``: Fletcher-32 chunks, read
+   through h5py) vs the same data contiguous (memory-mapped), shuffled and
+   sequential epochs, and vs the same chunks without checksums (the cost of
+   Fletcher-32 alone). Throughput ratios; no target (the price of detection).
 
 Usage::
 
@@ -209,6 +213,42 @@ def background_figure(batch_size: int, num_batches: int, repeats: int) -> None:
     report("background loading: serial / MultiProcessing (speed-up)", [b / c for b, c in timings], "x", ">= 1.8")
 
 
+def checksum_figures(path: str, batch_size: int, repeats: int) -> None:
+    import shutil
+
+    from fuel.converters.checksum import checksum_hdf5
+
+    directory = os.path.dirname(path)
+    checked = os.path.join(directory, "checksummed.hdf5")
+    shutil.copyfile(path, checked)
+    checksum_hdf5(checked)
+    chunked = os.path.join(directory, "chunked.hdf5")  # the same chunks, no checksum
+    with h5py.File(checked, "r") as source, h5py.File(chunked, "w") as target:
+        for name in ("features", "targets"):
+            target.create_dataset(name, data=source[name][...], chunks=source[name].chunks)
+        target.attrs["split"] = source.attrs["split"]
+    n = H5PYDataset(path, which_sets=("train",)).num_examples
+
+    def epoch(file: str, shuffled: bool) -> Callable[[], None]:
+        scheme = (ShuffledScheme(n, batch_size, rng=0, sorted_indices=True) if shuffled
+                  else SequentialScheme(n, batch_size))
+        stream = DataStream(H5PYDataset(file, which_sets=("train",)), iteration_scheme=scheme)
+
+        def run() -> None:
+            stream._epochs_started = 0
+            for _ in stream.get_epoch_iterator():
+                pass
+
+        return run
+
+    for shuffled in (True, False):
+        order = "shuffled" if shuffled else "sequential"
+        timings = paired(epoch(path, shuffled), epoch(checked, shuffled), repeats)
+        report(f"{order} epoch: checksummed / contiguous memory-mapped", [b / c for b, c in timings], "x", "none")
+    timings = paired(epoch(chunked, True), epoch(checked, True), repeats)
+    report("shuffled epoch: checksummed / same chunks unchecksummed", [b / c for b, c in timings], "x", "none")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
@@ -223,6 +263,7 @@ def main() -> None:
         print(f"file: {num_examples} x 3x32x32 uint8 + uint8 labels, batch {batch_size}, {repeats} paired repeats")
         shuffled_figure(path, batch_size, repeats)
         sequential_figure(path, batch_size, repeats)
+        checksum_figures(path, batch_size, repeats)
     transformer_figures(batch_size=8, num_batches=50, repeats=repeats)
     background_figure(batch_size=batch_size, num_batches=8 if args.quick else 40, repeats=repeats)
 

@@ -50,6 +50,13 @@ def describe(path: str) -> str:
                 lines.append(f"    Unverified inputs: {_text(attrs.get('fuel_inputs_unverified', '?'))}")
         else:
             lines.append("    Inputs verified: N/A")
+        from fuel.converters.checksum import checksum_status
+
+        checksummed, total = checksum_status(h5file)
+        if checksummed:
+            lines.append(f"    Checksums: Fletcher-32 per chunk ({checksummed} of {total} datasets)")
+        else:
+            lines.append("    Checksums: none (fuel-convert --checksum adds them)")
         if "split" in attrs:
             from fuel.datasets.hdf5_layout import split_rows
 
@@ -70,8 +77,7 @@ def _check(path: str, stall_timeout: float) -> tuple[str, bool]:
     report = check_file(path, stall_timeout=stall_timeout)
     if report.ok:
         return f"    Check: OK ({report.bytes_read} bytes of data read, every dataset and axis label)", True
-    kind = "DAMAGED" if report.crashed else "FAILED"
-    return f"    Check: {kind}: {report.problem}", False
+    return f"    Check: DAMAGED: {report.problem}", False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
