@@ -143,7 +143,7 @@ def test_fuel_convert_checksum_and_fuel_info(register_plugin, tmp_path, capsys):
     assert fuel_info.main([str(tmp_path / "plain.hdf5")]) == 0
     assert "Checksums: none" in capsys.readouterr().out
     _flip_inside_chunk(tmp_path / "toy.hdf5", "features", chunk=0)
-    assert fuel_info.main(["--check", str(tmp_path / "toy.hdf5")]) == 1
+    assert fuel_info.main(["--check", str(tmp_path / "toy.hdf5")]) == 2
     out = capsys.readouterr().out
     assert "Check: DAMAGED" in out and "features" in out
 
