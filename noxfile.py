@@ -68,6 +68,13 @@ def integration(session: nox.Session) -> None:
 
 
 @nox.session(**VENV)
+def fuzz(session: nox.Session) -> None:
+    """Deep fuzzing outside CI: ``nox -s fuzz -- --minutes 30`` (scripts/fuzz.py; failing inputs in fuzz-findings/)."""
+    _install_editable(session, "core")
+    session.run("python", "scripts/fuzz.py", *session.posargs, env=ENV)
+
+
+@nox.session(**VENV)
 def lint(session: nox.Session) -> None:
     """ruff over packages/, tests/, benchmarks/, examples/ and the repository scripts."""
     _link_shared(session)

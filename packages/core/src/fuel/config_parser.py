@@ -280,12 +280,17 @@ class Configuration:
                     with open(path, encoding="utf-8") as handle:
                         loaded = yaml.safe_load(handle)
                 except yaml.YAMLError as err:
-                    raise ConfigurationError(f"{path}: not valid YAML: {err}") from err
+                    raise ConfigurationError(f"{path}: not valid YAML: {err}") from None
+                except UnicodeDecodeError as err:
+                    raise ConfigurationError(f"{path}: not valid YAML: not UTF-8 text ({err})") from None
+                except RecursionError:
+                    raise ConfigurationError(f"{path}: not valid YAML: nested too deeply") from None
                 if loaded is None:
                     loaded = {}
-                if not isinstance(loaded, dict):
+                if not isinstance(loaded, dict) or not all(isinstance(k, str) for k in loaded):
                     raise ConfigurationError(
-                        f"{path}: expected a mapping of option: value, got {type(loaded).__name__}"
+                        f"{path}: expected a mapping of option names to values, got {type(loaded).__name__}"
+                        + (" with keys that are not names" if isinstance(loaded, dict) else "")
                     )
                 unknown = sorted(set(loaded) - set(self._options))
                 if unknown:
@@ -330,10 +335,11 @@ class Configuration:
                 return option.type(os.environ[option.env_var])  # type: ignore[index]
             if where == "file":
                 return option.type(self._load_file()[key])
-        except ConfigurationError:
-            raise
-        except (TypeError, ValueError) as err:
-            raise ConfigurationError(f"{self._name} option {key!r} from {where}: invalid value: {err}") from err
+        except (TypeError, ValueError, OverflowError) as err:  # ConfigurationError too: say where the value is
+            origin = {"file": f" (in {self._file_path})", "env": f" (environment variable {option.env_var})"}
+            raise ConfigurationError(
+                f"{self._name} option {key!r} from {where}: invalid value: {err}{origin.get(where, '')}"
+            ) from err
         if option.default is _UNSET:
             hint = f" or set {option.env_var}" if option.env_var else ""
             raise ConfigurationError(

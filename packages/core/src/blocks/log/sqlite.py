@@ -61,6 +61,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class _Damaged(ValueError):
+    """A stored row of the wrong shape (raised while reading, reported with the file's name)."""
+
+
 @contextlib.contextmanager
 def _reading(database: str) -> Iterator[None]:
     """Errors from reading a damaged or foreign database become a ``ValueError`` naming the file."""
@@ -72,10 +76,16 @@ def _reading(database: str) -> Iterator[None]:
         raise ValueError(f"{database!r} holds a value nested too deeply to read: a damaged log?") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{database!r} holds a damaged JSON value ({err})") from None
+    except _Damaged as err:
+        raise ValueError(f"{database!r} is damaged: {err}") from None
 
 
 def _decode(value: Any, is_json: int) -> Any:
-    return json.loads(value) if is_json else value
+    if not is_json:
+        return value
+    if not isinstance(value, (str, bytes, bytearray)):
+        raise _Damaged(f"a JSON value is stored as {type(value).__name__}")
+    return json.loads(value)
 
 
 class _Row(MutableMapping):
@@ -247,7 +257,7 @@ class SQLiteLog(TrainingLogBase):
             with _reading(log.database):
                 query = "SELECT key, value FROM status WHERE uuid = ?"
                 status = dict(log.connection.execute(query, (uuid,)).fetchall())
-                log.status = {**default_status(), **{str(k): json.loads(v) for k, v in status.items()}}
+                log.status = {**default_status(), **{str(k): _decode(v, 1) for k, v in status.items()}}
         except ValueError:
             log.close()
             raise
@@ -363,6 +373,8 @@ class SQLiteLog(TrainingLogBase):
                     query += " AND time = ?"
                     args += (time,)
                 for t, key, value, is_json in self.connection.execute(query + " ORDER BY time", args):
+                    if type(t) is not int or not isinstance(key, str):
+                        raise _Damaged(f"an entry has iteration {t!r} and key {key!r} (an integer and a string)")
                     rows.setdefault(t, {})[key] = _decode(value, is_json)
         return rows
 
