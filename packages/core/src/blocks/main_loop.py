@@ -233,7 +233,8 @@ class MainLoop:
         """Recompute which extensions respond to each callback (called when conditions change).
 
         In a multi-process run, extensions marked ``main_process_only`` (printing, progress bars,
-        plots) run on rank 0 only.
+        plots) run on rank 0 only. Extensions marked ``saves_state`` (checkpoints) run after the
+        others of each callback, in list order among themselves.
         """
         extensions = self.extensions
         if any(ext.main_process_only for ext in extensions):
@@ -242,7 +243,7 @@ class MainLoop:
             if not is_main_process():
                 extensions = [ext for ext in extensions if not ext.main_process_only]
         for name, listeners in self._callbacks.items():
-            listeners[:] = [ext for ext in extensions if ext.responds_to(name)]
+            listeners[:] = sorted((ext for ext in extensions if ext.responds_to(name)), key=_saves_state)
 
     # -- running ------------------------------------------------------------------------------------------------
     def _dispatch(self, callback_name: str, *args: Any) -> None:
@@ -548,3 +549,7 @@ class MainLoop:
         load_main_loop_state(self, path)
         self._resumed = True
         self.resumed_from_path = str(path)
+
+
+def _saves_state(extension: TrainingExtension) -> bool:
+    return bool(getattr(extension, "saves_state", False))

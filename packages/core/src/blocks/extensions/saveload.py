@@ -96,6 +96,11 @@ class Checkpoint(SimpleExtension):
         :class:`~blocks.extensions.SimpleExtension` triggers, e.g.
         ``every_n_batches=1000``, ``every_n_epochs=1``, ``every_n_seconds=600``.
         Defaults: ``after_training=True`` and ``on_interrupt=True`` (SIGTERM/SIGINT).
+        A checkpoint runs after the other extensions of the same callback
+        (``saves_state``), so it holds the epoch's monitoring values and a
+        finish requested by ``FinishAfter``; when the run finishes at that
+        callback, the ``after_training`` save writes the final state once
+        (not a periodic save and then the same state again).
 
     Examples
     --------
@@ -104,6 +109,8 @@ class Checkpoint(SimpleExtension):
     >>> ckpt.responds_to("after_batch"), ckpt.responds_to("on_interrupt")
     (True, True)
     """
+
+    saves_state = True  # runs after the other extensions of a callback: it saves what they recorded
 
     def __init__(
         self,
@@ -207,6 +214,13 @@ class Checkpoint(SimpleExtension):
             return
         if which_callback == "after_training" and self._interrupt_saved_at == iteration:
             logger.debug("checkpoint of the interrupt at iteration %d already written", iteration)
+            return
+        if (
+            which_callback not in ("after_training", "on_interrupt")
+            and self.main_loop.log.current_row.get("training_finish_requested")
+            and self.responds_to("after_training")
+        ):  # the run ends after this callback: the after_training save writes this state, once
+            logger.debug("training finishes at iteration %d: the final checkpoint follows", iteration)
             return
         path = self._format(self.path)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
