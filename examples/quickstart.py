@@ -126,8 +126,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             [["train_cost", "valid_cost"], ["train_error_rate", "valid_error_rate"]],
             every_n_epochs=5,
         ),
+        FinishAfter(after_n_epochs=args.epochs),  # before Checkpoint: the last checkpoint records the finish
         Checkpoint(os.path.join(args.output_dir, "checkpoint.tar"), every_n_epochs=5),
-        FinishAfter(after_n_epochs=args.epochs),
         Printing(compact=True, channels=["train_*", "valid_*"]),  # one line per epoch
     ]
     if not args.no_progress:

@@ -335,3 +335,9 @@ def test_quickstart_short(data_dir, tmp_path):
     )
     assert result["epochs"] == 5 and result["valid_error_rate"] < 0.5
     assert (tmp_path / "checkpoint.tar").is_file() and (tmp_path / "log.sqlite").is_file()
+    from blocks.log.sqlite import SQLiteLog
+
+    log = SQLiteLog.read(str(tmp_path / "log.sqlite"))
+    saves = [row["saved_to"] for _, row in log.rows() if "saved_to" in row]
+    log.close()
+    assert saves == [[str(tmp_path / "checkpoint.tar")]]  # epoch 5 is the last: one save, listed once

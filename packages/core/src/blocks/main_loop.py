@@ -233,8 +233,7 @@ class MainLoop:
         """Recompute which extensions respond to each callback (called when conditions change).
 
         In a multi-process run, extensions marked ``main_process_only`` (printing, progress bars,
-        plots) run on rank 0 only. Extensions marked ``saves_state`` (checkpoints) run after the
-        others of each callback, in list order among themselves.
+        plots) run on rank 0 only.
         """
         extensions = self.extensions
         if any(ext.main_process_only for ext in extensions):
@@ -243,7 +242,7 @@ class MainLoop:
             if not is_main_process():
                 extensions = [ext for ext in extensions if not ext.main_process_only]
         for name, listeners in self._callbacks.items():
-            listeners[:] = sorted((ext for ext in extensions if ext.responds_to(name)), key=_saves_state)
+            listeners[:] = [ext for ext in extensions if ext.responds_to(name)]
 
     # -- running ------------------------------------------------------------------------------------------------
     def _dispatch(self, callback_name: str, *args: Any) -> None:
@@ -549,7 +548,3 @@ class MainLoop:
         load_main_loop_state(self, path)
         self._resumed = True
         self.resumed_from_path = str(path)
-
-
-def _saves_state(extension: TrainingExtension) -> bool:
-    return bool(getattr(extension, "saves_state", False))

@@ -101,12 +101,6 @@ class TrainingExtension:
         which such a :class:`SimpleExtension` ran, the main loop's non-finite
         guard reads its own record, at no extra synchronisation. Default
         ``False``.
-    saves_state : bool
-        Class attribute: the extension saves the loop's state (``Checkpoint``).
-        The main loop runs such extensions after the others of the same
-        callback (otherwise in list order), so a checkpoint holds what the
-        others recorded at that point: the epoch's monitoring values, a finish
-        requested by ``FinishAfter``. Default ``False``.
 
     Examples
     --------
@@ -123,7 +117,6 @@ class TrainingExtension:
 
     main_process_only = False
     reads_device = False
-    saves_state = False
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):

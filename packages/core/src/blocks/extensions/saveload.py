@@ -96,11 +96,13 @@ class Checkpoint(SimpleExtension):
         :class:`~blocks.extensions.SimpleExtension` triggers, e.g.
         ``every_n_batches=1000``, ``every_n_epochs=1``, ``every_n_seconds=600``.
         Defaults: ``after_training=True`` and ``on_interrupt=True`` (SIGTERM/SIGINT).
-        A checkpoint runs after the other extensions of the same callback
-        (``saves_state``), so it holds the epoch's monitoring values and a
-        finish requested by ``FinishAfter``; when the run finishes at that
-        callback, the ``after_training`` save writes the final state once
-        (not a periodic save and then the same state again).
+        Extensions run in list order (Blocks): put ``Checkpoint`` after the
+        monitoring it should hold and after ``FinishAfter``. When a finish was
+        requested before a periodic save, that save is left to the
+        ``after_training`` one, which writes the final state once; when the
+        finish comes later in the same callback, the ``after_training`` save
+        rewrites the file of that iteration with the final status, and the
+        log lists it once.
 
     Examples
     --------
@@ -109,8 +111,6 @@ class Checkpoint(SimpleExtension):
     >>> ckpt.responds_to("after_batch"), ckpt.responds_to("on_interrupt")
     (True, True)
     """
-
-    saves_state = True  # runs after the other extensions of a callback: it saves what they recorded
 
     def __init__(
         self,
@@ -224,13 +224,17 @@ class Checkpoint(SimpleExtension):
             return
         path = self._format(self.path)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        rewrite = which_callback == "after_training" and any(
+            r["path"] == path and r["iterations_done"] == iteration for r in self.saved
+        )  # the same file, now with the final status: listed once in the log
         record = {"path": path, "iterations_done": iteration, "epochs_done": status["epochs_done"],
                   "kind": "parameters" if self.parameters_only else "full", "score": self._score()}
         previous_records = [dict(r) for r in self.saved]
         kept, actions = self._retain([r for r in self.saved if r["path"] != path] + [record])
         row = self.main_loop.log.current_row
         previous_row_value = row.get(SAVED_TO)
-        row[SAVED_TO] = [*(previous_row_value or []), path]
+        if not (rewrite and path in (previous_row_value or [])):
+            row[SAVED_TO] = [*(previous_row_value or []), path]
         self.saved = kept
         try:
             save_checkpoint(path, self.main_loop, parameters_only=self.parameters_only)
@@ -244,7 +248,10 @@ class Checkpoint(SimpleExtension):
             raise
         if which_callback == "on_interrupt":
             self._interrupt_saved_at = iteration
-        logger.info("checkpoint saved to %s", path)
+        if rewrite:
+            logger.debug("checkpoint %s rewritten with the final status", path)
+        else:
+            logger.info("checkpoint saved to %s", path)
         self._apply(actions)
 
     def _nonfinite_saved(self, which_callback: str, iteration: int, path: str) -> bool:
