@@ -102,7 +102,7 @@ def shuffled_figure(path: str, batch_size: int, repeats: int) -> None:
     stream = DataStream(dataset, iteration_scheme=scheme)
     with h5py.File(path, "r") as f:
         features, targets = f["features"][...], f["targets"][...]
-    requests = list(scheme.get_request_iterator(epoch=0))
+    requests = list(scheme.get_request_iterator(epoch=0, native=True))
 
     def in_memory() -> None:
         for request in requests:

@@ -143,7 +143,7 @@ class PlainSide:
         self.parameters = [value.to(DEVICE, copy=True).requires_grad_(True) for value in initial]
         self.scheme = ShuffledScheme(len(features), batch_size, rng=SEED)
         self.epoch = 0
-        self.requests = self.scheme.get_request_iterator(epoch=0)
+        self.requests = self.scheme.get_request_iterator(epoch=0, native=True)
         self.sums: list[torch.Tensor] = []
         self.batches = 0
         self.devnull = open(os.devnull, "w")  # noqa: SIM115 - closed in close()
@@ -153,7 +153,7 @@ class PlainSide:
         print(f"epoch {self.epoch}: train_final_cost {cost:.4f} train_error_rate {error:.4f}", file=self.devnull)
         self.sums, self.batches = [], 0
         self.epoch += 1
-        self.requests = self.scheme.get_request_iterator(epoch=self.epoch)
+        self.requests = self.scheme.get_request_iterator(epoch=self.epoch, native=True)
 
     def steps(self, count: int) -> None:
         W0, b0, W1, b1 = self.parameters
@@ -271,7 +271,7 @@ def plain_train(model: torch.nn.Module, data, *, epochs, batch_size, learning_ra
     start = time.perf_counter()
     for epoch in range(epochs):
         total = torch.zeros(())
-        for indices in scheme.get_request_iterator(epoch=epoch):
+        for indices in scheme.get_request_iterator(epoch=epoch, native=True):
             index = torch.as_tensor(indices)
             log_probs = torch.log_softmax(model(train_x[index]), dim=-1)
             loss = torch.nn.functional.nll_loss(log_probs, train_y[index])
@@ -396,7 +396,7 @@ def _plain_nesterov(model, train_x, train_y, test_x, test_y, *, epochs, batch_si
     optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=momentum, nesterov=True)
     scheme = ShuffledScheme(len(x), batch_size, rng=SEED)
     for epoch in range(epochs):
-        for indices in scheme.get_request_iterator(epoch=epoch):
+        for indices in scheme.get_request_iterator(epoch=epoch, native=True):
             index = torch.as_tensor(indices)
             loss = torch.nn.functional.cross_entropy(model(to_device(x[index])), to_device(y[index]))
             optimizer.zero_grad(set_to_none=True)

@@ -124,14 +124,14 @@ class Baseline:
         self.parameters = [value.clone().requires_grad_(True) for value in initial]
         self.scheme = ShuffledScheme(len(features), batch_size, rng=SEED)
         self.epoch = 0
-        self.requests = self.scheme.get_request_iterator(epoch=0)
+        self.requests = self.scheme.get_request_iterator(epoch=0, native=True)
 
     def _next_indices(self):
         try:
             return next(self.requests)
         except StopIteration:
             self.epoch += 1
-            self.requests = self.scheme.get_request_iterator(epoch=self.epoch)
+            self.requests = self.scheme.get_request_iterator(epoch=self.epoch, native=True)
             return next(self.requests)
 
     def steps(self, count: int) -> None:

@@ -24,7 +24,7 @@ import torch
 import torch.utils.data
 
 from fuel.datasets.base import Dataset
-from fuel.schemes import SequentialExampleScheme
+from fuel.schemes import SequentialExampleScheme, request_iterator
 from fuel.streams import AbstractDataStream, DataStream
 
 __all__ = ["StreamDataset", "TorchMapDataset", "to_tensor"]
@@ -111,17 +111,18 @@ class StreamDataset(torch.utils.data.IterableDataset):
             for data in stream.get_epoch_iterator():
                 yield self._convert(data)
             return
-        if not isinstance(stream, DataStream) or stream.iteration_scheme is None:
+        if not isinstance(stream, DataStream) or stream.iteration_scheme is None or stream.sequential:
             raise ValueError(
                 "with DataLoader(num_workers > 1) StreamDataset needs a DataStream with an iteration scheme "
-                "(requests are dealt round-robin to the workers); use num_workers=0, or MultiProcessing"
+                "whose dataset and scheme keep no state between requests (requests are dealt round-robin to the "
+                "workers); use num_workers=0, or MultiProcessing"
             )
         epoch = stream._epochs_started
         stream._epochs_started += 1
         dataset = stream.dataset
         state = dataset.open()
         try:
-            requests = stream.iteration_scheme.get_request_iterator(epoch)
+            requests = request_iterator(stream.iteration_scheme, epoch)
             for index, request in enumerate(requests):
                 if index % info.num_workers == info.id:
                     yield self._convert(dataset.get_data(state, request))

@@ -6,13 +6,19 @@ epoch)`` only, so a checkpoint needs nothing but the seed, the epoch and the
 position inside the epoch; :class:`RequestIterator` jumps to any position in
 O(1).
 
+As in Fuel, a batch scheme's request iterator yields lists of indices. Streams
+take the same requests as numpy index arrays, without a conversion per batch
+(``get_request_iterator(..., native=True)``).
+
 Examples
 --------
 >>> scheme = ShuffledScheme(10, batch_size=4, rng=3)
 >>> [len(r) for r in scheme.get_request_iterator(epoch=0)]
 [4, 4, 2]
+>>> list(SequentialScheme(5, 3).get_request_iterator())
+[[0, 1, 2], [3, 4]]
 >>> it = scheme.get_request_iterator(epoch=0, position=2)
->>> sorted(next(it).tolist() + [int(i) for r in scheme.get_request_iterator(epoch=0) for i in r][:8])
+>>> sorted(next(it) + [i for r in scheme.get_request_iterator(epoch=0) for i in r][:8])
 [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
 """
 
@@ -20,7 +26,8 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from abc import ABC, abstractmethod
+import logging
+from abc import ABC
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -37,6 +44,7 @@ __all__ = [
     "ConstantScheme",
     "IndexScheme",
     "IterationScheme",
+    "ListRequestIterator",
     "RequestIterator",
     "SequentialExampleScheme",
     "SequentialScheme",
@@ -44,7 +52,11 @@ __all__ = [
     "ShuffledExampleScheme",
     "ShuffledScheme",
     "cross_validation",
+    "implements_fuel_protocol",
+    "request_iterator",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 def _as_indices(examples: Any, name: str = "examples") -> np.ndarray:
@@ -77,6 +89,11 @@ _UNPLANNED = object()
 class RequestIterator(Iterator[Any]):
     """The requests of one epoch of a scheme, with O(1) seeking.
 
+    This iterator yields requests in their native form, as streams pass them
+    to datasets: numpy index arrays for batch schemes (no copy). The iterator
+    of :meth:`IterationScheme.get_request_iterator` yields lists instead, as
+    Fuel's did.
+
     Parameters
     ----------
     scheme : IterationScheme
@@ -88,11 +105,11 @@ class RequestIterator(Iterator[Any]):
 
     Examples
     --------
-    >>> it = SequentialScheme(5, 2).get_request_iterator(epoch=0)
-    >>> next(it).tolist(), it.position
-    ([0, 1], 1)
-    >>> it.load_state_dict({"epoch": 0, "position": 2}); next(it).tolist()
-    [4]
+    >>> it = SequentialScheme(5, 2).get_request_iterator(epoch=0, native=True)
+    >>> next(it), it.position
+    (array([0, 1]), 1)
+    >>> it.load_state_dict({"epoch": 0, "position": 2}); next(it)
+    array([4])
     """
 
     __slots__ = ("scheme", "epoch", "position", "_plan", "_length")
@@ -159,14 +176,107 @@ class RequestIterator(Iterator[Any]):
         self.seek(int(state["position"]))
 
 
+class ListRequestIterator(RequestIterator):
+    """A :class:`RequestIterator` that yields index lists, as Fuel's request iterators did.
+
+    Examples
+    --------
+    >>> list(ShuffledScheme(4, 2, rng=0, sorted_indices=True).get_request_iterator(epoch=0))
+    [[0, 2], [1, 3]]
+    """
+
+    __slots__ = ()
+
+    def __next__(self) -> Any:
+        request = RequestIterator.__next__(self)
+        if type(request) is np.ndarray:
+            return request.tolist()
+        return request
+
+
+class _ReplayedRequests(Iterator[Any]):
+    """The requests of a scheme that implements Fuel's ``get_request_iterator()`` itself.
+
+    Such a scheme hands out a new iterator per call and keeps no position, so
+    a position inside the epoch is reached by skipping requests (O(position)).
+    """
+
+    def __init__(self, scheme: "IterationScheme", epoch: int, position: int = 0):
+        self.scheme = scheme
+        self.epoch = int(epoch)
+        self.position = 0
+        self._iterator = iter(scheme.get_request_iterator())
+        if position:
+            logger.warning(
+                "resuming %s at request %d replays the requests of a new iterator from "
+                "get_request_iterator() (Fuel's protocol); this is exact only if its requests are the same "
+                "in every epoch. Implement _plan/_length/_get for an O(1), seed-and-epoch resume.",
+                type(scheme).__name__, int(position),
+            )
+            for _ in range(int(position)):
+                try:
+                    next(self._iterator)
+                except StopIteration:
+                    raise ValueError(
+                        f"request position {position} is beyond the end of {type(scheme).__name__}'s epoch"
+                    ) from None
+            self.position = int(position)
+
+    def __iter__(self) -> "_ReplayedRequests":
+        return self
+
+    def __next__(self) -> Any:
+        request = next(self._iterator)
+        self.position += 1
+        return request
+
+    @property
+    def num_requests(self) -> int | None:
+        """Unknown (the scheme computes its requests as it goes)."""
+        return None
+
+    def state_dict(self) -> dict[str, int]:
+        """``{"epoch": e, "position": p}``."""
+        return {"epoch": self.epoch, "position": self.position}
+
+
+def implements_fuel_protocol(scheme: "IterationScheme") -> bool:
+    """Whether ``scheme`` overrides ``get_request_iterator`` (Fuel's protocol) instead of ``_plan``/``_get``.
+
+    Examples
+    --------
+    >>> implements_fuel_protocol(SequentialScheme(4, 2))
+    False
+    """
+    return type(scheme).get_request_iterator is not IterationScheme.get_request_iterator
+
+
+def request_iterator(scheme: "IterationScheme", epoch: int, position: int = 0) -> Any:
+    """The requests of ``epoch`` from ``position``, in the native form streams pass to datasets.
+
+    A scheme that implements Fuel's ``get_request_iterator()`` itself is asked
+    for a new iterator, and ``position`` is reached by skipping requests.
+
+    Examples
+    --------
+    >>> next(request_iterator(SequentialScheme(6, 2), epoch=0, position=2))
+    array([4, 5])
+    """
+    if implements_fuel_protocol(scheme):
+        return _ReplayedRequests(scheme, epoch, position)
+    return RequestIterator(scheme, epoch, position)
+
+
 class IterationScheme(ABC):
     """Base class of iteration schemes.
 
     Subclasses compute a per-epoch *plan* (``_plan``), its number of requests
-    (``_length``) and the ``i``-th request of a plan (``_get``). The scheme
-    keeps a counter of epochs handed out when ``get_request_iterator`` is
-    called without an explicit epoch (Fuel's behaviour: each call is a new
-    epoch).
+    (``_length``) and the ``i``-th request of a plan (``_get``); the order is
+    then a function of ``(seed, epoch)`` and resuming is O(1). A subclass may
+    instead implement Fuel's ``get_request_iterator(self)`` (a new iterator
+    per call); streams then resume it by skipping requests. The scheme keeps a
+    counter of epochs handed out when ``get_request_iterator`` is called
+    without an explicit epoch (Fuel's behaviour: each call is a new epoch).
 
     Attributes
     ----------
@@ -178,6 +288,11 @@ class IterationScheme(ABC):
     >>> scheme = SequentialExampleScheme(3)
     >>> list(scheme.get_request_iterator())
     [0, 1, 2]
+    >>> class Sizes(BatchSizeScheme):          # Fuel's protocol
+    ...     def get_request_iterator(self):
+    ...         return iter([1, 2])
+    >>> list(request_iterator(Sizes(), epoch=0)), Sizes().num_requests
+    ([1, 2], None)
     """
 
     requests_examples: bool = False
@@ -186,39 +301,68 @@ class IterationScheme(ABC):
     def __init__(self) -> None:
         self._epoch = 0
 
-    def get_request_iterator(self, epoch: int | None = None, position: int = 0) -> RequestIterator:
-        """An iterator over the requests of ``epoch`` starting at ``position``."""
+    def get_request_iterator(
+        self, epoch: int | None = None, position: int = 0, native: bool = False
+    ) -> RequestIterator:
+        """An iterator over the requests of ``epoch`` starting at ``position``.
+
+        Batch requests are lists of indices, as in Fuel; with ``native=True``
+        they are numpy index arrays (what streams pass to datasets).
+        """
         if epoch is None:
-            epoch = self._epoch
-            self._epoch += 1
-        return RequestIterator(self, epoch, position)
+            epoch = getattr(self, "_epoch", 0)
+            self._epoch = epoch + 1
+        if native:
+            return RequestIterator(self, epoch, position)
+        return ListRequestIterator(self, epoch, position)
 
     @property
     def num_requests(self) -> int | None:
         """Requests per epoch, ``None`` when infinite or unknown."""
+        if type(self)._plan is IterationScheme._plan:
+            return None
         return self._length(self._plan(0))
 
-    @abstractmethod
     def _plan(self, epoch: int) -> Any:
         """Whatever the requests of ``epoch`` are computed from."""
+        raise NotImplementedError(
+            f"{type(self).__name__} implements neither _plan/_length/_get nor Fuel's get_request_iterator()"
+        )
 
-    @abstractmethod
     def _length(self, plan: Any) -> int | None:
         """Number of requests of a plan (``None``: infinite)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _length")
 
-    @abstractmethod
     def _get(self, plan: Any, index: int) -> Any:
         """The ``index``-th request of a plan."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _get")
 
     def state_dict(self) -> dict[str, Any]:
         """Seed and epoch counter (JSON-able)."""
-        return {"seed": self.seed, "epoch": self._epoch}
+        return {"seed": self.seed, "epoch": getattr(self, "_epoch", 0)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore seed and epoch counter."""
         if "seed" in state and state["seed"] is not None:
             self.seed = int(state["seed"])
         self._epoch = int(state.get("epoch", 0))
+
+
+class _SeededScheme(IterationScheme):
+    """A scheme whose order is a function of :attr:`seed` and the epoch."""
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """A new generator seeded with :attr:`seed` (Fuel's attribute; the orders use ``(seed, epoch)``).
+
+        Setting it (an int seed, a numpy ``Generator`` or ``RandomState``)
+        reseeds the scheme, as ``resolve_seed`` does for the ``rng`` argument.
+        """
+        return np.random.default_rng(self.seed)
+
+    @rng.setter
+    def rng(self, value: Any) -> None:
+        self.seed = resolve_seed(value)
 
 
 class BatchSizeScheme(IterationScheme):
@@ -363,7 +507,7 @@ class SequentialScheme(BatchScheme):
 
     Examples
     --------
-    >>> [r.tolist() for r in SequentialScheme(5, 2).get_request_iterator()]
+    >>> list(SequentialScheme(5, 2).get_request_iterator())
     [[0, 1], [2, 3], [4]]
     """
 
@@ -371,7 +515,7 @@ class SequentialScheme(BatchScheme):
         return self.indices
 
 
-class ShuffledScheme(BatchScheme):
+class ShuffledScheme(BatchScheme, _SeededScheme):
     """Batches of a fresh permutation every epoch.
 
     Parameters
@@ -425,7 +569,7 @@ class SequentialExampleScheme(IndexScheme):
         return self.indices
 
 
-class ShuffledExampleScheme(IndexScheme):
+class ShuffledExampleScheme(IndexScheme, _SeededScheme):
     """Single examples of a fresh permutation every epoch.
 
     Parameters
@@ -449,7 +593,7 @@ class ShuffledExampleScheme(IndexScheme):
         return self.indices[epoch_rng(self.seed, epoch).permutation(self.indices.shape[0])]
 
 
-class BootstrapScheme(BatchScheme):
+class BootstrapScheme(BatchScheme, _SeededScheme):
     """Batches sampled uniformly *with replacement* (bootstrap resampling).
 
     Parameters
@@ -517,7 +661,7 @@ class BootstrapScheme(BatchScheme):
         return order
 
 
-class BucketScheme(BatchScheme):
+class BucketScheme(BatchScheme, _SeededScheme):
     """Batches of examples of similar length (bucketing by sequence length).
 
     Examples are put in buckets by length; each epoch every bucket is shuffled
@@ -543,7 +687,7 @@ class BucketScheme(BatchScheme):
     Examples
     --------
     >>> s = BucketScheme([1, 9, 2, 8, 1, 9], batch_size=2, bucket_boundaries=[5], shuffle=False)
-    >>> [r.tolist() for r in s.get_request_iterator(epoch=0)]
+    >>> list(s.get_request_iterator(epoch=0))
     [[0, 4], [2], [1, 3], [5]]
     """
 
@@ -681,7 +825,7 @@ class ShardedScheme(IterationScheme):
     Examples
     --------
     >>> base = SequentialScheme(10, 5)
-    >>> [r.tolist() for r in ShardedScheme(base, 2, 1).get_request_iterator()]
+    >>> list(ShardedScheme(base, 2, 1).get_request_iterator())
     [[3, 4], [8, 9]]
     """
 

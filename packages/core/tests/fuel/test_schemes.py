@@ -23,14 +23,14 @@ from fuel.schemes import (
 
 
 def _flat(scheme, epoch):
-    return [int(i) for r in scheme.get_request_iterator(epoch=epoch) for i in np.atleast_1d(r)]
+    return [int(i) for r in scheme.get_request_iterator(epoch=epoch, native=True) for i in np.atleast_1d(r)]
 
 
 def test_sequential_scheme_batches_and_short_last():
-    requests = [r.tolist() for r in SequentialScheme(7, 3).get_request_iterator()]
+    requests = [r.tolist() for r in SequentialScheme(7, 3).get_request_iterator(native=True)]
     assert requests == [[0, 1, 2], [3, 4, 5], [6]]
     assert SequentialScheme(7, 3).num_requests == 3
-    assert [r.tolist() for r in SequentialScheme([9, 8, 7], 2).get_request_iterator()] == [[9, 8], [7]]
+    assert [r.tolist() for r in SequentialScheme([9, 8, 7], 2).get_request_iterator(native=True)] == [[9, 8], [7]]
 
 
 def test_shuffled_scheme_is_function_of_seed_and_epoch():
@@ -66,36 +66,36 @@ def test_shuffled_rng_generators_accepted_and_bad_rejected():
 def test_sorted_indices_sorts_within_batches_only():
     s = ShuffledScheme(23, 5, rng=1, sorted_indices=True)
     plain = ShuffledScheme(23, 5, rng=1)
-    for got, ref in zip(s.get_request_iterator(epoch=2), plain.get_request_iterator(epoch=2)):
+    for got, ref in zip(s.get_request_iterator(epoch=2, native=True), plain.get_request_iterator(epoch=2, native=True)):
         assert got.tolist() == sorted(ref.tolist())
 
 
 def test_request_iterator_seek_is_consistent_and_state_roundtrips():
     scheme = ShuffledScheme(40, 6, rng=2)
-    full = [r.tolist() for r in scheme.get_request_iterator(epoch=5)]
-    it = scheme.get_request_iterator(epoch=5)
+    full = [r.tolist() for r in scheme.get_request_iterator(epoch=5, native=True)]
+    it = scheme.get_request_iterator(epoch=5, native=True)
     next(it), next(it)
     state = json.loads(json.dumps(it.state_dict()))
-    fresh = scheme.get_request_iterator(epoch=0)
+    fresh = scheme.get_request_iterator(epoch=0, native=True)
     fresh.load_state_dict(state)
     assert [r.tolist() for r in fresh] == full[2:]
     with pytest.raises(ValueError, match="out of range"):
-        scheme.get_request_iterator(epoch=0, position=99)
+        scheme.get_request_iterator(epoch=0, position=99, native=True)
 
 
 def test_example_schemes():
-    assert list(SequentialExampleScheme(3).get_request_iterator()) == [0, 1, 2]
+    assert list(SequentialExampleScheme(3).get_request_iterator(native=True)) == [0, 1, 2]
     s = ShuffledExampleScheme(10, rng=3)
-    order = list(s.get_request_iterator(epoch=1))
+    order = list(s.get_request_iterator(epoch=1, native=True))
     assert sorted(order) == list(range(10)) and all(isinstance(i, int) for i in order)
-    assert order == list(ShuffledExampleScheme(10, rng=3).get_request_iterator(epoch=1))
+    assert order == list(ShuffledExampleScheme(10, rng=3).get_request_iterator(epoch=1, native=True))
     assert s.requests_examples and not ShuffledScheme(3, 1).requests_examples
 
 
 def test_constant_scheme():
-    assert list(ConstantScheme(4, num_examples=10).get_request_iterator()) == [4, 4, 2]
-    assert list(ConstantScheme(4, times=3).get_request_iterator()) == [4, 4, 4]
-    infinite = ConstantScheme(2).get_request_iterator()
+    assert list(ConstantScheme(4, num_examples=10).get_request_iterator(native=True)) == [4, 4, 2]
+    assert list(ConstantScheme(4, times=3).get_request_iterator(native=True)) == [4, 4, 4]
+    infinite = ConstantScheme(2).get_request_iterator(native=True)
     assert [next(infinite) for _ in range(5)] == [2] * 5
     assert ConstantScheme(2).num_requests is None
     with pytest.raises(ValueError, match="not both"):
@@ -104,8 +104,8 @@ def test_constant_scheme():
 
 def test_concatenated_scheme_and_seek():
     s = ConcatenatedScheme([SequentialScheme(5, 2), SequentialScheme([10, 11, 12], 2)])
-    assert [r.tolist() for r in s.get_request_iterator()] == [[0, 1], [2, 3], [4], [10, 11], [12]]
-    it = s.get_request_iterator(epoch=0, position=3)
+    assert [r.tolist() for r in s.get_request_iterator(native=True)] == [[0, 1], [2, 3], [4], [10, 11], [12]]
+    it = s.get_request_iterator(epoch=0, position=3, native=True)
     assert next(it).tolist() == [10, 11]
     assert s.num_requests == 5
     with pytest.raises(ValueError, match="request examples"):
@@ -138,26 +138,28 @@ def test_bucket_scheme_groups_similar_lengths_and_covers_all():
     rng = np.random.default_rng(0)
     lengths = rng.integers(1, 100, size=200)
     s = BucketScheme(lengths, 16, num_buckets=5, rng=3)
-    batches = list(s.get_request_iterator(epoch=0))
+    batches = list(s.get_request_iterator(epoch=0, native=True))
     assert len(batches) == s.num_requests
     assert sorted(i for b in batches for i in b.tolist()) == list(range(200))
     spread = np.mean([np.ptp(lengths[b]) for b in batches])
-    random_spread = np.mean([np.ptp(lengths[b]) for b in ShuffledScheme(200, 16, rng=3).get_request_iterator(epoch=0)])
+    shuffled = ShuffledScheme(200, 16, rng=3).get_request_iterator(epoch=0, native=True)
+    random_spread = np.mean([np.ptp(lengths[b]) for b in shuffled])
     assert spread < random_spread / 2
     assert [b.tolist() for b in batches] == [b.tolist() for b in BucketScheme(lengths, 16, num_buckets=5, rng=3)
-                                              .get_request_iterator(epoch=0)]
+                                              .get_request_iterator(epoch=0, native=True)]
 
 
 def test_sharded_scheme_partitions_global_order_independent_of_num_shards():
     base = ShuffledScheme(100, 10, rng=7)
-    global_order = [r.tolist() for r in base.get_request_iterator(epoch=1)]
+    global_order = [r.tolist() for r in base.get_request_iterator(epoch=1, native=True)]
     for num_shards in (1, 3, 4):
-        shards = [list(ShardedScheme(base, num_shards, k).get_request_iterator(epoch=1)) for k in range(num_shards)]
+        shards = [list(ShardedScheme(base, num_shards, k).get_request_iterator(epoch=1, native=True))
+                  for k in range(num_shards)]
         for i, request in enumerate(global_order):
             assert [x for k in range(num_shards) for x in shards[k][i].tolist()] == request
-    sizes = [len(r) for r in ShardedScheme(SequentialScheme(10, 10), 3, 0).get_request_iterator()]
+    sizes = [len(r) for r in ShardedScheme(SequentialScheme(10, 10), 3, 0).get_request_iterator(native=True)]
     assert sizes == [4]
-    assert list(ShardedScheme(ConstantScheme(10, times=1), 3, 2).get_request_iterator()) == [3]
+    assert list(ShardedScheme(ConstantScheme(10, times=1), 3, 2).get_request_iterator(native=True)) == [3]
     with pytest.raises(ValueError, match="shard"):
         ShardedScheme(base, 2, 2)
     with pytest.raises(ValueError, match="example scheme"):
@@ -166,7 +168,7 @@ def test_sharded_scheme_partitions_global_order_independent_of_num_shards():
 
 def test_scheme_state_dict_roundtrip_restores_seed_and_epoch():
     s = ShuffledScheme(30, 4, rng=9)
-    s.get_request_iterator(), s.get_request_iterator()
+    s.get_request_iterator(native=True), s.get_request_iterator(native=True)
     state = json.loads(json.dumps(s.state_dict()))
     t = ShuffledScheme(30, 4, rng=1)
     t.load_state_dict(state)

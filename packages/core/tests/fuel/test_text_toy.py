@@ -72,8 +72,9 @@ def test_spiral_and_swissroll_are_seeded_and_shaped():
     # without noise every point lies on its arm: radius = (2 * position + 1) / 3
     clean = Spiral(num_examples=20, seed=0)
     np.testing.assert_allclose(np.linalg.norm(clean.features, axis=1), (2 * clean.position + 1) / 3, rtol=1e-5)
-    assert roll.features.shape == (40, 3)
-    np.testing.assert_allclose(np.hypot(roll.features[:, 0], roll.features[:, 1]), (1 + 2 * roll.position) / 3,
+    assert roll.features.shape == (40, 3) and roll.position.shape == (40, 2)  # (radial position, height), as Fuel
+    np.testing.assert_allclose(np.hypot(roll.features[:, 0], roll.features[:, 1]), (1 + 2 * roll.position[:, 0]) / 3,
                                rtol=1e-5)
+    np.testing.assert_allclose(roll.features[:, 2], roll.position[:, 1], rtol=1e-5)
     with pytest.raises(ValueError, match="num_examples"):
         SwissRoll(num_examples=0)

@@ -261,11 +261,13 @@ def test_random_crop_matches_reference_slices_and_is_resume_stable():
         next(RandomFixedSizeCrop(_examples([np.zeros((1, 2, 2))]), (3, 3)).get_epoch_iterator())
 
 
-def test_random_rotation_keeps_shape_and_zero_rotation_is_identity():
+def test_random_rotation_keeps_shape_and_tiny_rotation_is_identity():
     images = np.random.default_rng(0).integers(0, 255, size=(3, 1, 6, 6)).astype("uint8")
     ds = IndexableDataset({"x": images})
-    rot = Random2DRotation(DataStream(ds, iteration_scheme=SequentialScheme(3, 3)), maximum_rotation=0.0, rng=0)
+    rot = Random2DRotation(DataStream(ds, iteration_scheme=SequentialScheme(3, 3)), maximum_rotation=1e-6, rng=0)
     np.testing.assert_array_equal(next(rot.get_epoch_iterator())[0], images)
+    with pytest.raises(ValueError, match="maximum_rotation"):  # Fuel's range is (0, pi]
+        Random2DRotation(DataStream(ds), maximum_rotation=0.0)
     rot = Random2DRotation(DataStream(ds, iteration_scheme=SequentialScheme(3, 3)), rng=0)
     out = next(rot.get_epoch_iterator())[0]
     assert out.shape == images.shape and not np.array_equal(out, images)

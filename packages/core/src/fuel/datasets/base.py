@@ -100,8 +100,22 @@ class Dataset:
 
     @property
     def example_iteration_scheme(self) -> "IterationScheme | None":
-        """The scheme of :meth:`get_example_stream` (``None``: iterate the data)."""
-        return None
+        """The scheme of :meth:`get_example_stream` (``None``: iterate the data without requests).
+
+        Settable; a dataset that has none raises ``AttributeError`` (as in Fuel;
+        a :class:`~fuel.streams.DataStream` then makes no requests).
+        """
+        scheme = getattr(self, "_example_iteration_scheme", _MISSING)
+        if scheme is _MISSING:
+            raise AttributeError(
+                f"{type(self).__name__} provides no example iteration scheme; pass an iteration scheme to "
+                "DataStream, or set example_iteration_scheme"
+            )
+        return scheme
+
+    @example_iteration_scheme.setter
+    def example_iteration_scheme(self, value: "IterationScheme | None") -> None:
+        self._example_iteration_scheme = value
 
     def open(self) -> Any:
         """Start iterating; returns the iteration state (may be ``None``)."""
@@ -140,6 +154,9 @@ class Dataset:
         for transformer, args, kwargs in self.default_transformers:
             stream = transformer(stream, *args, **kwargs)
         return stream
+
+
+_MISSING = object()
 
 
 def _as_source_dict(data: Any, kind: str) -> "OrderedDict[str, Any]":
@@ -207,16 +224,28 @@ class IndexableDataset(Dataset):
         return self._length
 
     @property
-    def example_iteration_scheme(self) -> "IterationScheme":
-        """Sequential single examples."""
+    def example_iteration_scheme(self) -> "IterationScheme | None":
+        """Sequential single examples (settable)."""
+        scheme = self.__dict__.get("_example_iteration_scheme", _MISSING)
+        if scheme is not _MISSING:
+            return scheme
         from fuel.schemes import SequentialExampleScheme
 
         return SequentialExampleScheme(self.num_examples)
 
+    @example_iteration_scheme.setter
+    def example_iteration_scheme(self, value: "IterationScheme | None") -> None:
+        self._example_iteration_scheme = value
+
     def get_data(self, state: Any = None, request: Any = None) -> tuple[Any, ...]:
-        """The examples of ``request`` (an int, a slice or a sequence of indices)."""
-        if request is None:
-            raise ValueError("IndexableDataset needs a request (int, slice or indices); use an iteration scheme")
+        """The examples of ``request`` (an int, a slice or a sequence of indices); ``state`` must be ``None``."""
+        if request is None or state is not None:
+            raise ValueError(
+                "IndexableDataset.get_data takes no state (it keeps none; got "
+                f"{type(state).__name__}) and needs a request (int, slice or indices); use an iteration scheme"
+                if state is not None
+                else "IndexableDataset needs a request (int, slice or indices); use an iteration scheme"
+            )
         try:  # a loop, not a generator: this runs once per batch and arrays need no helper call
             data = []
             for container in self.indexables:
@@ -266,6 +295,8 @@ class IterableDataset(Dataset):
     ((1, 'a'), (2, 'b'))
     """
 
+    example_iteration_scheme = None  # iterated without requests
+
     def __init__(
         self,
         iterables: Any,
@@ -279,10 +310,18 @@ class IterableDataset(Dataset):
         self.provides_sources = tuple(containers)
         super().__init__(sources, axis_labels)
         self.iterables = [containers[s] for s in self.sources]
+        lengths = {}
+        for name, iterable in zip(self.sources, self.iterables):
+            try:
+                lengths[name] = len(iterable)
+            except TypeError:
+                continue
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"the sources of an IterableDataset must have the same length, got {lengths}")
 
     @property
     def num_examples(self) -> int | float:
-        """The shortest length, or ``nan`` if some iterable has no length."""
+        """The length of the sources, or ``nan`` if some iterable has no length."""
         try:
             return min(len(it) for it in self.iterables)  # type: ignore[arg-type]
         except TypeError:

@@ -62,6 +62,7 @@ class TextFile(Dataset):
     """
 
     provides_sources = ("features",)
+    example_iteration_scheme = None  # read line by line, without requests
 
     def __init__(
         self,

@@ -83,6 +83,10 @@ class Spiral(IndexableDataset):
 class SwissRoll(IndexableDataset):
     """Points on a 3-D swiss roll.
 
+    Sources: ``features``, the ``(x, y, z)`` points, and ``position``, their
+    ``(radial position in [0, 1], height in [-1, 1])`` on the manifold (noise
+    free), as in Fuel.
+
     Parameters
     ----------
     num_examples : int
@@ -97,8 +101,8 @@ class SwissRoll(IndexableDataset):
     Examples
     --------
     >>> ds = SwissRoll(num_examples=3, seed=2)
-    >>> bool((ds.position >= 0).all() and (ds.position <= 1).all())
-    True
+    >>> ds.position.shape, bool((ds.position[:, 0] >= 0).all() and (ds.position[:, 0] <= 1).all())
+    ((3, 2), True)
     """
 
     def __init__(self, num_examples: int = 1000, noise: float = 0.0, seed: int | None = None, **kwargs: Any):
@@ -113,6 +117,6 @@ class SwissRoll(IndexableDataset):
         height = rng.uniform(-1, 1, size=num_examples)
         features = np.stack([radius * np.cos(phi), radius * np.sin(phi), height], axis=1)
         features = features + noise * rng.standard_normal((num_examples, 3))
-        data = OrderedDict([("features", features.astype(dtype)), ("position", position)])
-        kwargs.setdefault("axis_labels", {"features": ("batch", "feature"), "position": ("batch",)})
+        data = OrderedDict([("features", features.astype(dtype)), ("position", np.stack([position, height], axis=1))])
+        kwargs.setdefault("axis_labels", {"features": ("batch", "feature"), "position": ("batch", "feature")})
         super().__init__(data, **kwargs)

@@ -533,6 +533,9 @@ class MultiProcessing(Transformer):
         self.start_method = start_method
         self._idle: BackgroundProcess | None = None
 
+    # an epoch iterator dropped mid-epoch must release its worker at once, not at the next epoch
+    _keep_latest_iterator = False
+
     def _acquire_worker(self) -> BackgroundProcess:
         worker, self._idle = self._idle, None
         if worker is not None and worker.alive:
@@ -561,7 +564,7 @@ class MultiProcessing(Transformer):
         super().close()
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
+        state = super().__getstate__()
         state["_idle"] = None
         return state
 

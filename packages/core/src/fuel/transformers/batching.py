@@ -83,8 +83,10 @@ class Batch(Transformer):
             raise ValueError(f"strictness must be 0, 1 or 2, got {strictness!r}")
         super().__init__(data_stream, produces_examples=False, iteration_scheme=iteration_scheme, **kwargs)
         self.strictness = strictness
-        if data_stream.axis_labels:
-            self.axis_labels = {k: ("batch", *v) if v is not None else v for k, v in data_stream.axis_labels.items()}
+
+    def _infer_axis_labels(self) -> dict[str, Any] | None:
+        labels = self.data_stream.axis_labels
+        return {k: ("batch", *v) if v else None for k, v in labels.items()} if labels else None
 
     @property
     def num_requests(self) -> int | None:
@@ -138,10 +140,10 @@ class Unpack(Transformer):
         if data_stream.produces_examples:
             raise ValueError("Unpack needs a stream of batches; this stream produces examples")
         super().__init__(data_stream, produces_examples=True, **kwargs)
-        if data_stream.axis_labels:
-            self.axis_labels = {
-                k: (tuple(v[1:]) if v and v[0] == "batch" else v) for k, v in data_stream.axis_labels.items()
-            }
+
+    def _infer_axis_labels(self) -> dict[str, Any] | None:
+        labels = self.data_stream.axis_labels
+        return {k: tuple(v[1:]) if v else None for k, v in labels.items()} if labels else None
 
     @property
     def num_requests(self) -> int | None:
@@ -207,6 +209,18 @@ class Cache(Transformer):
     def num_requests(self) -> int | None:
         """Given by the scheme (``None`` when infinite)."""
         return self.iteration_scheme.num_requests
+
+    @property
+    def cache(self) -> list[list[Any]]:
+        """What the current epoch holds, per source (Fuel's attribute; a copy, for inspection)."""
+        try:
+            cursor = self._current_cursor()
+        except ValueError:
+            cursor = None
+        cache = cursor.extra.get("cache") if isinstance(cursor, TransformerCursor) else None
+        if cache is None:
+            return [[] for _ in self.sources]
+        return [list(c) for c in cache]
 
     def init_cursor(self, cursor: TransformerCursor) -> None:
         super().init_cursor(cursor)
@@ -293,11 +307,6 @@ class Padding(Transformer):
             if source in self.mask_sources:
                 names.append(source + "_mask")
         self._sources = tuple(names)
-
-    @property
-    def sources(self) -> tuple[str, ...]:
-        """Each padded source followed by its mask."""
-        return self._sources
 
     def transform_batch(self, batch: tuple[Any, ...]) -> tuple[Any, ...]:
         """Pad and mask ``mask_sources``."""

@@ -68,9 +68,7 @@ class Window(Transformer):
         self.overlapping = bool(overlapping)
         self.target_source = target_source
 
-    @property
-    def sources(self) -> tuple[str, ...]:
-        """The sequence source and the target source."""
+    def _source_names(self) -> tuple[str, ...]:
         return tuple(self.data_stream.sources) + (self.target_source,)
 
     @property

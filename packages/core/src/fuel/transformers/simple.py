@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from fuel.iterator import Cursor
-from fuel.streams import AbstractDataStream
+from fuel.iterator import Cursor, DataIterator
+from fuel.streams import AbstractDataStream, fuel_native
 from fuel.transformers.base import AgnosticSourcewiseTransformer, SourcewiseTransformer, Transformer
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "Rename",
     "ScaleAndShift",
     "SortMapping",
+    "SourceNameError",
     "resolve_dtype",
 ]
 
@@ -109,9 +110,7 @@ class Mapping(Transformer):
             raise ValueError(f"add_sources {clash} already exist in the stream {list(data_stream.sources)}")
         self.mapping_accepts = mapping_accepts
 
-    @property
-    def sources(self) -> tuple[str, ...]:
-        """The wrapped stream's sources plus ``add_sources``."""
+    def _source_names(self) -> tuple[str, ...]:
         return tuple(self.data_stream.sources) + self.add_sources
 
     def get_data_from(self, cursor: Any) -> tuple[Any, ...]:
@@ -166,17 +165,28 @@ class Flatten(SourcewiseTransformer):
     >>> from fuel.datasets import IndexableDataset
     >>> from fuel.schemes import SequentialScheme
     >>> from fuel.streams import DataStream
-    >>> s = Flatten(DataStream(IndexableDataset({"x": np.zeros((2, 3, 4))}), iteration_scheme=SequentialScheme(2, 2)))
-    >>> next(s.get_epoch_iterator())[0].shape
-    (2, 12)
+    >>> ds = IndexableDataset({"x": np.zeros((2, 3, 4))}, axis_labels={"x": ("batch", "height", "width")})
+    >>> s = Flatten(DataStream(ds, iteration_scheme=SequentialScheme(2, 2)))
+    >>> next(s.get_epoch_iterator())[0].shape, s.axis_labels
+    ((2, 12), {'x': ('batch', 'feature')})
     """
 
     def __init__(self, data_stream: AbstractDataStream, **kwargs: Any):
         super().__init__(data_stream, data_stream.produces_examples, **kwargs)
-        if self.axis_labels:
-            for source in self.which_sources:
-                if source in self.axis_labels:
-                    self.axis_labels[source] = ("feature",) if self.produces_examples else ("batch", "feature")
+
+    def _infer_axis_labels(self) -> dict[str, Any] | None:
+        labels = self.data_stream.axis_labels
+        if not labels:
+            return None
+        out: dict[str, Any] = {}
+        for source, axes in labels.items():
+            if source not in self.which_sources:
+                out[source] = axes
+            elif not axes:
+                out[source] = None
+            else:
+                out[source] = ("feature",) if self.produces_examples else (axes[0], "feature")
+        return out
 
     def transform_source_example(self, example: Any, source_name: str) -> np.ndarray:
         """Ravel one example."""
@@ -306,6 +316,22 @@ class Filter(Transformer):
                 return data
 
 
+class SourceNameError(KeyError, ValueError):
+    """A source name that does not exist, or a renaming that would give two sources one name.
+
+    A ``KeyError`` as in Fuel, and a ``ValueError`` like this package's other
+    argument errors.
+
+    Examples
+    --------
+    >>> str(SourceNameError("no source 'z'"))
+    "no source 'z'"
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class Rename(Transformer):
     """Rename sources.
 
@@ -314,9 +340,17 @@ class Rename(Transformer):
     data_stream : AbstractDataStream
         The wrapped stream.
     names : dict
-        ``{old: new}``.
+        ``{old: new}``. Old names that are not sources are handled by
+        ``on_non_existent`` (and may then share a new name, as in Fuel).
     on_non_existent : {'raise', 'warn', 'ignore'}
         What to do when an old name is not a source.
+
+    Raises
+    ------
+    SourceNameError
+        (a ``KeyError``) for an old name that is not a source with
+        ``on_non_existent='raise'``, or a renaming that gives two sources
+        the same name.
 
     Examples
     --------
@@ -336,24 +370,22 @@ class Rename(Transformer):
         if on_non_existent not in ("raise", "warn", "ignore"):
             raise ValueError(f"on_non_existent must be 'raise', 'warn' or 'ignore', got {on_non_existent!r}")
         super().__init__(data_stream, **kwargs)
-        missing = [old for old in names if old not in data_stream.sources]
+        sources = tuple(data_stream.sources)
+        missing = [old for old in names if old not in sources]
         if missing:
-            message = f"cannot rename {missing}: not sources of the stream {list(data_stream.sources)}"
+            message = f"cannot rename {missing}: not sources of the stream {list(sources)}"
             if on_non_existent == "raise":
-                raise ValueError(message)
-            if on_non_existent == "warn":
-                logger.warning(message)
-        renamed = tuple(names.get(s, s) for s in data_stream.sources)
+                raise SourceNameError(message)
+            logger.log(logging.WARNING if on_non_existent == "warn" else logging.DEBUG, message)
+        self.names = {old: new for old, new in names.items() if old in sources}
+        renamed = tuple(self.names.get(s, s) for s in sources)
         if len(set(renamed)) != len(renamed):
-            raise ValueError(f"renaming {dict(names)} gives duplicate source names {list(renamed)}")
+            raise SourceNameError(f"renaming {dict(names)} gives duplicate source names {list(renamed)}")
         self._sources = renamed
-        if self.axis_labels:
-            self.axis_labels = {names.get(k, k): v for k, v in self.axis_labels.items()}
 
-    @property
-    def sources(self) -> tuple[str, ...]:
-        """The renamed sources."""
-        return self._sources
+    def _infer_axis_labels(self) -> dict[str, Any] | None:
+        labels = self.data_stream.axis_labels
+        return {self.names.get(k, k): v for k, v in labels.items()} if labels else None
 
     def get_data_from(self, cursor: Any) -> tuple[Any, ...]:
         """The child's data, unchanged."""
@@ -381,13 +413,10 @@ class FilterSources(Transformer):
         super().__init__(data_stream, **kwargs)
         self._keep = tuple(i for i, s in enumerate(data_stream.sources) if s in sources)
         self._sources = tuple(data_stream.sources[i] for i in self._keep)
-        if self.axis_labels:
-            self.axis_labels = {k: v for k, v in self.axis_labels.items() if k in self._sources}
 
-    @property
-    def sources(self) -> tuple[str, ...]:
-        """The kept sources."""
-        return self._sources
+    def _infer_axis_labels(self) -> dict[str, Any] | None:
+        labels = self.data_stream.axis_labels
+        return {k: v for k, v in labels.items() if k in self._sources} if labels else None
 
     def get_data_from(self, cursor: Any) -> tuple[Any, ...]:
         """The kept elements of the child's data."""
@@ -458,9 +487,9 @@ class Merge(AbstractDataStream):
         self._sources = tuple(sources)
 
     @property
-    def sources(self) -> tuple[str, ...]:
-        """The merged source names."""
-        return self._sources
+    def sequential(self) -> bool:
+        """Whether one of the merged streams keeps its iteration state in itself (Fuel's protocol)."""
+        return super().sequential or any(s.sequential for s in self.data_streams)
 
     @property
     def num_requests(self) -> int | None:
@@ -470,8 +499,40 @@ class Merge(AbstractDataStream):
 
     def open_cursor(self, epoch: int, state: dict[str, Any] | None = None) -> Cursor:
         """One cursor per stream, zipped."""
+        if self._fuel_protocol:
+            return self._open_fuel_cursor(epoch, state)
         states = state["children"] if state else [None] * len(self.data_streams)
         return _ZipCursor([s.open_cursor(epoch, st) for s, st in zip(self.data_streams, states)], epoch)
+
+    @fuel_native
+    def get_epoch_iterator(self, as_dict: bool = False) -> DataIterator:
+        """An iterator over the next epoch of every stream, zipped."""
+        iterator = super().get_epoch_iterator(as_dict)
+        if not self._fuel_protocol:
+            self.__dict__["_fuel_latest"] = iterator
+        return iterator
+
+    @fuel_native
+    def get_data(self, request: Any = None) -> tuple[Any, ...]:
+        """Fuel's protocol: the next item of the current epoch (no request)."""
+        if request is not None:
+            raise ValueError(f"Merge takes no request, got {request!r}")
+        iterator = self.__dict__.get("_fuel_latest")
+        if iterator is None:
+            raise ValueError("Merge.get_data: no epoch is open; call get_epoch_iterator() first")
+        return iterator.cursor.next()
+
+    def reset(self) -> None:
+        """Start over from epoch 0, and reset every stream (Fuel)."""
+        super().reset()
+        for stream in self.data_streams:
+            stream.reset()
+
+    def next_epoch(self) -> None:
+        """Skip to the next epoch, in every stream (Fuel)."""
+        super().next_epoch()
+        for stream in self.data_streams:
+            stream.next_epoch()
 
     def state_dict(self) -> dict[str, Any]:
         """Epoch counter and every stream's state."""
