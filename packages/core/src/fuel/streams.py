@@ -24,6 +24,7 @@ iteration state in itself — works too; see :class:`AbstractDataStream`.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from abc import ABC
@@ -58,11 +59,43 @@ def fuel_native(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # live objects of the epoch being read through Fuel's protocol: never pickled with the stream
-_TRANSIENT = ("_fuel_active", "_fuel_latest", "_fuel_building", "_fuel_built", "child_epoch_iterator")
+_TRANSIENT = (
+    "_fuel_active", "_fuel_latest", "_fuel_building", "_fuel_built", "_fuel_last_epoch", "child_epoch_iterator"
+)
 
 
 def _overrides(cls: type, name: str) -> bool:
     return not getattr(getattr(cls, name, None), "_fuel_native", False)
+
+
+def _wrap_epoch_iterator(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Make a Fuel-protocol ``get_epoch_iterator`` return an epoch iterator with ``state_dict`` (resumable).
+
+    Fuel's own code returned any iterator (e.g. a ``filter`` over
+    ``child_epoch_iterator``); the main loop needs ``state_dict`` and
+    ``as_dict``. Such a result is wrapped; the epoch resumes by replay.
+    """
+
+    @functools.wraps(method)
+    def get_epoch_iterator(self: "AbstractDataStream", *args: Any, **kwargs: Any) -> Any:
+        state = self.__dict__
+        if "_fuel_building" in state:  # open_cursor takes the raw result
+            return method(self, *args, **kwargs)
+        state.pop("_fuel_last_epoch", None)
+        result = method(self, *args, **kwargs)
+        if isinstance(result, DataIterator) or not hasattr(result, "__iter__"):
+            return result
+        epoch = state.pop("_fuel_last_epoch", None)
+        if epoch is None:  # the method did not call super().get_epoch_iterator(): a new epoch all the same
+            epoch = self._epochs_started
+            self._epochs_started = epoch + 1
+            inner = None
+        else:
+            inner = state.get("_fuel_active")
+        as_dict = kwargs.get("as_dict", args[0] if args else False)
+        return DataIterator(self, _IteratorCursor(result, inner, epoch), as_dict=as_dict)
+
+    return get_epoch_iterator
 
 
 def _strip_batch(labels: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -133,6 +166,9 @@ class AbstractDataStream(ABC):
         super().__init_subclass__(**kwargs)
         cls._fuel_epoch_override = _overrides(cls, "get_epoch_iterator")
         cls._fuel_protocol = cls._fuel_epoch_override or _overrides(cls, "get_data")
+        own = cls.__dict__.get("get_epoch_iterator")
+        if own is not None and not getattr(own, "_fuel_native", False):
+            cls.get_epoch_iterator = _wrap_epoch_iterator(own)  # type: ignore[method-assign]
 
     def __init__(
         self,
@@ -268,6 +304,7 @@ class AbstractDataStream(ABC):
         self._epochs_started = epoch + 1
         if self._fuel_epoch_override:
             # reached through the subclass's own get_epoch_iterator, whose epoch-start code has run
+            self.__dict__["_fuel_last_epoch"] = epoch
             return _FuelEpochIterator(self, self._new_fuel_cursor(epoch), as_dict=as_dict)
         return DataIterator(self, self.open_cursor(epoch, None), as_dict=as_dict)
 
