@@ -515,6 +515,12 @@ class MultiProcessing(Transformer):
     random transformers give the same data because their randomness depends
     on (seed, epoch, position). :meth:`close` stops the worker.
 
+    A wrapped stream that keeps its iteration state in itself (Fuel's
+    ``get_data`` protocol; ``data_stream.sequential``) runs in the one worker
+    exactly as it would in the main process, resuming included. A pool that
+    splits batches between several workers must run such a stream in one of
+    them, or refuse it.
+
     Examples
     --------
     >>> from fuel.datasets import IndexableDataset
