@@ -83,8 +83,8 @@ def _wrap_epoch_iterator(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(self, *args, **kwargs)
         state.pop("_fuel_last_epoch", None)
         result = method(self, *args, **kwargs)
-        if isinstance(result, DataIterator) or not hasattr(result, "__iter__"):
-            return result
+        if isinstance(result, DataIterator) or hasattr(result, "state_dict") or not hasattr(result, "__iter__"):
+            return result  # already resumable its own way, or not an iterator at all
         epoch = state.pop("_fuel_last_epoch", None)
         if epoch is None:  # the method did not call super().get_epoch_iterator(): a new epoch all the same
             epoch = self._epochs_started
@@ -286,6 +286,8 @@ class AbstractDataStream(ABC):
     @fuel_native
     def get_data(self, request: Any = None) -> tuple[Any, ...]:
         """Fuel's protocol: the data of one request (streams that implement it override this)."""
+        if request is not None and self.iteration_scheme is None:
+            raise ValueError(f"{type(self).__name__} has no iteration scheme and takes no request, got {request!r}")
         raise NotImplementedError(
             f"{type(self).__name__} implements neither open_cursor nor Fuel's get_data(request)"
         )

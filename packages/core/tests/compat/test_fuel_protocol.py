@@ -222,3 +222,30 @@ def test_abstract_stream_without_any_protocol_says_what_to_implement():
         next(Nothing(produces_examples=True).get_epoch_iterator())
     with pytest.raises(AttributeError, match="has no sources"):
         AbstractDataStream(produces_examples=True).sources
+
+
+def test_server_stream_keeps_fuels_stream_api():
+    from fuel.server import ServerDataStream
+
+    stream = ServerDataStream(("f", "t"), produces_examples=False, port=5599)
+    with pytest.raises(ValueError, match="takes no request"):
+        stream.get_data([0, 1])
+    stream.close(), stream.next_epoch(), stream.reset()
+    assert stream.epoch == 0
+
+
+def test_an_own_resumable_epoch_iterator_is_returned_as_it_is():
+    class Own:
+        def __iter__(self):
+            return iter([(1,)])
+
+        def state_dict(self):
+            return {"mine": True}
+
+    class Custom(AbstractDataStream):
+        sources = ("x",)
+
+        def get_epoch_iterator(self, **kwargs):
+            return Own()
+
+    assert Custom(produces_examples=True).get_epoch_iterator().state_dict() == {"mine": True}

@@ -1,4 +1,4 @@
-"""Every example in fuel's docstrings runs and prints what it shows."""
+"""Every example in the docstrings of fuel's datasets, schemes, streams and transformers runs as shown."""
 
 from __future__ import annotations
 
@@ -8,13 +8,18 @@ import pkgutil
 
 import pytest
 
-import fuel
+import fuel.transformers
 
-MODULES = sorted(m.name for m in pkgutil.walk_packages(fuel.__path__, "fuel."))
+MODULES = [
+    "fuel.datasets.base", "fuel.datasets.text", "fuel.datasets.toy", "fuel.interop", "fuel.iterator",
+    "fuel.schemes", "fuel.streams", "fuel.transformers",
+    *sorted(m.name for m in pkgutil.iter_modules(fuel.transformers.__path__, "fuel.transformers.")),
+]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, report=False)
+    assert result.attempted, f"{name} has no docstring examples"
     assert result.failed == 0, f"{result.failed} docstring example(s) of {name} failed; run python -m doctest -v"
