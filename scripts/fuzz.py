@@ -26,6 +26,7 @@ TARGETS = {
     "sqlite-log": ("test_fuzz_logs_configs.py::test_fuzz_sqlite_logs", 1),
     "config": ("test_fuzz_logs_configs.py::test_fuzz_config_files", 2),
     "server": ("test_fuzz_server.py::test_fuzz_server_requests", 1),
+    "hdf5": ("test_fuzz_hdf5.py", 1),  # one loop of cases (in child processes) shared by both tests
 }
 
 
