@@ -251,7 +251,7 @@ def run_loop(
     all_extensions.extend(extensions)
     all_extensions.append(FinishAfter(after_n_epochs=epochs))
     if not quiet:
-        all_extensions.append(Printing(every_n_epochs=print_every))
+        all_extensions.append(Printing(every_n_epochs=print_every, after_epoch=False))  # every print_every-th epoch
     main_loop = MainLoop(algorithm, train_stream, model=model, extensions=all_extensions)
     start = time.perf_counter()
     main_loop.run()

@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         FinishAfter(after_n_epochs=args.epochs),
     ]
     if not args.quiet:
-        extensions.append(Printing(every_n_epochs=max(1, args.epochs // 4)))
+        extensions.append(Printing(every_n_epochs=max(1, args.epochs // 4), after_epoch=False))
     main_loop = MainLoop(
         algorithm,
         _common.stream_of({"features": train_x}, args.batch_size, shuffle_seed=args.seed),
