@@ -23,8 +23,9 @@ layer), for CI and throughput figures.
 
 Data parallel with torchrun: every rank calls
 ``blocks.distributed.init_distributed``, reads its shard of each global batch
-(``shard_scheme``), and ``GradientDescent`` averages gradients across ranks
-(DistributedDataParallel underneath); rank 0 prints.
+(``shard_scheme``), and ``GradientDescent`` averages gradients across ranks,
+weighted by examples (DistributedDataParallel underneath; uneven shards train as
+one process would); rank 0 prints.
 
     python examples/alexnet.py --generated                         # generated 64x64 images, width 1/16, seconds
     python examples/alexnet.py --data-file ilsvrc2012.hdf5 --image-size 224 --width 1 --classes 1000 \\

@@ -11,10 +11,18 @@ or several machines). In the script:
   on the number of ranks and a checkpoint taken under N ranks resumes under M;
 * :func:`wrap_module` wraps the module that computes the cost in
   :class:`torch.nn.parallel.DistributedDataParallel`, which averages gradients
-  across ranks during the backward pass;
-* :func:`all_reduce_mean` averages monitored values; :func:`is_main_process`
-  decides who writes logs and checkpoints; :func:`all_gather_json` collects
-  every rank's data position without pickling anything.
+  across ranks during the backward pass; :func:`example_share` rescales each
+  rank's mean cost first, so that average is weighted by examples and equals
+  the gradient of one process on the global batch even when the shards are
+  uneven (a global batch not divisible by the number of ranks, the last
+  partial batch);
+* :func:`count_examples` is the one rule that says how many examples a batch
+  holds (for the gradient weights and for monitoring);
+* :func:`all_gather_state` collects every rank's partial aggregates (exact
+  counts, float64 sums) so monitoring combines them as one process would;
+  :func:`is_main_process` decides who writes logs and checkpoints;
+  :func:`all_gather_json` collects every rank's data position without
+  pickling anything.
 
 Everything degrades to the single-process behaviour when no process group is
 initialized, so the same script runs with and without torchrun.
@@ -22,23 +30,31 @@ initialized, so the same script runs with and without torchrun.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from typing import Any, Mapping
+import threading
+from typing import Any, Iterator, Mapping
 
+import numpy
 import torch
 import torch.distributed as dist
 
 __all__ = [
     "all_gather_json",
+    "all_gather_state",
     "all_reduce_mean",
     "barrier",
     "broadcast_parameters",
+    "collective_state_dict",
+    "count_examples",
     "destroy_distributed",
+    "example_share",
     "init_distributed",
     "is_distributed",
     "is_main_process",
+    "is_state_dict_collective",
     "rank",
     "shard_scheme",
     "world_size",
@@ -200,8 +216,19 @@ def wrap_module(module: torch.nn.Module, **ddp_options: Any) -> torch.nn.Module:
     return DistributedDataParallel(module, **ddp_options)
 
 
+def _collective_device() -> torch.device:
+    """Where collectives run: the current CUDA device under NCCL, the CPU under gloo."""
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def all_reduce_mean(values: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Average tensors across ranks (one collective for all of them).
+    """Average tensors across ranks, unweighted (one collective for all of them).
+
+    Right for values that are the same on every rank or where every rank
+    stands for the same number of examples; monitoring does not use it: it
+    combines exact counts and sums with :func:`all_gather_state`.
 
     Examples
     --------
@@ -211,15 +238,32 @@ def all_reduce_mean(values: Mapping[str, torch.Tensor]) -> dict[str, torch.Tenso
     if not is_distributed() or not values:
         return dict(values)
     names = list(values)
-    flat = torch.cat([values[n].detach().reshape(-1).to(torch.float64) for n in names])
+    device = _collective_device()
+    flat = torch.cat([values[n].detach().reshape(-1).to(device=device, dtype=torch.float64) for n in names])
     dist.all_reduce(flat, op=dist.ReduceOp.SUM)
     flat /= world_size()
     out, offset = {}, 0
     for name in names:
         v = values[name]
-        out[name] = flat[offset : offset + v.numel()].reshape(v.shape).to(v.dtype)
+        out[name] = flat[offset : offset + v.numel()].reshape(v.shape).to(device=v.device, dtype=v.dtype)
         offset += v.numel()
     return out
+
+
+def _all_gather_bytes(data: bytes) -> list[bytes]:
+    """Every rank's ``data`` in rank order (two collectives: the lengths, then the padded bytes)."""
+    device = _collective_device()
+    payload = torch.frombuffer(bytearray(data), dtype=torch.uint8).to(device) if data else torch.zeros(
+        0, dtype=torch.uint8, device=device)
+    size = torch.tensor([payload.numel()], device=device)
+    sizes = [torch.zeros_like(size) for _ in range(world_size())]
+    dist.all_gather(sizes, size)
+    lengths = [int(s.item()) for s in sizes]
+    padded = torch.zeros(max(max(lengths), 1), dtype=torch.uint8, device=device)
+    padded[: payload.numel()] = payload
+    gathered = [torch.zeros_like(padded) for _ in range(world_size())]
+    dist.all_gather(gathered, padded)
+    return [bytes(g[:length].cpu().numpy().tobytes()) for g, length in zip(gathered, lengths)]
 
 
 def all_gather_json(obj: Any) -> list[Any]:
@@ -232,14 +276,191 @@ def all_gather_json(obj: Any) -> list[Any]:
     """
     if not is_distributed():
         return [obj]
-    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
-    payload = torch.frombuffer(bytearray(json.dumps(obj).encode("utf-8")), dtype=torch.uint8).to(device)
-    size = torch.tensor([payload.numel()], device=device)
-    sizes = [torch.zeros_like(size) for _ in range(world_size())]
-    dist.all_gather(sizes, size)
-    longest = int(max(s.item() for s in sizes))
-    padded = torch.zeros(longest, dtype=torch.uint8, device=device)
-    padded[: payload.numel()] = payload
-    gathered = [torch.zeros_like(padded) for _ in range(world_size())]
-    dist.all_gather(gathered, padded)
-    return [json.loads(bytes(g[: int(s.item())].cpu().tolist()).decode("utf-8")) for g, s in zip(gathered, sizes)]
+    return [json.loads(data.decode("utf-8")) for data in _all_gather_bytes(json.dumps(obj).encode("utf-8"))]
+
+
+_TENSOR_KEY = "__tensor__"
+
+
+def _encode_state(obj: Any, tensors: list[torch.Tensor]) -> Any:
+    if isinstance(obj, torch.Tensor):
+        tensors.append(obj.detach())
+        return {_TENSOR_KEY: len(tensors) - 1}
+    if isinstance(obj, numpy.ndarray):
+        return _encode_state(torch.from_numpy(numpy.ascontiguousarray(obj)), tensors)
+    if isinstance(obj, numpy.generic):
+        return obj.item()
+    if isinstance(obj, Mapping):
+        if _TENSOR_KEY in obj:
+            raise ValueError(f"a state to gather may not use the key {_TENSOR_KEY!r}")
+        return {str(key): _encode_state(value, tensors) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_encode_state(value, tensors) for value in obj]
+    return obj
+
+
+def _decode_state(obj: Any, tensors: list[torch.Tensor]) -> Any:
+    if isinstance(obj, dict):
+        if set(obj) == {_TENSOR_KEY}:
+            return tensors[obj[_TENSOR_KEY]]
+        return {key: _decode_state(value, tensors) for key, value in obj.items()}
+    if isinstance(obj, list):
+        return [_decode_state(value, tensors) for value in obj]
+    return obj
+
+
+def _pack_state(obj: Any) -> bytes:
+    tensors: list[torch.Tensor] = []
+    tree = _encode_state(obj, tensors)
+    chunks, layout, offset = [], [], 0
+    for tensor in tensors:
+        raw = tensor.contiguous().cpu().reshape(-1).view(torch.uint8).numpy().tobytes()
+        layout.append({"dtype": str(tensor.dtype).removeprefix("torch."), "shape": list(tensor.shape),
+                       "offset": offset, "nbytes": len(raw)})
+        chunks.append(raw)
+        offset += len(raw)
+    header = json.dumps({"state": tree, "tensors": layout}, allow_nan=True).encode("utf-8")
+    return len(header).to_bytes(8, "little") + header + b"".join(chunks)
+
+
+def _unpack_state(data: bytes) -> Any:
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + length].decode("utf-8"))
+    body = data[8 + length :]
+    tensors = []
+    for info in header["tensors"]:
+        raw = bytearray(body[info["offset"] : info["offset"] + info["nbytes"]])
+        flat = torch.frombuffer(raw, dtype=torch.uint8) if raw else torch.zeros(0, dtype=torch.uint8)
+        tensors.append(flat.view(getattr(torch, info["dtype"])).reshape(info["shape"]))
+    return _decode_state(header["state"], tensors)
+
+
+def all_gather_state(obj: Any) -> list[Any]:
+    """Gather a state (dicts, lists, numbers, strings and tensors) from every rank, in rank order.
+
+    Tensors travel as their raw bytes with their dtype and shape, so counts and
+    float64 sums arrive exactly; they come back on the CPU. Nothing is pickled.
+    Without a process group the result is ``[obj]``.
+
+    Examples
+    --------
+    >>> all_gather_state({"total": torch.tensor(2.5, dtype=torch.float64), "examples": 7})
+    [{'total': tensor(2.5000, dtype=torch.float64), 'examples': 7}]
+    """
+    if not is_distributed():
+        return [obj]
+    return [_unpack_state(data) for data in _all_gather_bytes(_pack_state(obj))]
+
+
+_LOCAL = threading.local()
+
+
+@contextlib.contextmanager
+def collective_state_dict() -> Iterator[None]:
+    """Mark the ``state_dict()`` calls inside as made by every rank together, in the same order.
+
+    :func:`blocks.serialization.save_checkpoint` enters it when every rank
+    takes part in a checkpoint. Inside, an extension may combine its
+    per-rank state with collectives (``TrainingDataMonitoring`` stores the
+    aggregates of all ranks, so a resumed run, under any number of ranks,
+    reads out what one process would). Outside (one rank saving after an
+    error, a user's own call) it must not: a peer that never joins would
+    wait forever.
+
+    Examples
+    --------
+    >>> with collective_state_dict():
+    ...     is_state_dict_collective()  # False without a process group
+    False
+    """
+    previous = getattr(_LOCAL, "collective", False)
+    _LOCAL.collective = True
+    try:
+        yield
+    finally:
+        _LOCAL.collective = previous
+
+
+def is_state_dict_collective() -> bool:
+    """Whether this ``state_dict()`` call runs on every rank together (see :func:`collective_state_dict`)."""
+    return getattr(_LOCAL, "collective", False) and is_distributed()
+
+
+def count_examples(batch: Mapping[str, Any], sources: Any = None) -> int:
+    """The number of examples in ``batch``: the length of axis 0 (Fuel's batch axis) of its sources.
+
+    The one rule data parallelism uses to weight the ranks: the gradients
+    (:class:`~blocks.algorithms.GradientDescent`) and the monitored aggregates.
+
+    Parameters
+    ----------
+    batch : mapping
+        Source name -> array, tensor or sequence.
+    sources : iterable of str, optional
+        Count only these sources (default: all). Sources without an axis
+        (0-d values) are skipped.
+
+    Raises
+    ------
+    ValueError
+        When the sources disagree on their length along axis 0 (time-major
+        sequences next to per-sequence sources: say what to count with
+        ``GradientDescent(mean_over=...)``), or when none has an axis.
+
+    Examples
+    --------
+    >>> import numpy
+    >>> count_examples({"features": numpy.zeros((5, 3)), "targets": numpy.zeros(5)})
+    5
+    """
+    lengths: dict[str, int] = {}
+    for name in batch if sources is None else sources:
+        value = batch[name]
+        shape = getattr(value, "shape", None)
+        if shape is not None:
+            if len(shape):
+                lengths[name] = int(shape[0])
+        elif hasattr(value, "__len__") and not isinstance(value, (str, bytes)):
+            lengths[name] = len(value)
+    if not lengths:
+        raise ValueError(f"cannot count the examples of a batch whose sources {sorted(batch)} have no axis")
+    if len(set(lengths.values())) > 1:
+        raise ValueError(
+            f"the batch's sources disagree on the number of examples along axis 0 ({lengths}): it is not clear "
+            "how many examples the batch holds (time-major sequences put time on axis 0). Pass "
+            "GradientDescent(mean_over=...) a function of the batch that returns what the cost is a mean over"
+        )
+    return next(iter(lengths.values()))
+
+
+def example_share(count: int | float | torch.Tensor) -> torch.Tensor:
+    """``count * world_size / (count summed over the ranks)``: this rank's weight in a data-parallel gradient.
+
+    DistributedDataParallel averages the ranks' gradients, ``(1/W) sum_r g_r``.
+    When rank ``r``'s cost is a mean over ``n_r`` examples, the gradient of the
+    mean over the global batch of ``N = sum_r n_r`` examples is
+    ``sum_r (n_r / N) g_r``: multiplying each rank's cost by ``n_r W / N``
+    before the backward pass makes DDP's average exactly that, shards even or
+    not. One all-reduce of one number; a ``count`` given as a tensor stays on
+    the device (no host synchronisation).
+
+    Returns
+    -------
+    torch.Tensor
+        A 0-d float64 tensor on the collective device (``1`` without a process group).
+
+    Examples
+    --------
+    >>> example_share(8)  # one process: every example is this rank's
+    tensor(1., dtype=torch.float64)
+    """
+    if not is_distributed():
+        return torch.ones((), dtype=torch.float64)
+    device = _collective_device()
+    if isinstance(count, torch.Tensor):
+        local = count.detach().to(device=device, dtype=torch.float64).reshape(1)
+    else:
+        local = torch.full((1,), float(count), dtype=torch.float64, device=device)
+    total = local.clone()
+    dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    return (local * world_size() / total).reshape(())

@@ -15,6 +15,22 @@ the values' dtype (at least float32) for up to :data:`COMPACT_EVERY` batches
 and are then folded into a float64 total, so a long epoch loses no precision
 while a batch pays for one same-dtype addition. Minima and maxima stay in the
 values' dtype; only :class:`Concatenate` keeps every batch's value.
+
+Data parallelism (torch.distributed): each rank aggregates its own shard of
+every batch, weighted by its own example counts; when a monitoring
+extension reads out, the ranks' partial states (exact counts, float64 sums)
+are gathered and merged by :meth:`Aggregator.merge_states`, in rank order,
+into the state one process would have reached on the global batches.
+:class:`WeightedMean` (the default) and :class:`Mean` are then exact for
+per-example means and for sums over examples (numerators and denominators
+are added over the ranks; a constant denominator counts global batches);
+:class:`Minimum`/:class:`Maximum` take the extreme over the ranks (exact for
+per-example extremes and values the same on every rank);
+:class:`TakeLast` is the example-weighted mean of the ranks' parts of the
+last batch (their common value when all are equal); :class:`Concatenate`
+joins every batch's parts in rank order (the global batch's order under
+:class:`fuel.schemes.ShardedScheme`). A :class:`MonitoredQuantity` states
+how its per-rank values combine in ``rank_reduction``.
 """
 
 from __future__ import annotations
@@ -78,6 +94,25 @@ class Aggregator(ABC):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict`'s result."""
+
+    def merge_states(self, states: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """One state holding what every one of ``states`` aggregated.
+
+        ``states`` are :meth:`state_dict` results of the ranks of a
+        data-parallel run, in rank order (empty ones left out): each rank
+        aggregated its shard of the same batches. Aggregators that cannot
+        be combined that way raise, so a data-parallel run never logs one
+        rank's view as the whole.
+        """
+        raise ValueError(
+            f"{type(self).__name__} does not say how the ranks of a data-parallel run combine: implement "
+            "merge_states() to monitor it under torch.distributed"
+        )
+
+    @classmethod
+    def can_merge(cls) -> bool:
+        """Whether this aggregator implements :meth:`merge_states`."""
+        return cls.merge_states is not Aggregator.merge_states
 
 
 def _tensor(value: Any) -> torch.Tensor:
@@ -159,6 +194,18 @@ class _RunningSum:
         self.pending = int(state.get("pending", 0))
 
 
+def _merged_sum(states: Sequence[Any]) -> dict[str, Any]:
+    """The :class:`_RunningSum` state of the float64 sum of ``states``' values, in order (``{}`` if none)."""
+    total: torch.Tensor | None = None
+    for state in states:
+        running = _RunningSum()
+        running.load_state_dict(state)
+        value = running.value()
+        if value is not None:
+            total = value.clone() if total is None else total + value.to(total.device)
+    return {} if total is None else {"total": total}
+
+
 class AggregationScheme(ABC):
     """How the values of ``requires`` over batches combine into one value.
 
@@ -212,6 +259,15 @@ class _MeanAggregator(Aggregator):
             self.denominator.load_state_dict(state["denominator"])
             self.batches = int(state.get("batches", 1))
 
+    def merge_states(self, states: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        states = [state for state in states if state]
+        if not states:
+            return {}
+        # numerators and denominators add up over the ranks' shards; the ranks saw the same (global) batches
+        return {"numerator": _merged_sum([state["numerator"] for state in states]),
+                "denominator": _merged_sum([state["denominator"] for state in states]),
+                "batches": max(int(state.get("batches", 1)) for state in states)}
+
 
 class Mean(AggregationScheme):
     """Sum of numerators over sum of denominators (Blocks' ``Mean``).
@@ -249,6 +305,8 @@ class _WeightedMeanAggregator(Aggregator):
         self.total_weight = 0.0
 
     def aggregate(self, values: Sequence[torch.Tensor], batch_size: int) -> None:
+        if not batch_size:  # no examples (a rank's empty shard): nothing to weigh, and 0 * nan is nan
+            return
         self.total_weight += batch_size
         self.total.add(values[0], batch_size)
 
@@ -266,6 +324,12 @@ class _WeightedMeanAggregator(Aggregator):
         if state:
             self.total.load_state_dict(state)
             self.total_weight = float(state["total_weight"])
+
+    def merge_states(self, states: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        states = [state for state in states if state]
+        if not states:
+            return {}
+        return {**_merged_sum(states), "total_weight": sum(float(state["total_weight"]) for state in states)}
 
 
 class WeightedMean(AggregationScheme):
@@ -300,15 +364,19 @@ class _ReduceAggregator(Aggregator):
     def initialize(self) -> None:
         self.value: torch.Tensor | None = None  # last, min, max: the running result
         self.values: list[torch.Tensor] = []  # concatenate: the pending batches
+        self.rows: list[int] = []  # concatenate: rows per batch (to interleave the ranks' parts)
+        self.examples = 0  # last: the examples of the last batch (to weigh the ranks' parts)
 
     def aggregate(self, values: Sequence[torch.Tensor], batch_size: int) -> None:
         value = _tensor(values[0])
         if self.reduce == "concatenate":
             self.values.append(value)
+            self.rows.append(value.shape[0] if value.dim() else 1)
             if len(self.values) >= COMPACT_EVERY:
                 self.values = [self.readout()]
         elif self.reduce == "last":
             self.value = value
+            self.examples = batch_size
         elif self.value is None:
             self.value = value.clone()  # the running minimum/maximum is updated in place: never the batch's own
         elif self.reduce == "min":
@@ -325,7 +393,13 @@ class _ReduceAggregator(Aggregator):
 
     def state_dict(self) -> dict[str, Any]:
         value = self.readout()
-        return {} if value is None else {"value": value}
+        if value is None:
+            return {}
+        if self.reduce == "concatenate":
+            return {"value": value, "rows": list(self.rows)}
+        if self.reduce == "last":
+            return {"value": value, "examples": self.examples}
+        return {"value": value}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.initialize()
@@ -333,8 +407,59 @@ class _ReduceAggregator(Aggregator):
             value = _tensor(state["value"]).clone()
             if self.reduce == "concatenate":
                 self.values = [value]
+                self.rows = [int(r) for r in state.get("rows", [value.shape[0] if value.dim() else 1])]
             else:
                 self.value = value
+                self.examples = int(state.get("examples", 1))
+
+    def merge_states(self, states: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        states = [state for state in states if state]
+        if len(states) <= 1:
+            return dict(states[0]) if states else {}
+        values = [_tensor(state["value"]) for state in states]
+        if self.reduce == "min" or self.reduce == "max":
+            combine = torch.minimum if self.reduce == "min" else torch.maximum
+            result = values[0]
+            for value in values[1:]:
+                result = combine(result, value.to(result.device))
+            return {"value": result}
+        if self.reduce == "last":
+            return _merge_last(values, [int(state.get("examples", 1)) for state in states])
+        return _merge_concatenated(values, [state.get("rows") for state in states])
+
+
+def _merge_last(values: list[torch.Tensor], examples: list[int]) -> dict[str, Any]:
+    """The ranks' parts of the last batch: their common value, else their example-weighted mean (float64)."""
+    first = values[0]
+    if all(v.dtype == first.dtype and v.shape == first.shape and torch.equal(v, first.to(v.device)) for v in values):
+        return {"value": first, "examples": sum(examples)}
+    if not sum(examples):
+        raise ValueError("TakeLast: the ranks' last values differ and none of them holds an example")
+    total = sum(v.to(torch.float64) * n for v, n in zip(values, examples) if n)
+    return {"value": total / sum(examples), "examples": sum(examples)}
+
+
+def _merge_concatenated(values: list[torch.Tensor], rows: list[Any]) -> dict[str, Any]:
+    """Every batch's rows, rank after rank: batches are aligned from the last (a resumed rank 0 has more)."""
+    values = [v.reshape(-1, *v.shape[1:]) for v in values]
+    rows = [list(r) if r is not None else [v.shape[0]] for r, v in zip(rows, values)]
+    depth = max(len(r) for r in rows)
+    pieces = []
+    for rank_rows, value in zip(rows, values):
+        if sum(rank_rows) != value.shape[0]:
+            raise ValueError(f"Concatenate: a rank's state has {value.shape[0]} rows, its batches {sum(rank_rows)}")
+        starts = [0]
+        for count in rank_rows:
+            starts.append(starts[-1] + count)
+        offset = depth - len(rank_rows)
+        pieces.append({offset + i: value[starts[i]:starts[i + 1]] for i in range(len(rank_rows))})
+    ordered, merged_rows = [], []
+    for batch in range(depth):
+        parts = [piece[batch] for piece in pieces if batch in piece]
+        ordered += parts
+        merged_rows.append(sum(part.shape[0] for part in parts))
+    device = values[0].device
+    return {"value": torch.cat([part.to(device) for part in ordered]), "rows": merged_rows}
 
 
 class TakeLast(AggregationScheme):
@@ -434,6 +559,17 @@ class MonitoredQuantity(ABC):
     name : str
         The record name.
 
+    Attributes
+    ----------
+    rank_reduction : {"mean", "sum", "min", "max"} or None
+        How the values of the ranks of a data-parallel run combine into one:
+        ``"mean"`` weighs each rank's value by the examples it aggregated
+        (exact for a per-example mean such as an error rate), ``"sum"``
+        adds them (counts), ``"min"``/``"max"`` take the extreme. ``None``
+        (the default): the quantity cannot be monitored under
+        torch.distributed (monitoring raises, naming it), since a value such
+        as a corpus BLEU score is no function of the ranks' scores.
+
     Examples
     --------
     >>> class ErrorRate(MonitoredQuantity):
@@ -451,6 +587,8 @@ class MonitoredQuantity(ABC):
     >>> rate.get_aggregated_value()
     0.3333333333333333
     """
+
+    rank_reduction: str | None = None
 
     def __init__(self, requires: Sequence[Any] | None = None, name: str | None = None) -> None:
         self.requires = list(requires or [])

@@ -35,6 +35,13 @@ def _batch_size(batch: Any) -> int:
     return 1
 
 
+def _examples(batch: Any) -> int:
+    """Examples in a batch under data parallelism: the rule the gradients are weighted by."""
+    from blocks import distributed
+
+    return distributed.count_examples(batch)
+
+
 def _log_value(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         value = value.detach()
@@ -79,6 +86,7 @@ class _Monitored:
             for aggregator, (_, _, positions) in zip(self.aggregators, self.schemes)
         ]
         self.count = 0
+        self.examples = 0  # examples aggregated by the MonitoredQuantity objects (their data-parallel weight)
 
     def _require(self, variable: Any) -> int:
         key = _key(variable)
@@ -93,15 +101,46 @@ class _Monitored:
         for quantity, _ in self.quantities:
             quantity.initialize()
         self.count = 0
+        self.examples = 0
 
     def aggregate(self, values: Sequence[Any], batch_size: int) -> None:
         for aggregate, position, getter in self._calls:
             aggregate((values[position],) if getter is None else getter(values), batch_size)
-        for quantity, positions in self.quantities:
-            quantity.aggregate(*(_to_numpy(values[i]) for i in positions))
+        if self.quantities:
+            for quantity, positions in self.quantities:
+                quantity.aggregate(*(_to_numpy(values[i]) for i in positions))
+            self.examples += batch_size
         self.count += 1
 
-    def readout(self) -> dict[str, Any]:
+    def check_across_ranks(self) -> None:
+        """Raise unless every item says how the ranks of a data-parallel run combine."""
+        for aggregator, (name, scheme, _) in zip(self.aggregators, self.schemes):
+            if not aggregator.can_merge():
+                raise ValueError(
+                    f"cannot monitor {name!r} under torch.distributed: its aggregation scheme "
+                    f"{type(scheme).__name__} does not say how the ranks combine (implement its aggregator's "
+                    "merge_states)"
+                )
+        for quantity, _ in self.quantities:
+            if quantity.rank_reduction not in _RANK_REDUCTIONS:
+                raise ValueError(
+                    f"cannot monitor the MonitoredQuantity {quantity.name!r} under torch.distributed: set its "
+                    f"rank_reduction to one of {sorted(_RANK_REDUCTIONS)} (how the ranks' values combine; got "
+                    f"{quantity.rank_reduction!r})"
+                )
+
+    def merged_states(self) -> list[dict[str, Any]]:
+        """Every aggregator's state merged over the ranks (a collective: every rank calls it)."""
+        from blocks import distributed
+
+        gathered = distributed.all_gather_state([aggregator.state_dict() for aggregator in self.aggregators])
+        return [aggregator.merge_states([states[i] for states in gathered])
+                for i, aggregator in enumerate(self.aggregators)]
+
+    def readout(self, across_ranks: bool = False) -> dict[str, Any]:
+        """The aggregated values; ``across_ranks``: of every rank together (a collective)."""
+        if across_ranks:
+            return self._readout_across_ranks()
         result = {}
         for aggregator, (name, _, _) in zip(self.aggregators, self.schemes):
             value = aggregator.readout()
@@ -110,6 +149,57 @@ class _Monitored:
         for quantity, _ in self.quantities:
             result[quantity.name] = _log_value(quantity.get_aggregated_value())
         return result
+
+    def _readout_across_ranks(self) -> dict[str, Any]:
+        from blocks import distributed
+
+        self.check_across_ranks()
+        local = {
+            "aggregators": [aggregator.state_dict() for aggregator in self.aggregators],
+            "quantities": [_quantity_value(quantity) for quantity, _ in self.quantities],
+            "examples": self.examples,
+        }
+        gathered = distributed.all_gather_state(local)
+        result = {}
+        for i, (aggregator, (name, scheme, _)) in enumerate(zip(self.aggregators, self.schemes)):
+            merged = scheme.get_aggregator()
+            merged.load_state_dict(aggregator.merge_states([states["aggregators"][i] for states in gathered]))
+            value = merged.readout()
+            if value is not None:
+                result[name] = _log_value(value)
+        for i, (quantity, _) in enumerate(self.quantities):
+            values = [states["quantities"][i] for states in gathered]
+            result[quantity.name] = _log_value(
+                _combine_quantity(quantity, values, [states["examples"] for states in gathered]))
+        return result
+
+
+_RANK_REDUCTIONS = {"mean", "sum", "min", "max"}
+
+
+def _quantity_value(quantity: MonitoredQuantity) -> torch.Tensor:
+    value = quantity.get_aggregated_value()
+    array = numpy.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"the MonitoredQuantity {quantity.name!r} gives a {array.dtype} value: only numbers combine "
+                         "across the ranks of a data-parallel run")
+    return torch.from_numpy(numpy.ascontiguousarray(array))
+
+
+def _combine_quantity(quantity: MonitoredQuantity, values: list[torch.Tensor], examples: list[int]) -> torch.Tensor:
+    reduction = quantity.rank_reduction
+    if reduction == "mean":
+        if not sum(examples):
+            raise ValueError(f"the MonitoredQuantity {quantity.name!r} aggregated no example on any rank")
+        total = sum(v.to(torch.float64) * n for v, n in zip(values, examples) if n)
+        return total / sum(examples)  # type: ignore[operator]
+    result = values[0]
+    for value in values[1:]:
+        if reduction == "sum":
+            result = result + value
+        else:
+            result = torch.minimum(result, value) if reduction == "min" else torch.maximum(result, value)
+    return result
 
 
 def _to_numpy(value: Any) -> Any:
@@ -151,14 +241,22 @@ class MonitoringExtension(SimpleExtension):
     def add_records(self, log: Any, record_tuples: Iterable[tuple[str, Any]]) -> None:
         """Write ``(name, value)`` pairs to the current row under their record names.
 
-        In a multi-process (torch.distributed) run, numeric values are averaged
-        across ranks first, in one collective, so every rank logs the same figures.
+        In a multi-process (torch.distributed) run, numeric values are
+        averaged across ranks first, unweighted, in one collective, so every
+        rank logs the same figures: give values that are the same on every
+        rank, or that stand for the same number of examples on each.
+        :class:`TrainingDataMonitoring` and :class:`DataStreamMonitoring` do
+        not go through this average: they merge the ranks' exact counts and
+        float64 sums (see :mod:`blocks_extensions.aggregation`).
         """
         record_tuples = list(record_tuples)
         from blocks import distributed
 
         if distributed.is_distributed():
             record_tuples = _averaged_across_ranks(record_tuples)
+        self._write_records(log, record_tuples)
+
+    def _write_records(self, log: Any, record_tuples: Iterable[tuple[str, Any]]) -> None:
         row = log.current_row
         for name, value in record_tuples:
             row[self.record_name(name)] = value
@@ -182,6 +280,22 @@ def _averaged_across_ranks(record_tuples: list[tuple[str, Any]]) -> list[tuple[s
     return out
 
 
+def _is_sharded(stream: Any) -> bool:
+    """Whether a :class:`fuel.schemes.ShardedScheme` cuts ``stream``'s batches (looking through transformers)."""
+    from fuel.schemes import ShardedScheme
+
+    seen: set[int] = set()
+    while stream is not None and id(stream) not in seen:
+        seen.add(id(stream))
+        scheme = getattr(stream, "iteration_scheme", None)
+        while scheme is not None:
+            if isinstance(scheme, ShardedScheme):
+                return True
+            scheme = getattr(scheme, "scheme", None)
+        stream = getattr(stream, "data_stream", None)
+    return False
+
+
 class DataStreamMonitoring(MonitoringExtension):
     """Evaluate variables over one epoch of a data stream (e.g. validation).
 
@@ -190,6 +304,12 @@ class DataStreamMonitoring(MonitoringExtension):
     evaluated without gradients. Each variable is aggregated by its scheme
     (see :mod:`blocks_extensions.aggregation`); :class:`MonitoredQuantity`
     objects get NumPy values.
+
+    Under torch.distributed, a stream cut by a
+    :class:`fuel.schemes.ShardedScheme` (``blocks.distributed.shard_scheme``)
+    is evaluated a shard per rank and the ranks' aggregates are merged
+    exactly (weighted by examples); any other stream is evaluated whole by
+    every rank, which then logs its own (the same) values.
 
     Parameters
     ----------
@@ -239,6 +359,7 @@ class DataStreamMonitoring(MonitoringExtension):
         self._monitored = _Monitored(self.variables)
         self._function: Any = None
         self._device: torch.device | None = None
+        self._across_ranks = False
 
     def compile(self) -> None:
         """Compile the evaluation function (done once, before training)."""
@@ -255,6 +376,11 @@ class DataStreamMonitoring(MonitoringExtension):
             raise ValueError(f"DataStreamMonitoring can only monitor graph variables: {err}") from None
         self._function = graph.compile(outputs)
         self._device = graph.parameters[0].device if graph.parameters else None
+        from blocks import distributed
+
+        self._across_ranks = distributed.is_distributed() and _is_sharded(self.data_stream)
+        if self._across_ranks:
+            self._monitored.check_across_ranks()
 
     def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
         if callback_invoked in ("before_training", "on_resumption"):
@@ -271,6 +397,7 @@ class DataStreamMonitoring(MonitoringExtension):
         monitored.initialize()
         num_required = len(monitored.required)
         device = self._device
+        count = _examples if self._across_ranks else _batch_size
         with torch.no_grad():
             for batch in self.data_stream.get_epoch_iterator(as_dict=True):
                 if device is not None and device.type != "cpu":
@@ -279,17 +406,17 @@ class DataStreamMonitoring(MonitoringExtension):
                         for k, v in batch.items()
                     }
                 values = self._function(batch)
-                monitored.aggregate(values[:num_required], _batch_size(batch))
+                monitored.aggregate(values[:num_required], count(batch))
                 for (buffer, _), value in zip(self.updates, values[num_required:]):
                     buffer.copy_(value)
         if monitored.count == 0:
             raise ValueError("DataStreamMonitoring's stream gave an epoch without batches")
-        return monitored.readout()
+        return monitored.readout(across_ranks=self._across_ranks)
 
     def do(self, which_callback: CallbackName, *args: Any) -> None:
         values = self.evaluate()
         logger.debug("monitoring on %s: %s", self.prefix or "data stream", values)
-        self.add_records(self.main_loop.log, values.items())
+        self._write_records(self.main_loop.log, values.items())
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
@@ -312,6 +439,13 @@ class TrainingDataMonitoring(MonitoringExtension):
     aggregated on the device, with no host sync. Aggregates are written to
     the log when a trigger fires, then reset. Besides graph variables, the
     algorithm's ``total_gradient_norm`` / ``total_step_norm`` objects work.
+
+    Under torch.distributed every rank aggregates its shard of each batch,
+    weighted by its examples (:func:`blocks.distributed.count_examples`), and
+    the ranks' aggregates are merged exactly when records are written, so
+    the log holds what one process would on the global batches. A
+    checkpoint stores the merged aggregates of an unfinished period (on rank
+    0 once resumed), so resuming under any number of ranks continues them.
 
     Parameters
     ----------
@@ -353,6 +487,8 @@ class TrainingDataMonitoring(MonitoringExtension):
         getter = operator.itemgetter(*required_names)
         self._get_required = getter if len(required_names) > 1 else (lambda values: (getter(values),))
         self._algorithm: Any = None
+        self._across_ranks = False
+        self._count = _batch_size
 
     def _setup(self) -> None:
         algorithm = self.main_loop.algorithm
@@ -365,6 +501,12 @@ class TrainingDataMonitoring(MonitoringExtension):
             )
         algorithm.add_monitored(self._monitored.required)
         self._algorithm = algorithm
+        from blocks import distributed
+
+        self._across_ranks = distributed.is_distributed()
+        if self._across_ranks:
+            self._monitored.check_across_ranks()
+            self._count = _examples
 
     def responds_to(self, callback_name: str) -> bool:
         return callback_name in ("before_training", "on_resumption", "after_batch") or super().responds_to(
@@ -374,7 +516,7 @@ class TrainingDataMonitoring(MonitoringExtension):
     def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
         if callback_invoked == "after_batch":
             values = self._get_required(self._algorithm.monitored_values)
-            self._monitored.aggregate(values, _batch_size(from_main_loop[0]))
+            self._monitored.aggregate(values, self._count(from_main_loop[0]))
             if "after_batch" not in self._by_callback:  # no trigger on batches: nothing more to do
                 return
         elif callback_invoked in ("before_training", "on_resumption"):
@@ -384,14 +526,25 @@ class TrainingDataMonitoring(MonitoringExtension):
     def do(self, which_callback: CallbackName, *args: Any) -> None:
         if self._monitored.count == 0:
             return
-        values = self._monitored.readout()
+        values = self._monitored.readout(across_ranks=self._across_ranks)
         self._monitored.initialize()
-        self.add_records(self.main_loop.log, values.items())
+        self._write_records(self.main_loop.log, values.items())
 
     def state_dict(self) -> dict[str, Any]:
+        """Trigger state, batches counted and the partial aggregates of the period in progress.
+
+        In a checkpoint every rank takes part in (see
+        :func:`blocks.distributed.collective_state_dict`), the aggregates of
+        all ranks, merged; otherwise this process's own.
+        """
+        from blocks import distributed
+
         state = super().state_dict()
         state["count"] = self._monitored.count
-        state["aggregators"] = [aggregator.state_dict() for aggregator in self._monitored.aggregators]
+        if distributed.is_state_dict_collective():
+            state["aggregators"] = self._monitored.merged_states()
+        else:
+            state["aggregators"] = [aggregator.state_dict() for aggregator in self._monitored.aggregators]
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -402,6 +555,10 @@ class TrainingDataMonitoring(MonitoringExtension):
                 f"saved TrainingDataMonitoring state has {len(saved)} aggregators, this one monitors "
                 f"{len(self._monitored.aggregators)}: monitor the same variables to resume"
             )
+        from blocks import distributed
+
+        # saved aggregates stand for every rank's batches: one rank holds them, the others start empty
+        keep = distributed.rank() == 0
         for aggregator, aggregator_state in zip(self._monitored.aggregators, saved):
-            aggregator.load_state_dict(aggregator_state)
+            aggregator.load_state_dict(aggregator_state if keep else {})
         self._monitored.count = int(state.get("count", 0))

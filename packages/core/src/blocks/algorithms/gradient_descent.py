@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import warnings
 from collections import OrderedDict
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -110,9 +111,28 @@ class GradientDescent(TrainingAlgorithm):
         before the step rule sees them, and a batch with non-finite gradients
         leaves parameters and rule state untouched.
     distributed : bool, optional
-        Average gradients across the ranks of a torch.distributed process
+        Combine gradients across the ranks of a torch.distributed process
         group (DistributedDataParallel around the compiled forward module).
         Default: when a process group with more than one rank exists.
+    reduction : {"mean", "sum"}
+        How the cost reduces over the examples of a batch; it decides how
+        data-parallel ranks combine their gradients into the gradient one
+        process would compute on the global batch (it changes nothing in a
+        single process). ``"mean"`` (every Blocks cost brick: a mean over the
+        batch): rank ``r``'s gradient counts ``n_r / N`` (its share of the
+        global batch's examples), so uneven shards (a global batch not
+        divisible by the number of ranks, the last partial batch) train
+        exactly as one process. ``"sum"`` (a cost summed over the examples):
+        the ranks' gradients are summed.
+    mean_over : callable, optional
+        With ``reduction="mean"``: ``batch -> count``, what the cost is a mean
+        over (a number or a tensor), e.g. ``lambda batch:
+        batch["targets_mask"].sum()`` for a cost averaged over the tokens of
+        padded sequences. Default: the number of examples,
+        :func:`blocks.distributed.count_examples` over the graph's input
+        sources (their length along axis 0, which must agree: for time-major
+        sequences say what to count). A cost that is neither a mean nor a sum
+        over examples has no exact data-parallel combination.
 
     Attributes
     ----------
@@ -169,7 +189,16 @@ class GradientDescent(TrainingAlgorithm):
         keep_gradients: bool = False,
         backend: Any = None,
         distributed: bool | None = None,
+        reduction: str = "mean",
+        mean_over: Callable[[Mapping[str, Any]], Any] | None = None,
     ) -> None:
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum' (how the cost reduces over the examples of a "
+                             f"batch), got {reduction!r}")
+        if mean_over is not None and not callable(mean_over):
+            raise ValueError(f"mean_over must be a function of the batch, got {type(mean_over).__name__}")
+        if mean_over is not None and reduction != "mean":
+            raise ValueError("mean_over says what a mean cost averages over; it means nothing with reduction='sum'")
         if on_unused_sources not in _ON_UNUSED_SOURCES:
             raise ValueError(f"on_unused_sources must be one of {_ON_UNUSED_SOURCES}, got {on_unused_sources!r}")
         if not isinstance(cost, Variable):
@@ -190,6 +219,9 @@ class GradientDescent(TrainingAlgorithm):
         self._backend_request = backend
         self.backend: Any = None
         self.distributed = distributed
+        self.reduction = reduction
+        self.mean_over = mean_over
+        self._share: Callable[[Mapping[str, Any]], Any] | None = None
         self.loss_scaler: Any = None
         self.graph = ComputationGraph([cost])
         if parameters is None:
@@ -289,6 +321,7 @@ class GradientDescent(TrainingAlgorithm):
             self.load_state_dict(state)
 
     def _compile(self) -> None:
+        self._share = None
         graph = ComputationGraph([self.cost, *self._monitored])
         self._updates = list(self.graph.updates)
         outputs = [self.cost, *self._monitored, *(value for _, value in self._updates)]
@@ -307,8 +340,9 @@ class GradientDescent(TrainingAlgorithm):
                     raise ValueError("distributed=True needs an initialized process group with more than one "
                                      "rank: call blocks.distributed.init_distributed() under torchrun")
                 distributed.broadcast_parameters(module)
-                # DistributedDataParallel averages the gradients during backward()
+                # DistributedDataParallel averages the gradients during backward(); the cost is rescaled first
                 self._function.set_forward(distributed.wrap_module(module))
+                self._share = self._data_parallel_share
         else:
             self._autocast = None
         self._input_names = set(self._function.input_names)
@@ -337,6 +371,25 @@ class GradientDescent(TrainingAlgorithm):
             warnings.warn(message, stacklevel=3)
         self._checked_sources = sources
 
+    def _data_parallel_share(self, batch: Mapping[str, Any]) -> Any:
+        """The factor on this rank's cost that makes DDP's average of gradients the global batch's gradient."""
+        from blocks import distributed
+
+        if self.reduction == "sum":  # the global cost is the sum of the ranks' costs
+            return float(distributed.world_size())
+        if self.mean_over is None:
+            count: Any = distributed.count_examples(batch, self._function.input_names)
+        else:
+            count = self.mean_over(batch)
+        if isinstance(count, numbers.Real) and not count > 0:
+            raise ValueError(
+                f"rank {distributed.rank()} of {distributed.world_size()} got a batch with {count} examples "
+                "(a global batch smaller than the number of ranks leaves some ranks empty, e.g. the last partial "
+                "batch of an epoch): its mean cost is undefined. Choose a batch size and a number of examples "
+                "whose every global batch holds at least one example per rank"
+            )
+        return distributed.example_share(count)
+
     def process_batch(self, batch: Mapping[str, Any]) -> None:
         """One forward, backward and update step on ``batch`` (source name -> array)."""
         if self._function is None:
@@ -357,8 +410,12 @@ class GradientDescent(TrainingAlgorithm):
                              "reduce it (e.g. .mean()) before building GradientDescent")
         parameters = self.parameters
         scaler = self.loss_scaler
+        cost = values[0]
+        if self._share is not None:  # data parallel: weight this rank's gradient by its share of the examples
+            share = self._share(batch)
+            cost = cost * (share.to(device=cost.device, dtype=cost.dtype) if isinstance(share, Tensor) else share)
         try:
-            (values[0] if scaler is None else scaler.scale_loss(values[0])).backward()
+            (cost if scaler is None else scaler.scale_loss(cost)).backward()
             gradients = [p.grad for p in parameters]
         finally:
             for parameter in parameters:

@@ -185,8 +185,15 @@ def save_checkpoint(
     document["kind"] = "parameters" if parameters_only or main_loop is None else "full"
     state_arrays: dict[str, Any] = {}
     optimizer_arrays: dict[str, Any] = {}
+    dist = _distributed() if collective else None
     if main_loop is not None:
-        loop_state = main_loop.state_dict()
+        if dist is not None:  # every rank is here: extensions may merge their per-rank state (monitoring)
+            from blocks.distributed import collective_state_dict
+
+            with collective_state_dict():
+                loop_state = main_loop.state_dict()
+        else:
+            loop_state = main_loop.state_dict()
         if parameters_only:
             status = loop_state.get("status", {})
             document["status"], _ = flatten_state(
@@ -211,7 +218,6 @@ def save_checkpoint(
     document["run"] = run_metadata()
     document["history"] = list(_HISTORY.get(main_loop, [])) if main_loop is not None else []
 
-    dist = _distributed() if collective else None
     if dist is not None:
         if document["kind"] == "full":
             data_doc, data_arrays = flatten_state(loop_state["data"])
