@@ -37,6 +37,13 @@ class GatedRecurrent(BaseRecurrent, Initializable):
     Parameters: ``state_to_state`` ``(dim, dim)``, ``state_to_gates`` ``(dim, 2 * dim)`` (``WEIGHT``; the two
     halves of ``state_to_gates`` are initialized separately) and ``initial_state`` (``INITIAL_STATE``).
 
+    **Not** ``torch.nn.GRU``: the reset gate multiplies the state *before* the recurrent product,
+    ``((states * r) · state_to_state)`` (Blocks' and Cho et al.'s form), where ``torch.nn.GRU`` (and cuDNN)
+    apply it *after*, ``r * (h · W_hn + b_hn)``. The two are different functions: no choice of weights makes
+    one equal the other, and weights copied between them give other outputs. The gate order differs too
+    (update, reset here; reset, update, new in torch). For ``torch.nn.GRU``'s formulation, its fused kernel and
+    its weights (``load_torch_module``), use :class:`TorchGRU`.
+
     Examples
     --------
     >>> import torch

@@ -40,6 +40,10 @@ class LSTM(BaseRecurrent, Initializable):
     (``WEIGHT``), ``initial_state`` and ``initial_cells`` (``INITIAL_STATE``, zeros). Outputs ``states`` and
     ``cells``; masked steps carry both over.
 
+    **Not** ``torch.nn.LSTM``: the diagonal peepholes (``W_cell_to_*``) have no counterpart there, and torch
+    adds two biases where the inputs here carry one. For ``torch.nn.LSTM``'s formulation, its fused kernel and
+    its weights, use :class:`TorchLSTM`.
+
     Examples
     --------
     >>> import torch

@@ -22,7 +22,9 @@ class AdaDelta(StepRule):
     Parameters
     ----------
     decay_rate : float, optional
-        ρ, in [0, 1] (default 0.95).
+        ρ, the weight of the old averages, in ``[0, 1)`` (default 0.95; Blocks'
+        and ``torch.optim.Adadelta``'s ``rho`` alike). With 1 the averages
+        would never leave 0 and the step would be the gradient itself.
     epsilon : float, optional
         Default 1e-6.
 
@@ -37,8 +39,11 @@ class AdaDelta(StepRule):
 
     def __init__(self, decay_rate: float | Tensor = 0.95, epsilon: float | Tensor = 1e-6) -> None:
         super().__init__()
-        if not 0.0 <= float(decay_rate) <= 1.0:
-            raise ValueError(f"AdaDelta decay_rate must be in [0, 1], got {float(decay_rate)}")
+        if not 0.0 <= float(decay_rate) < 1.0:
+            raise ValueError(
+                f"AdaDelta decay_rate must be in [0, 1) (the weight of the old averages, e.g. 0.95), got "
+                f"{float(decay_rate)}; with 1 the averages never leave 0 and the step is the raw gradient"
+            )
         self.decay_rate = self.add_hyperparameter("decay_rate", decay_rate)
         self.epsilon = self.add_hyperparameter("epsilon", epsilon)
 

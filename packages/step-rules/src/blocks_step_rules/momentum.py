@@ -12,6 +12,16 @@ from blocks.algorithms import CompositeRule, Scale, StepRule
 __all__ = ["BasicMomentum", "BasicNesterovMomentum", "Momentum", "NesterovMomentum"]
 
 
+def _check_momentum(rule: str, momentum: float | Tensor) -> None:
+    value = float(momentum)
+    if not -1.0 < value < 1.0:
+        raise ValueError(
+            f"{rule}(momentum={value:g}): the velocity is multiplied by momentum every step, so |momentum| >= 1 "
+            "makes it grow without bound; momentum is the coefficient itself (as in Blocks and torch.optim.SGD, "
+            "e.g. 0.9), not its complement"
+        )
+
+
 class BasicMomentum(StepRule):
     """Accumulate steps with exponential discount: ``v = momentum * v + step``; the step is ``v``.
 
@@ -21,7 +31,8 @@ class BasicMomentum(StepRule):
     Parameters
     ----------
     momentum : float, optional
-        The discount of the velocity (default 0).
+        The discount of the velocity, in ``(-1, 1)`` (default 0): the
+        coefficient itself, as in Blocks and ``torch.optim.SGD``.
 
     Examples
     --------
@@ -37,6 +48,7 @@ class BasicMomentum(StepRule):
 
     def __init__(self, momentum: float | Tensor = 0.0) -> None:
         super().__init__()
+        _check_momentum(type(self).__name__, momentum)
         self.momentum = self.add_hyperparameter("momentum", momentum)
 
     def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
@@ -117,7 +129,7 @@ class BasicNesterovMomentum(StepRule):
     Parameters
     ----------
     momentum : float, optional
-        Default 0.
+        In ``(-1, 1)`` (default 0).
 
     Examples
     --------
@@ -133,6 +145,7 @@ class BasicNesterovMomentum(StepRule):
 
     def __init__(self, momentum: float | Tensor = 0.0) -> None:
         super().__init__()
+        _check_momentum(type(self).__name__, momentum)
         self.momentum = self.add_hyperparameter("momentum", momentum)
 
     def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:

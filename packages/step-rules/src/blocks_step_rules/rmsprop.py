@@ -21,7 +21,10 @@ class BasicRMSProp(StepRule):
     Parameters
     ----------
     decay_rate : float, optional
-        In [0, 1] (default 0.9).
+        The weight of the old average, in ``[0, 1)`` (default 0.9; Blocks'
+        ``decay_rate`` and ``torch.optim.RMSprop``'s ``alpha`` alike). With 1
+        the average would stay 0 and every step be multiplied by
+        ``max_scaling``.
     max_scaling : float, optional
         The largest factor a step can be multiplied by (default 1e5); Blocks'
         ``epsilon = 1 / max_scaling`` is a floor of the RMS, where
@@ -38,8 +41,11 @@ class BasicRMSProp(StepRule):
 
     def __init__(self, decay_rate: float | Tensor = 0.9, max_scaling: float | Tensor = 1e5) -> None:
         super().__init__()
-        if not 0.0 <= float(decay_rate) <= 1.0:
-            raise ValueError(f"decay_rate must be in [0, 1], got {float(decay_rate)}")
+        if not 0.0 <= float(decay_rate) < 1.0:
+            raise ValueError(
+                f"RMSProp decay_rate must be in [0, 1) (the weight of the old average, e.g. 0.9), got "
+                f"{float(decay_rate)}; with 1 the average stays 0 and every step is multiplied by max_scaling"
+            )
         if not float(max_scaling) > 0:
             raise ValueError(f"max_scaling must be positive, got {float(max_scaling)}")
         self.decay_rate = self.add_hyperparameter("decay_rate", decay_rate)
