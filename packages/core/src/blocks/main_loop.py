@@ -506,12 +506,51 @@ class MainLoop:
         Extension states are matched by name; the algorithm's state is loaded
         after ``algorithm.initialize()`` when this process has not run it yet.
         A saved live epoch iterator continues at its next batch.
+
+        All or nothing: when a part of ``state`` cannot be taken (the log, an
+        extension, the algorithm or the data stream raises), the parts already
+        loaded are put back as they were before the error is raised.
         """
+        if not isinstance(state, dict):
+            raise ValueError(f"main loop state must be a dict, got {type(state).__name__}")
         missing = {"status", "log", "extensions", "algorithm", "data"} - set(state)
         if missing:
             raise ValueError(
                 f"main loop state lacks {sorted(missing)}; expected status, log, extensions, algorithm, data"
             )
+        undo = self._undo_point()
+        try:
+            self._load_state(state)
+        except Exception:
+            try:
+                undo()
+            except Exception:
+                logger.exception("could not put the main loop back after a failed load: rebuild it before using it")
+            raise
+
+    def _undo_point(self) -> Any:
+        """A function that puts the loop's state (log, extensions, algorithm, data position) back as it is now."""
+        log = _copy_state(self.log.state_dict())
+        extensions = {ext.name: _copy_state(ext.state_dict()) for ext in self.extensions}
+        algorithm = _copy_state(self.algorithm.state_dict()) if self._algorithm_initialized else None
+        stream = _copy_state(self.data_stream.state_dict()) if hasattr(self.data_stream, "state_dict") else None
+        attributes = (self._pending_algorithm_state, self._epoch_iterator, self._resumed)
+        epoch_started = self.status["epoch_started"]
+
+        def undo() -> None:
+            self.log.load_state_dict(log)
+            for ext in self.extensions:
+                ext.load_state_dict(extensions[ext.name])
+            if algorithm is not None:
+                self.algorithm.load_state_dict(algorithm)
+            if stream is not None:
+                self.data_stream.load_state_dict(stream)
+            self._pending_algorithm_state, self._epoch_iterator, self._resumed = attributes
+            self.status["epoch_started"] = epoch_started
+
+        return undo
+
+    def _load_state(self, state: dict[str, Any]) -> None:
         self.log.load_state_dict(state["log"])
         status = {**default_status(), **state["status"]}
         status["_epoch_ends"] = list(status["_epoch_ends"])
@@ -541,10 +580,29 @@ class MainLoop:
             self.status["epoch_started"] = False
         self._resumed = True
 
-    def resume(self, path: str) -> None:
-        """Load the checkpoint at ``path`` (``blocks.serialization``) and continue from it in :meth:`run`."""
+    def resume(self, path: str, *, cast_dtypes: bool = False) -> None:
+        """Load the checkpoint at ``path`` (``blocks.serialization``) and continue from it in :meth:`run`.
+
+        Parameters of another dtype than the model's are an error unless
+        ``cast_dtypes=True`` (see :func:`blocks.serialization.load_main_loop_state`).
+        """
         from blocks.serialization import load_main_loop_state
 
-        load_main_loop_state(self, path)
+        load_main_loop_state(self, path, cast_dtypes=cast_dtypes)
         self._resumed = True
         self.resumed_from_path = str(path)
+
+
+def _copy_state(value: Any) -> Any:
+    """A copy of a state dict that later in-place changes to the live objects cannot reach (tensors cloned)."""
+    if isinstance(value, dict):
+        return {k: _copy_state(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_state(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_copy_state(v) for v in value)
+    if callable(getattr(value, "detach", None)) and callable(getattr(value, "clone", None)):  # torch.Tensor
+        return value.detach().clone()
+    if type(value).__module__ == "numpy" and callable(getattr(value, "copy", None)):
+        return value.copy()
+    return value

@@ -326,7 +326,7 @@ def test_resume_and_environment_variable(doubles, monkeypatch):
     saved = {"ckpt.tar": first.state_dict()}
     calls = []
 
-    def load_main_loop_state(main_loop, path):
+    def load_main_loop_state(main_loop, path, **options):
         calls.append(path)
         main_loop.load_state_dict(saved[path])
 

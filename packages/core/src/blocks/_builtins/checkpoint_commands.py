@@ -75,11 +75,6 @@ def continue_command(path: str, force: bool = False) -> tuple[list[str], str, di
 
     info = checkpoint_info(path)
     run = info.get("run") or {}
-    if not isinstance(run, dict) or not all(
-        _is_text_list(run.get(key)) for key in ("orig_argv", "argv") if run.get(key) is not None
-    ) or not all(isinstance(run.get(key), (str, type(None))) for key in ("executable", "cwd")):
-        raise ValueError(f"{path}: the recorded command line is malformed (argv and orig_argv must be lists of "
-                         "strings, executable and cwd strings); not running it")
     orig = run.get("orig_argv") or ([run.get("executable") or sys.executable, *run["argv"]] if run.get("argv") else [])
     if not orig:
         raise ValueError(f"{path}: the checkpoint records no command line (kind {info['kind']!r}); run your script "
@@ -99,10 +94,6 @@ def continue_command(path: str, force: bool = False) -> tuple[list[str], str, di
     env = dict(os.environ)
     env[RESUME_VARIABLE] = os.path.abspath(path)
     return [executable, *orig[1:]], cwd, env
-
-
-def _is_text_list(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) and "\0" not in v for v in value)
 
 
 def describe_command(argv: list[str], cwd: str, env: dict[str, str]) -> str:

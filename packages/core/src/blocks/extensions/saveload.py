@@ -357,6 +357,9 @@ class Load(SimpleExtension):
         and extension states, random states.
     load_log : bool
         Also restore the training log.
+    cast_dtypes : bool
+        Convert saved parameters of another dtype to the model's (e.g. float32
+        weights into a float64 model); by default another dtype is an error.
     **kwargs
         Triggers (default ``before_training=True``) and ``name``.
 
@@ -372,6 +375,8 @@ class Load(SimpleExtension):
         path: str | os.PathLike[str],
         load_iteration_state: bool = False,
         load_log: bool = False,
+        *,
+        cast_dtypes: bool = False,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("before_training", True)
@@ -379,6 +384,7 @@ class Load(SimpleExtension):
         self.path = os.fspath(path)
         self.load_iteration_state = load_iteration_state
         self.load_log = load_log
+        self.cast_dtypes = cast_dtypes
 
     def do(self, which_callback: CallbackName, *args: Any) -> None:
         """Load the checkpoint (parameters always, the rest as asked)."""
@@ -388,6 +394,7 @@ class Load(SimpleExtension):
             logger.warning("no checkpoint at %s: training starts from scratch", self.path)
             return
         load_main_loop_state(
-            self.main_loop, self.path, load_iteration_state=self.load_iteration_state, load_log=self.load_log
+            self.main_loop, self.path, load_iteration_state=self.load_iteration_state, load_log=self.load_log,
+            cast_dtypes=self.cast_dtypes,
         )
         logger.info("loaded %s", self.path)

@@ -274,7 +274,7 @@ class Archive:
             for name, entry in members.items():
                 if not isinstance(entry.get("size"), int) or not isinstance(entry.get("sha256"), str):
                     raise ValueError(f"bad entry for {name!r}")
-        except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as err:
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
             raise CheckpointError(
                 f"{self.path}: {MANIFEST} is damaged or not a {FORMAT_NAME} manifest ({err})"
             ) from None

@@ -38,6 +38,7 @@ import torch
 
 from blocks.serialization import safetensors_io
 from blocks.serialization.archive import FORMAT_VERSION, Archive, MemberSource, write_archive
+from blocks.serialization.document import parse_json, validate_document
 from blocks.serialization.errors import CheckpointError
 from blocks.serialization.flatten import flatten_state, unflatten_state
 from blocks.serialization.graph_rng import capture_graph_rng, restore_graph_rng
@@ -311,16 +312,41 @@ def _parameters_from(archive: Archive) -> dict[str, torch.Tensor]:
     return {name: safetensors_io.to_torch(r) for name, r in raw.items()}
 
 
+def _read_document(path: str, data: memoryview) -> dict[str, Any]:
+    """Parse and check ``state.json`` (structure and field types)."""
+    return validate_document(parse_json(data, f"{path}: {STATE_JSON}"), f"{path}: {STATE_JSON}", FORMAT_VERSION)
+
+
+def _check_recorded_parameters(path: str, recorded: dict[str, Any], parameters: dict[str, torch.Tensor]) -> None:
+    """``state.json``'s list of parameters (names, dtypes, shapes) must describe the parameters member exactly."""
+    if set(recorded) != set(parameters):
+        raise CheckpointError(
+            f"{path}: {STATE_JSON} lists parameters {sorted(set(recorded) ^ set(parameters))} that "
+            f"{PARAMETERS} does not agree on"
+        )
+    disagree = [
+        f"{name} ({STATE_JSON}: {entry['dtype']} {entry['shape']}, {PARAMETERS}: "
+        f"{str(parameters[name].dtype).replace('torch.', '')} {list(parameters[name].shape)})"
+        for name, entry in recorded.items()
+        if entry["dtype"] != str(parameters[name].dtype).replace("torch.", "")
+        or list(entry["shape"]) != list(parameters[name].shape)
+    ]
+    if disagree:
+        raise CheckpointError(f"{path}: {STATE_JSON} and {PARAMETERS} disagree on dtype or shape: {disagree}")
+
+
 def load_checkpoint(path: str | os.PathLike[str], *, trusted: bool = False) -> LoadedCheckpoint:
     """Read and verify a whole checkpoint (every member's size and sha256) and parse it.
 
-    Nothing is unpickled unless ``trusted=True`` and the checkpoint was saved
-    with ``trusted=True`` (a warning is issued then).
+    ``state.json`` is checked field by field (structure and types) and every
+    array it refers to is resolved, so a checkpoint that loads here holds
+    everything it claims. Nothing is unpickled unless ``trusted=True`` and the
+    checkpoint was saved with ``trusted=True`` (a warning is issued then).
 
     Raises
     ------
     CheckpointError
-        (a ``ValueError``) for a missing, truncated, corrupted, altered or newer-format file.
+        (a ``ValueError``) for a missing, truncated, corrupted, altered, malformed or newer-format file.
     """
     path = os.fspath(path)
     with Archive(path) as archive:
@@ -329,24 +355,10 @@ def load_checkpoint(path: str | os.PathLike[str], *, trusted: bool = False) -> L
     for required in (STATE_JSON, PARAMETERS):
         if required not in members:
             raise CheckpointError(f"{path}: member {required!r} is missing; members: {sorted(members)}")
-    try:
-        document = json.loads(bytes(members[STATE_JSON]).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
-        raise CheckpointError(f"{path}: {STATE_JSON} is not valid JSON ({err})") from None
-    version = document.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path}: {STATE_JSON} has format version {version!r}; this blocks-core reads versions up to "
-            f"{FORMAT_VERSION}; upgrade blocks-core to load it"
-        )
+    document = _read_document(path, members[STATE_JSON])
     raw_params, _ = safetensors_io.read(members[PARAMETERS], f"{path}: {PARAMETERS}")
     parameters = {name: safetensors_io.to_torch(r) for name, r in raw_params.items()}
-    recorded = document.get("parameters", {})
-    if set(recorded) != set(parameters):
-        raise CheckpointError(
-            f"{path}: {STATE_JSON} lists parameters {sorted(set(recorded) ^ set(parameters))} that "
-            f"{PARAMETERS} does not agree on"
-        )
+    _check_recorded_parameters(path, document["parameters"], parameters)
     tables: dict[str, dict[str, safetensors_io.RawTensor]] = {}
     for name in (OPTIMIZER, STATE):
         if name in members:
@@ -380,8 +392,10 @@ def load_checkpoint(path: str | os.PathLike[str], *, trusted: bool = False) -> L
         graph_rng = unflatten_state(document.get("graph_rng"), get_array, get_object)
     except CheckpointError:
         raise
-    except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{path}: malformed {STATE_JSON} ({err})") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: malformed {STATE_JSON} (nested too deeply)") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as err:
+        raise CheckpointError(f"{path}: malformed {STATE_JSON} ({type(err).__name__}: {err})") from None
     return LoadedCheckpoint(path, manifest, document, parameters, loop, rng, extra, graph_rng, objects)
 
 
@@ -416,7 +430,9 @@ def load_parameters(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         return _parameters_from(archive)
 
 
-def _check_parameters(path: str, target: Mapping[str, torch.Tensor], saved: Mapping[str, torch.Tensor]) -> None:
+def _check_parameters(
+    path: str, target: Mapping[str, torch.Tensor], saved: Mapping[str, torch.Tensor], cast_dtypes: bool = False
+) -> None:
     problems = []
     missing = [n for n in target if n not in saved]
     unexpected = [n for n in saved if n not in target]
@@ -430,6 +446,15 @@ def _check_parameters(path: str, target: Mapping[str, torch.Tensor], saved: Mapp
     ]
     if mismatched:
         problems.append(f"shape mismatch: {mismatched}")
+    if not cast_dtypes:
+        other_dtype = [
+            f"{n} (model {str(target[n].dtype).replace('torch.', '')}, checkpoint "
+            f"{str(saved[n].dtype).replace('torch.', '')})"
+            for n in target if n in saved and target[n].dtype != saved[n].dtype
+        ]
+        if other_dtype:
+            problems.append(f"dtype mismatch: {other_dtype} (pass cast_dtypes=True to convert them to the model's "
+                            "dtypes, e.g. float32 weights into a float64 model for gradient checks)")
     if problems:
         raise CheckpointError(
             f"{path}: the checkpoint's parameters do not match the model; " + "; ".join(problems)
@@ -471,11 +496,16 @@ def load_main_loop_state(
     load_iteration_state: bool = True,
     load_log: bool = True,
     trusted: bool = False,
+    cast_dtypes: bool = False,
 ) -> LoadedCheckpoint:
     """Load a checkpoint into ``main_loop``: parameters always, then the chosen parts of its state.
 
-    The whole file is verified and parsed, and the parameters are checked
-    against the model (names and shapes), before anything is changed.
+    All or nothing: the whole file is verified and parsed, ``state.json`` is
+    checked field by field, and the parameters are checked against the model
+    (names, shapes and dtypes) before anything is changed; if the main loop
+    then cannot take the saved state, the parameters, the loop's state and
+    the random states are put back as they were and a
+    :class:`CheckpointError` is raised.
 
     An old Blocks checkpoint (``_parameters`` npz member) can be loaded with
     ``load_iteration_state=False, load_log=False``: its parameters go into
@@ -492,6 +522,10 @@ def load_main_loop_state(
         Restore the training log (and the status it carries).
     trusted : bool
         Allow unpickling values saved with ``trusted=True``.
+    cast_dtypes : bool
+        Convert saved parameters of another dtype to the model's (e.g. float32
+        weights into a float64 model for gradient checks). By default another
+        dtype is an error: a silent conversion can lose precision or range.
 
     Returns
     -------
@@ -500,18 +534,33 @@ def load_main_loop_state(
     Raises
     ------
     CheckpointError
-        For a damaged file or parameters that do not match the model (nothing is loaded then),
-        or a parameters-only checkpoint when iteration state or log were asked for.
+        For a damaged or malformed file, parameters that do not match the model, a parameters-only
+        checkpoint when iteration state or log were asked for, or a state the main loop refuses;
+        nothing is changed then.
+
+    Examples
+    --------
+    >>> import os, tempfile, torch
+    >>> from blocks.main_loop import MainLoop
+    >>> model = torch.nn.Linear(2, 1)
+    >>> path = os.path.join(tempfile.mkdtemp(), "w.tar")
+    >>> _ = save_checkpoint(path, model=model)
+    >>> loop = MainLoop(algorithm=None, data_stream=None, model=model.double())
+    >>> _ = load_main_loop_state(loop, path, load_iteration_state=False, load_log=False)
+    Traceback (most recent call last):
+    ...
+    blocks.serialization.errors.CheckpointError: ... dtype mismatch: ['weight (model float64, checkpoint float32)', ...
+    >>> _ = load_main_loop_state(loop, path, load_iteration_state=False, load_log=False, cast_dtypes=True)
     """
     from blocks.serialization.legacy import is_legacy_checkpoint
 
     if is_legacy_checkpoint(path):
-        return _load_legacy(main_loop, os.fspath(path), load_iteration_state or load_log)
+        return _load_legacy(main_loop, os.fspath(path), load_iteration_state or load_log, cast_dtypes)
     checkpoint = load_checkpoint(path, trusted=trusted)
     path = checkpoint.path
     model = _model_of(main_loop)
     target = persistent_tensors(model) if model is not None else {}
-    _check_parameters(path, target, checkpoint.parameters)
+    _check_parameters(path, target, checkpoint.parameters, cast_dtypes)
     wants_state = load_iteration_state or load_log
     if wants_state and checkpoint.main_loop is None:
         raise CheckpointError(
@@ -520,49 +569,95 @@ def load_main_loop_state(
         )
     if load_iteration_state and checkpoint.graph_rng is not None:
         _check_graph_rng(main_loop, checkpoint, path)
-    device = next((t.device for t in target.values()), torch.device("cpu"))
-    previous = {name: t.detach().clone() for name, t in target.items()} if wants_state else {}
-    with torch.no_grad():
-        for name, tensor in target.items():
-            tensor.copy_(checkpoint.parameters[name])
-    if not wants_state:
-        return checkpoint
-    saved = dict(checkpoint.main_loop)
-    saved["algorithm"] = _to_device(saved["algorithm"], device)
-    ranks = checkpoint.document.get("ranks")
-    dist = _distributed()
-    if ranks and dist is not None and ranks["world_size"] == dist.world_size():
-        saved["data"] = unflatten_state(ranks["data"][dist.rank()], _no_arrays)
-    elif ranks and ranks["world_size"] != (dist.world_size() if dist is not None else 1):
-        logger.info("the checkpoint was saved by %d ranks, this run has %d: every rank starts from rank 0's data "
-                    "position (sharded schemes count positions globally)", ranks["world_size"],
-                    dist.world_size() if dist is not None else 1)
+    saved = _saved_loop_state(checkpoint, target, load_iteration_state, load_log, main_loop) if wants_state else {}
+    previous = {name: t.detach().clone() for name, t in target.items()}
+    undo = _undo_point(main_loop, load_iteration_state) if wants_state else None
     try:
+        with torch.no_grad():
+            for name, tensor in target.items():
+                tensor.copy_(checkpoint.parameters[name])
         if load_iteration_state:
-            if not load_log:
-                saved["log"] = main_loop.log.state_dict()
             main_loop.load_state_dict(saved)
             if checkpoint.rng:
                 restore_rng_state(checkpoint.rng)
             if checkpoint.graph_rng is not None:
                 restore_graph_rng(main_loop, checkpoint.graph_rng, path)
-        else:
+        elif load_log:
             main_loop.log.load_state_dict(saved["log"])
             main_loop.log.status.update(saved["status"])
     except Exception as err:
         with torch.no_grad():
             for name, tensor in target.items():
                 tensor.copy_(previous[name])
+        restored = "the parameters were put back"
+        if undo is not None:
+            try:
+                undo()
+                restored = "the parameters, the main loop's state and the random states were put back"
+            except Exception:  # noqa: BLE001 - report the original error; the loop is unusable
+                logger.exception("could not put the main loop back after a failed load")
+                restored += " but the main loop's state could not be: rebuild the main loop before using it"
         raise CheckpointError(
-            f"{path}: the main loop could not take the saved state ({type(err).__name__}: {err}); the "
-            "parameters were put back, but rebuild the main loop before using it"
+            f"{path}: the main loop could not take the saved state ({type(err).__name__}: {err}); {restored}"
         ) from err
-    _HISTORY[main_loop] = [*checkpoint.document.get("history", []), {**checkpoint.document.get("run", {}),
-                                                                       "checkpoint": os.path.abspath(path)}]
+    if wants_state:
+        _HISTORY[main_loop] = [*checkpoint.document.get("history", []),
+                               {**checkpoint.document.get("run", {}), "checkpoint": os.path.abspath(path)}]
     return checkpoint
 
 
-def _load_legacy(main_loop: Any, path: str, wants_state: bool) -> LoadedCheckpoint:
+def _saved_loop_state(
+    checkpoint: LoadedCheckpoint, target: Mapping[str, torch.Tensor], load_iteration_state: bool, load_log: bool,
+    main_loop: Any,
+) -> dict[str, Any]:
+    """The main loop's state to load, built in full before anything changes."""
+    path = checkpoint.path
+    saved = dict(checkpoint.main_loop or {})
+    device = next((t.device for t in target.values()), torch.device("cpu"))
+    saved["algorithm"] = _to_device(saved["algorithm"], device)
+    ranks = checkpoint.document.get("ranks")
+    dist = _distributed()
+    world = dist.world_size() if dist is not None else 1
+    if ranks and dist is not None and ranks["world_size"] == world:
+        try:
+            saved["data"] = unflatten_state(ranks["data"][dist.rank()], _no_arrays)
+        except CheckpointError as err:
+            raise CheckpointError(f"{path}: {err}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as err:
+            raise CheckpointError(f"{path}: malformed data position of rank {dist.rank()} ({err})") from None
+    elif ranks and ranks["world_size"] != world:
+        logger.info("the checkpoint was saved by %d ranks, this run has %d: every rank starts from rank 0's data "
+                    "position (sharded schemes count positions globally)", ranks["world_size"], world)
+    if load_iteration_state and not load_log:
+        saved["log"] = main_loop.log.state_dict()
+    return saved
+
+
+def _undo_point(main_loop: Any, random_states: bool) -> Any:
+    """A function putting back the main loop's state and (when they are loaded) the random states."""
+    undo_loop = main_loop._undo_point() if hasattr(main_loop, "_undo_point") else None
+    rng = capture_rng_state() if random_states else None
+    graph_rng = _copy_graph_rng(main_loop) if random_states else None
+
+    def undo() -> None:
+        if undo_loop is None:
+            raise CheckpointError("this main loop cannot put its state back")
+        undo_loop()
+        if rng is not None:
+            restore_rng_state(rng)
+        if graph_rng:
+            restore_graph_rng(main_loop, graph_rng)
+
+    return undo
+
+
+def _copy_graph_rng(main_loop: Any) -> list[dict[str, Any]]:
+    from blocks.main_loop import _copy_state
+
+    return _copy_state(capture_graph_rng(main_loop))
+
+
+def _load_legacy(main_loop: Any, path: str, wants_state: bool, cast_dtypes: bool) -> LoadedCheckpoint:
     from blocks.serialization.legacy import load_legacy_parameters
 
     if wants_state:
@@ -575,7 +670,7 @@ def _load_legacy(main_loop: Any, path: str, wants_state: bool) -> LoadedCheckpoi
     if model is None:
         raise CheckpointError(f"{path}: the main loop has no model to load the parameters into")
     target = dict(model.get_parameter_dict()) if hasattr(model, "get_parameter_dict") else persistent_tensors(model)
-    _check_parameters(path, target, parameters)
+    _check_parameters(path, target, parameters, cast_dtypes)
     with torch.no_grad():
         for name, tensor in target.items():
             tensor.copy_(parameters[name])
@@ -604,7 +699,9 @@ def checkpoint_info(path: str | os.PathLike[str]) -> dict[str, Any]:
     with Archive(path) as archive:
         archive.verify()
         manifest = archive.manifest
-        document = json.loads(bytes(archive.read(STATE_JSON)).decode("utf-8"))
+        if STATE_JSON not in archive.members:
+            raise CheckpointError(f"{path}: member {STATE_JSON!r} is missing; members: {sorted(archive.members)}")
+        document = _read_document(path, archive.read(STATE_JSON))
     status = document.get("status") or (document.get("main_loop") or {}).get("status") or {}
     parameters = document.get("parameters", {})
     rows = ((document.get("main_loop") or {}).get("log") or {}).get("rows")
@@ -643,7 +740,7 @@ def convert_to_parameters_only(path: str | os.PathLike[str]) -> None:
         if archive.manifest.get("kind") == "parameters":
             return
         parameters = archive.read(PARAMETERS)
-        document = json.loads(bytes(archive.read(STATE_JSON)).decode("utf-8"))
+        document = _read_document(path, archive.read(STATE_JSON))
     status = (document.get("main_loop") or {}).get("status") or {}
     document["status"] = {k: v for k, v in status.items() if isinstance(v, (int, float, str, bool, type(None)))}
     for key in ("main_loop", "rng", "extra"):

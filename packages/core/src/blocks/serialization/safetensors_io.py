@@ -202,21 +202,30 @@ def read(
         raise CheckpointError(f"{where}: header length {n} exceeds the data ({view.nbytes - 8} bytes)")
     try:
         header = json.loads(bytes(view[8:8 + n]).decode("utf-8"))
+    except RecursionError:
+        raise CheckpointError(f"{where}: the safetensors header is nested too deeply to be one") from None
     except (UnicodeDecodeError, ValueError) as err:
         raise CheckpointError(f"{where}: the safetensors header is not valid JSON ({err})") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{where}: the safetensors header is not a JSON object")
     data = view[8 + n:]
-    metadata = header.pop("__metadata__", None) or {}
+    metadata = header.pop("__metadata__", None)
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise CheckpointError(
+            f"{where}: the safetensors header's __metadata__ must be an object of strings, not {metadata!r:.60}"
+        )
     tensors: dict[str, RawTensor] = {}
+    ranges: list[tuple[int, int, str]] = []
     for name, entry in header.items():
         try:
             code = entry["dtype"]
-            shape = tuple(int(s) for s in entry["shape"])
-            start, end = (int(o) for o in entry["data_offsets"])
+            shape = tuple(_integer(s) for s in entry["shape"])
+            start, end = (_integer(o) for o in entry["data_offsets"])
         except (KeyError, TypeError, ValueError):
-            raise CheckpointError(f"{where}: malformed header entry for tensor {name!r}: {entry!r}") from None
-        if code not in _ITEMSIZE:
+            raise CheckpointError(f"{where}: malformed header entry for tensor {name!r}: {entry!r:.200}") from None
+        if not isinstance(code, str) or code not in _ITEMSIZE:
             raise CheckpointError(f"{where}: tensor {name!r} has unknown dtype {code!r}; known: {', '.join(_ITEMSIZE)}")
         expected = math.prod(shape) * _ITEMSIZE[code]
         if any(s < 0 for s in shape) or not 0 <= start <= end <= data.nbytes or end - start != expected:
@@ -225,7 +234,21 @@ def read(
                 f"[{start}, {end}) that does not fit its size {expected} or the data ({data.nbytes} bytes)"
             )
         tensors[name] = RawTensor(code, shape, data[start:end])
-    return tensors, {str(k): str(v) for k, v in metadata.items()}
+        if end > start:
+            ranges.append((start, end, name))
+    ranges.sort()
+    for (_, end, first), (start, _, second) in zip(ranges, ranges[1:]):
+        if start < end:
+            raise CheckpointError(f"{where}: tensors {first!r} and {second!r} overlap in the data; each byte belongs "
+                                  "to one tensor")
+    return tensors, {str(k): v for k, v in metadata.items()}
+
+
+def _integer(value: Any) -> int:
+    """A JSON integer (not a float, string or bool: ``int()`` would accept those)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{value!r} is not an integer")
+    return value
 
 
 def to_torch(raw: RawTensor) -> torch.Tensor:
