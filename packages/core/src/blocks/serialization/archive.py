@@ -20,7 +20,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
+import re
+import socket
 import tarfile
 import tempfile
 import time
@@ -33,7 +36,19 @@ import numpy as np
 
 from blocks.serialization.errors import CheckpointError
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MANIFEST", "Archive", "MemberSource", "atomic_write", "write_archive"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "STALE_TEMPORARY_SECONDS",
+    "Archive",
+    "MemberSource",
+    "atomic_write",
+    "remove_stale_temporaries",
+    "write_archive",
+]
+
+logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "blocks-checkpoint"
 FORMAT_VERSION = 1
@@ -41,6 +56,15 @@ MANIFEST = "MANIFEST"
 _BLOCK = tarfile.BLOCKSIZE
 _PIECE = 8 << 20  # hash and write in pieces of 8 MiB so both overlap
 _THREADED = 1 << 20  # smaller pieces are hashed inline
+_NAME_MAX = 255  # bytes in a file name on common file systems
+
+STALE_TEMPORARY_SECONDS = 24 * 3600
+"""A temporary file of :func:`atomic_write` untouched for this long is stale whoever wrote it (other hosts)."""
+
+# .<destination>.<random>.blocks-tmp.<pid>.<pid namespace>.<host>.tmp
+_TEMPORARY = re.compile(
+    r"^\..*\.blocks-tmp\.(?P<pid>[0-9]+)\.(?P<ns>[0-9]+)\.(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)\.tmp$"
+)
 
 
 @dataclass
@@ -77,13 +101,101 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+def _host() -> str:
+    host = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()).strip(".-")
+    host = re.sub(r"\.{2,}", ".", host)[:64].strip(".-")
+    return host or "unknown-host"
+
+
+def _pid_namespace() -> int:
+    """This process's PID namespace (its inode on Linux; 0 where unknown): PIDs compare only inside one."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
+
+
+def _temporary_affixes(basename: str) -> tuple[str, str]:
+    """mkstemp's prefix and suffix: the destination's name, then this writer's PID, PID namespace and host."""
+    suffix = f".blocks-tmp.{os.getpid()}.{_pid_namespace()}.{_host()}.tmp"
+    room = _NAME_MAX - len(os.fsencode(suffix)) - 8 - 2  # mkstemp adds 8 random characters
+    while len(os.fsencode(basename)) > room:
+        basename = basename[:-1]
+    return f".{basename}.", suffix
+
+
+def _writer_is_gone(match: re.Match[str]) -> bool:
+    """Whether the writer named in a temporary file's name provably no longer runs (same host and PID namespace)."""
+    pid, namespace = int(match["pid"]), int(match["ns"])
+    if os.name != "posix" or namespace == 0 or namespace != _pid_namespace() or match["host"] != _host():
+        return False
+    if pid == os.getpid():
+        return False  # another thread of this process is writing it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, owned by someone else
+        return False
+    return False
+
+
+def remove_stale_temporaries(directory: str | os.PathLike[str], *, now: float | None = None) -> list[str]:
+    """Delete the temporary files that :func:`atomic_write` writers killed mid-write left in ``directory``.
+
+    Only files with :func:`atomic_write`'s name pattern are considered, and
+    only when their writer is provably gone: its PID, recorded in the name,
+    no longer runs on this host (in this PID namespace), or the file has not
+    been modified for :data:`STALE_TEMPORARY_SECONDS` (writers on other hosts
+    of a shared file system). A write in progress — another run, another rank,
+    another thread — never loses its file. Called after every successful
+    :func:`atomic_write`. Returns the names removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> remove_stale_temporaries(tempfile.mkdtemp())
+    []
+    """
+    directory = os.fspath(directory)
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError as err:
+        logger.debug("cannot list %s for stale temporary files: %s", directory, err)
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match is None:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            stale = _writer_is_gone(match) or now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMPORARY_SECONDS
+            if stale:
+                os.unlink(entry.path)
+        except FileNotFoundError:  # another writer removed it first
+            continue
+        except OSError as err:
+            logger.debug("cannot remove the stale temporary file %s: %s", entry.path, err)
+            continue
+        if stale:
+            logger.info("removed %s, left by a writer that was killed mid-write", entry.path)
+            removed.append(entry.name)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[int]:
     """Yield a file descriptor whose content replaces ``path`` atomically and durably.
 
-    The data goes to a temporary file in the same directory; on success it is
+    The data goes to a temporary file in the same directory, named after
+    ``path`` and this writer (PID, PID namespace, host); on success it is
     fsync'ed, renamed over ``path``, and the directory is fsync'ed. On any
-    error the temporary file is removed and ``path`` is untouched.
+    error the temporary file is removed and ``path`` is untouched. A writer
+    killed mid-write cannot remove its file: the next successful write in
+    the directory does (:func:`remove_stale_temporaries`).
 
     Examples
     --------
@@ -96,7 +208,8 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[int]:
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    prefix, suffix = _temporary_affixes(os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=suffix)
     try:
         yield fd
         os.fsync(fd)
@@ -114,6 +227,7 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[int]:
         if tmp:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+    remove_stale_temporaries(directory)
 
 
 def _tar_header(name: str, size: int, mtime: int) -> bytes:
