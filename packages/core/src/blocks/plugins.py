@@ -6,20 +6,35 @@ them one at a time, lazily and once: a plugin that fails to import is reported
 (entry point, distribution, version, error) and skipped, unless
 ``BLOCKS_STRICT_PLUGINS=1`` makes that fatal.
 
+Precedence
+----------
+Hooks run for core's built-ins first, then for plugins in the order of their
+distribution names (entry-point order differs between machines). When a
+plugin registers a name that an earlier one already has — ``adam`` twice, or
+core's ``scale`` — the earlier one keeps it: only the later plugin's
+conflicting name is disabled, with a warning naming both plugins and
+versions, and :meth:`PluginHost.plugins` records the clash. Registration is
+transactional per plugin and hook: a hook that raises part-way registers
+nothing.
+
 Environment switches
 --------------------
 ``BLOCKS_DISABLE_PLUGIN_AUTOLOAD=1``
     Load no entry points (core's built-ins stay).
 ``BLOCKS_LOAD_PLUGINS=a,b``
     Load only these distributions (empty: none).
+``BLOCKS_DISABLE_PLUGINS=a,b``
+    Load every distribution except these.
 ``BLOCKS_STRICT_PLUGINS=1``
-    A plugin that fails to load or register is an error.
+    A plugin that fails to load or register, or a name clash, is an error.
 ``BLOCKS_TRACE_PLUGINS=1``
     Log every hook call with its implementations (logger ``blocks.plugins``).
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import importlib
 import logging
 import os
@@ -32,7 +47,7 @@ from typing import Any
 import pluggy
 
 from blocks import hookspecs
-from blocks.registry import KINDS, Entry, Registry, RegistryClashError
+from blocks.registry import KINDS, Entry, Registry
 
 __all__ = [
     "BUILTIN_MODULES",
@@ -40,8 +55,10 @@ __all__ = [
     "PluginHost",
     "PluginInfo",
     "PluginLoadError",
+    "failure_note",
     "get_host",
     "get_registry",
+    "plugin_failures",
     "reset_host",
     "resolve",
     "set_host",
@@ -107,7 +124,8 @@ class PluginInfo:
     entry_point : str
         ``"name = module"`` of the entry point, or ``""`` for built-ins.
     status : str
-        ``"loaded"``, ``"failed"`` or ``"skipped"``.
+        ``"loaded"``, ``"failed"``, ``"skipped"`` (not in ``BLOCKS_LOAD_PLUGINS``)
+        or ``"disabled"`` (in ``BLOCKS_DISABLE_PLUGINS``).
     error : str
         The error message when ``status == "failed"``.
     modules : list of str
@@ -116,6 +134,9 @@ class PluginInfo:
         Hooks it implements.
     registered : dict
         ``{kind: [names]}`` of what it registered.
+    clashes : list of dict
+        Names of this plugin disabled because an earlier plugin has them:
+        ``{"kind", "name", "kept_by"}`` (``kept_by``: that plugin and its version).
 
     Examples
     --------
@@ -132,6 +153,7 @@ class PluginInfo:
     modules: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
     registered: dict[str, list[str]] = field(default_factory=dict)
+    clashes: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-able dictionary."""
@@ -144,6 +166,7 @@ class PluginInfo:
             "modules": list(self.modules),
             "hooks": list(self.hooks),
             "registered": {k: list(v) for k, v in self.registered.items()},
+            "clashes": [dict(c) for c in self.clashes],
         }
 
 
@@ -197,6 +220,10 @@ class PluginHost:
         self.validators: dict[str, Callable[[Entry, Any], None]] = {}
         self._undo_trace: Callable[[], None] | None = None
         self._load_error: PluginLoadError | None = None
+        # (kind, name) -> why a failed hook's registration of it was withdrawn
+        self._withdrawn: dict[tuple[str, str], str] = {}
+        # distribution -> {kind whose registrar hook failed, or "*" (the plugin failed to load): why}
+        self._failed_kinds: dict[str, dict[str, str]] = {}
 
     # -- environment ---------------------------------------------------------
     @property
@@ -252,18 +279,25 @@ class PluginHost:
             info.modules.append(module_name)
             self._check_specs(module_name, info)
 
-    def _selected(self, dist_name: str) -> bool:
+    def _selection(self, dist_name: str) -> str:
+        """``"loaded"`` (to load), ``"skipped"`` (not selected) or ``"disabled"`` (deny-listed)."""
         env = self.env
         if _flag(env, "BLOCKS_DISABLE_PLUGIN_AUTOLOAD"):
-            return False
+            return "skipped"
+        if _canonical(dist_name) in self._denied():
+            return "disabled"
         wanted = self._wanted()
-        return wanted is None or _canonical(dist_name) in wanted
+        return "loaded" if wanted is None or _canonical(dist_name) in wanted else "skipped"
 
     def _wanted(self) -> set[str] | None:
         """Distributions named by ``BLOCKS_LOAD_PLUGINS`` (``None``: all)."""
         if "BLOCKS_LOAD_PLUGINS" not in self.env:
             return None
         return {_canonical(n) for n in self.env["BLOCKS_LOAD_PLUGINS"].split(",") if n.strip()}
+
+    def _denied(self) -> set[str]:
+        """Distributions named by ``BLOCKS_DISABLE_PLUGINS``."""
+        return {_canonical(n) for n in self.env.get("BLOCKS_DISABLE_PLUGINS", "").split(",") if n.strip()}
 
     def _load_entry_points(self) -> None:
         seen: set[str] = set()
@@ -278,14 +312,17 @@ class PluginHost:
             info = self._plugins.get(dist_name) or PluginInfo(dist_name, version)
             info.entry_point = f"{ep.name} = {ep.value}"
             self._plugins[dist_name] = info
-            if not self._selected(dist_name):
-                info.status = "skipped"
+            selection = self._selection(dist_name)
+            if selection != "loaded":
+                info.status = selection
                 continue
             try:
                 module = ep.load()
                 self.pm.register(module, name=ep.name)
             except Exception as err:  # noqa: BLE001 - isolate every plugin
-                self._fail(info, f"cannot load entry point {ep.name!r} ({ep.value})", err)
+                what = f"cannot load entry point {ep.name!r} ({ep.value})"
+                self._failed_kinds.setdefault(dist_name, {})["*"] = f"{what}: {err!r}"
+                self._fail(info, what, err)
                 continue
             self._owner[ep.name] = dist_name
             info.modules.append(getattr(module, "__name__", str(module)))
@@ -312,27 +349,26 @@ class PluginHost:
             )
 
     def _check_wanted(self) -> None:
-        """Warn about names in ``BLOCKS_LOAD_PLUGINS`` that no installed plugin has (a typo?)."""
-        wanted = self._wanted()
-        if not wanted:
-            return
+        """Warn about names in ``BLOCKS_LOAD_PLUGINS``/``BLOCKS_DISABLE_PLUGINS`` that no installed plugin has."""
         known = {_canonical(name) for name in self._plugins}
-        missing = sorted(wanted - known)
-        if missing:
-            installed = ", ".join(sorted(n for n in self._plugins if n != CORE_DISTRIBUTION)) or "(none)"
-            message = (
-                f"BLOCKS_LOAD_PLUGINS names {', '.join(missing)}, which is not an installed plugin; "
-                f"installed plugins: {installed}"
-            )
-            # a warning even when strict: naming a plugin that is absent here is how a test or a
-            # script restricts discovery to what it needs, whatever else is installed
-            logger.warning(message)
+        installed = ", ".join(sorted(n for n in self._plugins if n != CORE_DISTRIBUTION)) or "(none)"
+        for variable, names in (("BLOCKS_LOAD_PLUGINS", self._wanted() or set()),
+                                ("BLOCKS_DISABLE_PLUGINS", self._denied())):
+            if _canonical(CORE_DISTRIBUTION) in names and variable == "BLOCKS_DISABLE_PLUGINS":
+                logger.warning("BLOCKS_DISABLE_PLUGINS names %s: core's built-ins cannot be disabled",
+                               CORE_DISTRIBUTION)
+            missing = sorted(names - known - {_canonical(CORE_DISTRIBUTION)})
+            if missing:
+                # a warning even when strict: naming a plugin that is absent here is how a test or a
+                # script restricts discovery to what it needs, whatever else is installed
+                logger.warning("%s names %s, which is not an installed plugin; installed plugins: %s",
+                               variable, ", ".join(missing), installed)
 
     def _fail(self, info: PluginInfo, what: str, err: BaseException) -> None:
         message = (
             f"plugin {info.name} {info.version}: {what}: {err!r} "
             f"(blocks-core {self._core_version()}). Check that the plugin is compatible with this "
-            "blocks-core, or disable it with BLOCKS_LOAD_PLUGINS."
+            f"blocks-core, or disable it with BLOCKS_DISABLE_PLUGINS={info.name}."
         )
         info.status = "failed"
         info.error = message
@@ -416,58 +452,132 @@ class PluginHost:
         self.load()
         return self.pm.hook
 
+    def _precedence(self, impl: Any) -> tuple[bool, str, str]:
+        """Sort key of a hook implementation: core first, then by distribution name, then by plugin name."""
+        dist = self._owner.get(impl.plugin_name, impl.plugin_name)
+        return dist != CORE_DISTRIBUTION, _canonical(dist), impl.plugin_name
+
+    def _info(self, dist: str) -> PluginInfo:
+        return self._plugins.setdefault(dist, PluginInfo(dist, "unknown"))
+
     def call_per_plugin(self, hook_name: str, **kwargs: Any) -> None:
         """Call every implementation of a hook separately, isolating failures.
 
         A failing implementation is reported like a plugin that fails to load
-        (fatal under ``BLOCKS_STRICT_PLUGINS=1``); the others still run.
-        Core's built-ins run first, then plugins in the order they were
-        loaded, so a plugin cannot take over a name core uses (for commands:
-        the plugin's ``add_parser`` fails and is reported instead).
+        (fatal under ``BLOCKS_STRICT_PLUGINS=1``); the others still run. They
+        run in precedence order: core's built-ins first, then plugins by
+        distribution name. For ``register_commands``, a command name an
+        earlier plugin has is a clash (the later plugin's command is left
+        out, with a warning), and a hook that fails part-way adds no command.
         """
         self.load()
         caller = getattr(self.pm.hook, hook_name)
-        impls = sorted(
-            caller.get_hookimpls(),
-            key=lambda impl: self._owner.get(impl.plugin_name) != CORE_DISTRIBUTION,
-        )
-        for impl in impls:
+        for impl in sorted(caller.get_hookimpls(), key=self._precedence):
             dist = self._owner.get(impl.plugin_name, impl.plugin_name)
+            info = self._info(dist)
             args = {k: v for k, v in kwargs.items() if k in impl.argnames}
+            commands = _Subcommands(args["subparsers"], self, info) if "subparsers" in args else None
+            if commands is not None:
+                args["subparsers"] = commands
             try:
                 impl.function(**args)
+            except PluginLoadError:  # a clash under BLOCKS_STRICT_PLUGINS=1
+                if commands is not None:
+                    commands.withdraw()
+                raise
             except Exception as err:  # noqa: BLE001
-                self._fail(self._plugins.setdefault(dist, PluginInfo(dist, "unknown")), f"hook {hook_name} failed", err)
+                if commands is not None:
+                    commands.withdraw()
+                self._fail(info, f"hook {hook_name} failed", err)
+
+    def _clash(self, info: PluginInfo, kind: str, name: str, kept_by: str, reference: str) -> None:
+        """A later plugin's ``name`` is disabled: an earlier one (``kept_by``) has it."""
+        info.clashes.append({"kind": kind, "name": name, "kept_by": kept_by})
+        message = (
+            f"plugin {info.name} {info.version} registers {kind} name {name!r} ({reference}), which {kept_by} "
+            f"already has: {kept_by} keeps it (core first, then plugins by distribution name) and {info.name}'s "
+            f"{name!r} is disabled. Uninstall one of them, or disable one with BLOCKS_DISABLE_PLUGINS"
+        )
+        if self.strict:
+            raise PluginLoadError(message + " [BLOCKS_STRICT_PLUGINS=1 makes this fatal]")
+        logger.warning(message)
 
     def _build_registries(self) -> dict[str, Registry]:
-        registries = {kind: Registry(kind, self.validators.get(kind)) for kind in KINDS}
+        self._withdrawn = {}
+        registries = {
+            kind: Registry(kind, self.validators.get(kind), explain=functools.partial(self.explain, kind))
+            for kind in KINDS
+        }
         for kind in KINDS:
             hook_name = f"register_{kind}"
-            caller = getattr(self.pm.hook, hook_name)
-            for impl in reversed(caller.get_hookimpls()):
+            registry = registries[kind]
+            for impl in sorted(getattr(self.pm.hook, hook_name).get_hookimpls(), key=self._precedence):
                 dist = self._owner.get(impl.plugin_name, impl.plugin_name)
-                info = self._plugins.setdefault(dist, PluginInfo(dist, "unknown"))
-                registry = registries[kind]
-
-                def register(
-                    name: str,
-                    obj: Any,
-                    _dist: str = dist,
-                    _info: PluginInfo = info,
-                    _reg: Registry = registry,
-                    **meta: Any,
-                ) -> None:
-                    _reg.add(name, obj, plugin=_dist, version=_info.version, **meta)
-                    _info.registered.setdefault(_reg.kind, []).append(name)
-
-                try:
-                    impl.function(**({"register": register} if "register" in impl.argnames else {}))
-                except RegistryClashError:
-                    # a clash is always an error: silently picking one would be a lie
-                    raise
-                except Exception as err:  # noqa: BLE001
-                    self._fail(info, f"hook {hook_name} failed", err)
+                self._register_from(impl, registry, self._info(dist))
         return registries
+
+    def _register_from(self, impl: Any, registry: Registry, info: PluginInfo) -> None:
+        """Run one registrar hook implementation and add what it registered, all or nothing."""
+        kind = registry.kind
+        staged: dict[str, tuple[Any, dict[str, Any]]] = {}
+
+        def register(name: str, obj: Any, **meta: Any) -> None:
+            registry.check(name, obj, plugin=info.name, version=info.version)
+            if name in staged:
+                raise ValueError(f"plugin {info.name} {info.version}: {kind} name {name!r} is registered twice by "
+                                 "this plugin")
+            staged[name] = (obj, meta)
+
+        try:
+            impl.function(**({"register": register} if "register" in impl.argnames else {}))
+        except Exception as err:  # noqa: BLE001 - isolate every plugin
+            for name in staged:
+                self._withdrawn[(kind, name)] = (
+                    f"plugin {info.name} {info.version} registers it, but its register_{kind} hook failed "
+                    f"({err!r}), so none of that hook's names are registered"
+                )
+            self._failed_kinds.setdefault(info.name, {})[kind] = repr(err)
+            self._fail(info, f"hook register_{kind} failed", err)
+            return
+        for name, (obj, meta) in staged.items():
+            if name in registry:
+                winner = registry.entry(name)
+                reference = Entry(name, obj, info.name).reference
+                self._clash(info, kind, name, f"{winner.plugin} {winner.version}", reference)
+                continue
+            registry.add(name, obj, plugin=info.name, version=info.version, **meta)
+            info.registered.setdefault(kind, []).append(name)
+
+    def explain(self, kind: str, name: str) -> str:
+        """Why ``name`` is not in registry ``kind`` when a plugin failure may be the reason, else ``""``.
+
+        Names a hook registered before it failed are named exactly; otherwise
+        every plugin that failed to load, or whose ``register_<kind>`` hook
+        failed, is listed with its error (it may be the one that provides
+        ``name``).
+
+        Examples
+        --------
+        >>> from blocks.testing import FakeDistribution, FakeEntryPoint, fake_entry_points
+        >>> broken = FakeEntryPoint("blocks-rnn", ImportError("no cudnn"), FakeDistribution("blocks-rnn", "1.2"))
+        >>> host = PluginHost(fake_entry_points(broken), env={})
+        >>> print(host.explain("bricks", "lstm"))
+        plugin blocks-rnn 1.2 failed to load (cannot load entry point ...: ImportError('no cudnn')) and may provide it
+        """
+        self.load()
+        withdrawn = self._withdrawn.get((kind, name))
+        if withdrawn:
+            return withdrawn
+        notes = []
+        for dist, kinds in sorted(self._failed_kinds.items()):
+            version = self._plugins[dist].version if dist in self._plugins else "unknown"
+            if "*" in kinds:
+                notes.append(f"plugin {dist} {version} failed to load ({kinds['*']})")
+            elif kind in kinds:
+                notes.append(f"the register_{kind} hook of plugin {dist} {version} failed ({kinds[kind]})")
+        if not notes:
+            return ""
+        return "; ".join(notes) + (" and may provide it" if len(notes) == 1 else "; one of them may provide it")
 
     def registry(self, kind: str) -> Registry:
         """The :class:`~blocks.registry.Registry` of one kind (built once)."""
@@ -478,6 +588,10 @@ class PluginHost:
             if self._registries is None:
                 for info in self._plugins.values():
                     info.registered = {}
+                    info.clashes = [c for c in info.clashes if c["kind"] == "commands"]
+                for kinds in self._failed_kinds.values():
+                    for kind_name in [k for k in kinds if k != "*"]:
+                        del kinds[kind_name]
                 self._registries = self._build_registries()
             return self._registries[kind]
 
@@ -559,6 +673,68 @@ def resolve(kind: str, name: str) -> Any:
     """Return the object registered as ``name`` in registry ``kind``.
 
     Unknown names raise :class:`~blocks.registry.UnknownNameError` listing the
-    available ones.
+    available ones, and saying which plugin failed to load (and why) when that
+    may be the reason the name is missing.
     """
     return get_registry(kind).get(name)
+
+
+def plugin_failures() -> list[PluginInfo]:
+    """The plugins of the process-wide host that failed to load or register (with their errors).
+
+    Examples
+    --------
+    >>> [p.name for p in plugin_failures()]  # doctest: +SKIP
+    []
+    """
+    return list(get_host().failures)
+
+
+def failure_note(kind: str, name: str) -> str:
+    """Why ``name`` is missing from registry ``kind`` of the process-wide host when a plugin failed, else ``""``.
+
+    For code that resolves names its own way (e.g. module ``__getattr__``
+    that looks names up in a registry) and wants to say "the plugin that
+    provides it failed to load" instead of "no such name". See
+    :meth:`PluginHost.explain`.
+
+    Examples
+    --------
+    >>> failure_note("step_rules", "scale")  # doctest: +SKIP
+    ''
+    """
+    return get_host().explain(kind, name)
+
+
+class _Subcommands:
+    """The ``subparsers`` a ``register_commands`` hook gets: clashes left out, a failed hook's commands withdrawn."""
+
+    def __init__(self, subparsers: Any, host: PluginHost, info: PluginInfo) -> None:
+        self._subparsers, self._host, self._info = subparsers, host, info
+        self._added: list[str] = []
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        taken = getattr(self._subparsers, "_name_parser_map", {})
+        for command in (name, *kwargs.get("aliases", ())):
+            if command in taken:
+                owner = getattr(taken[command], "_blocks_plugin", "another plugin")
+                self._host._clash(self._info, "commands", command, owner, f"blocks {command}")
+                return argparse.ArgumentParser(prog=f"blocks {name}", add_help=False)  # reachable from nowhere
+        parser = self._subparsers.add_parser(name, **kwargs)
+        parser._blocks_plugin = f"{self._info.name} {self._info.version}"
+        self._added.extend([name, *kwargs.get("aliases", ())])
+        return parser
+
+    def withdraw(self) -> None:
+        """Remove the commands this hook added (it failed part-way)."""
+        taken = getattr(self._subparsers, "_name_parser_map", None)
+        actions = getattr(self._subparsers, "_choices_actions", None)
+        for command in self._added:
+            if taken is not None:
+                taken.pop(command, None)
+            if actions is not None:
+                actions[:] = [a for a in actions if getattr(a, "dest", None) != command]
+        self._added = []
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._subparsers, attribute)

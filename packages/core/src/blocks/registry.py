@@ -166,6 +166,9 @@ class Registry:
     validator : callable, optional
         ``validator(entry, obj)`` called when an object is loaded; raises
         ``TypeError``/``ValueError`` naming what is wrong.
+    explain : callable, optional
+        ``explain(name)`` says why a name that is not registered is missing
+        (e.g. the plugin that provides it failed to load), or returns ``""``.
 
     Examples
     --------
@@ -179,13 +182,19 @@ class Registry:
     blocks.registry.UnknownNameError: unknown step_rules name 'adamw'; available: plain_sgd
     """
 
-    def __init__(self, kind: str, validator: Callable[[Entry, Any], None] | None = None):
+    def __init__(
+        self,
+        kind: str,
+        validator: Callable[[Entry, Any], None] | None = None,
+        explain: Callable[[str], str] | None = None,
+    ):
         self.kind = kind
         self.validator = validator
+        self.explain = explain
         self._entries: dict[str, Entry] = {}
 
-    def add(self, name: str, obj: Any, *, plugin: str, version: str = "", **metadata: Any) -> None:
-        """Add an object; a clash with another plugin's name is an error."""
+    def check(self, name: str, obj: Any, *, plugin: str, version: str = "") -> None:
+        """Raise ``ValueError`` if ``(name, obj)`` could never be registered (bad name, reference or object)."""
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValueError(
                 f"plugin {plugin} {version}: {self.kind} name {name!r} is not lower_snake_case "
@@ -198,13 +207,17 @@ class Registry:
             )
         if obj is None:
             raise ValueError(f"plugin {plugin} {version}: {self.kind} {name!r} was registered as None")
+
+    def add(self, name: str, obj: Any, *, plugin: str, version: str = "", **metadata: Any) -> None:
+        """Add an object; a clash with another plugin's name is an error (:class:`RegistryClashError`)."""
+        self.check(name, obj, plugin=plugin, version=version)
         if name in self._entries:
             other = self._entries[name]
             raise RegistryClashError(
                 f"{self.kind} name {name!r} is registered twice: by {other.plugin} {other.version} "
                 f"({other.reference}) and by {plugin} {version} "
-                f"({Entry(name, obj, plugin).reference}); uninstall one of them or disable it with "
-                "BLOCKS_LOAD_PLUGINS"
+                f"({Entry(name, obj, plugin).reference}); uninstall one of them or disable one with "
+                "BLOCKS_DISABLE_PLUGINS"
             )
         self._entries[name] = Entry(name, obj, plugin, version, dict(metadata))
 
@@ -213,8 +226,13 @@ class Registry:
         try:
             return self._entries[name]
         except KeyError:
-            available = ", ".join(sorted(self._entries)) or "(none: is the plugin that provides it installed?)"
-            raise UnknownNameError(f"unknown {self.kind} name {name!r}; available: {available}") from None
+            pass
+        note = self.explain(name) if self.explain is not None else ""
+        if note:
+            available = ", ".join(sorted(self._entries)) or "(none)"
+            raise UnknownNameError(f"{self.kind} name {name!r} is not available: {note}; available: {available}")
+        available = ", ".join(sorted(self._entries)) or "(none: is the plugin that provides it installed?)"
+        raise UnknownNameError(f"unknown {self.kind} name {name!r}; available: {available}")
 
     def get(self, name: str) -> Any:
         """Return the object registered as ``name`` (importing it if lazy)."""

@@ -66,7 +66,7 @@ def test_json_listing(installed, capsys):
     assert by_name["blocks-rules-a"]["entry_point"] == "blocks-rules-a = blocks_rules_a.plugin"
     assert by_name["blocks-broken"]["status"] == "failed"
     assert set(by_name["blocks-rules-b"]) == {
-        "name", "version", "entry_point", "status", "error", "modules", "hooks", "registered",
+        "name", "version", "entry_point", "status", "error", "modules", "hooks", "registered", "clashes",
     }  # fmt: skip
 
 
@@ -136,26 +136,69 @@ def test_no_command_prints_help(make_plugin_host, capsys):
     assert "usage: blocks" in capsys.readouterr().out
 
 
-def test_failing_command_registration_is_isolated(make_plugin_host, capsys, caplog):
+def test_a_command_name_core_has_is_left_out_of_the_plugin(make_plugin_host, capsys, caplog):
     module = types.ModuleType("bad_cmd.plugin")
 
     @hookimpl
     def register_commands(subparsers):
-        subparsers.add_parser("plugins")  # clashes with core's command
+        subparsers.add_parser("plugins").add_argument("--mine")  # clashes with core's command
+        subparsers.add_parser("bad-cmd-extra").set_defaults(func=lambda args: 7)
 
     module.register_commands = register_commands
     make_plugin_host(_ep("blocks-bad-cmd", module))
     with caplog.at_level(logging.WARNING, logger="blocks.plugins"):
-        assert main(["plugins", "--json"]) == 0
-    assert "blocks-bad-cmd 1.0: hook register_commands failed" in caplog.text
+        assert main(["plugins"]) == 0  # core's command, untouched
+        assert main(["bad-cmd-extra"]) == 7  # the plugin's other command works
+    assert "plugin blocks-bad-cmd 1.0 registers commands name 'plugins'" in caplog.text
+    assert "blocks-core" in caplog.text and "blocks-bad-cmd's 'plugins' is disabled" in caplog.text
+    assert "clash: commands name 'plugins' is disabled here, blocks-core" in capsys.readouterr().out
 
 
-def test_clash_fails_naming_both_plugins(make_plugin_host, capsys):
+def test_a_command_hook_that_fails_part_way_adds_no_command(make_plugin_host, capsys, caplog):
+    module = types.ModuleType("half_cmd.plugin")
+
+    @hookimpl
+    def register_commands(subparsers):
+        subparsers.add_parser("half-first").set_defaults(func=lambda args: 0)
+        raise RuntimeError("broken after its first command")
+
+    module.register_commands = register_commands
+    make_plugin_host(_ep("blocks-half-cmd", module))
+    with caplog.at_level(logging.WARNING, logger="blocks.plugins"), pytest.raises(SystemExit):
+        main(["half-first"])
+    assert "invalid choice: 'half-first'" in capsys.readouterr().err
+    assert "blocks-half-cmd 1.0: hook register_commands failed" in caplog.text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "half-first" not in capsys.readouterr().out
+
+
+def test_a_name_clash_is_listed_and_everything_else_works(make_plugin_host, capsys, caplog):
+    make_plugin_host(
+        _ep("blocks-rules-b", _rules_module("rules_b.plugin", "shared", "scale", "only_b"), "3.4"),
+        _ep("blocks-rules-a", _rules_module("rules_a.plugin", "shared", "only_a"), "1.2"),
+    )
+    with caplog.at_level(logging.WARNING, logger="blocks.plugins"):
+        assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "blocks-rules-a 1.2\n  hooks: register_step_rules\n  step_rules: only_a, shared\n" in out
+    assert "blocks-rules-b 3.4\n  hooks: register_step_rules\n  step_rules: only_b\n" in out
+    assert "clash: step_rules name 'scale' is disabled here, blocks-core" in out
+    assert "clash: step_rules name 'shared' is disabled here, blocks-rules-a 1.2 has it" in out
+    assert "blocks-rules-a 1.2" in caplog.text and "blocks-rules-b 3.4" in caplog.text
+    assert main(["plugins", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["blocks-rules-b"]["status"] == "loaded"
+    assert sorted(c["name"] for c in rows["blocks-rules-b"]["clashes"]) == ["scale", "shared"]
+
+
+def test_strict_mode_makes_a_name_clash_fatal(make_plugin_host, capsys):
     make_plugin_host(
         _ep("blocks-rules-a", _rules_module("rules_a.plugin", "shared"), "1.2"),
         _ep("blocks-rules-b", _rules_module("rules_b.plugin", "shared"), "3.4"),
+        env={"BLOCKS_STRICT_PLUGINS": "1"},
     )
     assert main(["plugins"]) == 2
     err = capsys.readouterr().err
-    assert "step_rules name 'shared' is registered twice" in err
+    assert "step_rules name 'shared'" in err and "BLOCKS_STRICT_PLUGINS=1" in err
     assert "blocks-rules-a 1.2" in err and "blocks-rules-b 3.4" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from blocks import hookimpl
-from blocks.plugins import get_registry, resolve
+from blocks.plugins import PluginLoadError, get_registry, resolve
 from blocks.registry import Registry, RegistryClashError, UnknownNameError
 
 
@@ -46,14 +46,21 @@ def test_unknown_kind_lists_kinds(plugin_host):
         plugin_host.registry("optimizers")
 
 
-def test_clash_names_both_plugins(register_plugin):
+def test_clash_names_both_plugins_and_is_fatal_when_strict(register_plugin):
     register_plugin(_rules(shared=RuleA), distribution="first-plugin", version="1.0")
     register_plugin(_rules(shared=RuleB), name="second", distribution="second-plugin", version="2.0")
-    with pytest.raises(RegistryClashError) as info:
+    with pytest.raises(PluginLoadError) as info:  # the plugin_host fixture is strict
         get_registry("step_rules")
     message = str(info.value)
     assert "first-plugin 1.0" in message and "second-plugin 2.0" in message
-    assert "'shared'" in message
+    assert "'shared'" in message and "BLOCKS_STRICT_PLUGINS=1" in message
+
+
+def test_a_registry_refuses_a_name_twice():
+    registry = Registry("step_rules")
+    registry.add("shared", RuleA, plugin="first-plugin", version="1.0")
+    with pytest.raises(RegistryClashError, match="registered twice: by first-plugin 1.0"):
+        registry.add("shared", RuleB, plugin="second-plugin", version="2.0")
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,8 @@ def add_parser(subparsers: Any) -> None:
         help="list installed plugins and what each registered",
         description="List installed plugin distributions, their versions and what each registered.",
     )
-    parser.add_argument("--all", action="store_true", help="also list blocks-core's built-ins and skipped plugins")
+    parser.add_argument("--all", action="store_true",
+                        help="also list blocks-core's built-ins and skipped or disabled plugins")
     parser.add_argument("--hook", metavar="NAME", help="only plugins implementing this hook")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     plugins = host.plugins()
     rows = []
     for info in plugins:
-        if not args.all and (info.name == CORE_DISTRIBUTION or info.status == "skipped"):
+        if not args.all and (info.name == CORE_DISTRIBUTION or info.status in ("skipped", "disabled")):
             continue
         if args.hook and args.hook not in info.hooks:
             continue
@@ -55,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
             names = row["registered"].get(kind)
             if names:
                 print(f"  {kind}: {', '.join(sorted(names))}")
+        for clash in row["clashes"]:
+            print(f"  clash: {clash['kind']} name {clash['name']!r} is disabled here, {clash['kept_by']} has it")
     for info in host.failures:
         if not any(r["name"] == info.name for r in rows):
             print(f"warning: {info.error}")
