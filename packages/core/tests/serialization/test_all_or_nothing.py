@@ -252,3 +252,17 @@ def test_main_loop_load_state_dict_alone_is_all_or_nothing(saved):
     with pytest.raises(RuntimeError):
         loop.load_state_dict(state)
     _assert_unchanged(loop, before)
+
+
+def test_a_deeply_nested_manifest_is_a_checkpoint_error(tmp_path):
+    import io
+    import tarfile
+
+    path = tmp_path / "deep.tar"
+    with tarfile.open(path, "w") as tar:
+        data = _deep(100_000)
+        info = tarfile.TarInfo("MANIFEST")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(CheckpointError, match="MANIFEST is damaged"):
+        load_parameters(path)
