@@ -113,3 +113,14 @@ def peers(session: nox.Session) -> None:
     session.install("pytorch-ignite", "lightning")
     _install_editable(session, *PACKAGES)
     session.run("python", "benchmarks/loop_overhead.py", *session.posargs, env=ENV)
+
+
+@nox.session(**VENV)
+def long_run(session: nox.Session) -> None:
+    """Not in CI: the quickstart MLP trained with Adam on digits for 100 000 batches stays finite.
+
+    ``scripts/long_run_finite.py`` (minutes); arguments after ``--`` go to the script, e.g.
+    ``nox -s long_run -- --rewrites none`` for the naive graph.
+    """
+    _install_editable(session, "core", "fuel-datasets", "step-rules")
+    session.run("python", "scripts/long_run_finite.py", *session.posargs, env=ENV)

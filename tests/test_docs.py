@@ -76,3 +76,11 @@ def test_code_blocks_run(page, tmp_path, monkeypatch, plugin_host, register_plug
         for cfg, values in zip(configs, saved):
             cfg._code.clear()
             cfg._code.update(values)
+
+
+def test_every_stability_rewrite_is_documented():
+    from blocks.stability import REWRITES
+
+    text = (DOCS / "guides" / "bricks_and_graph.md").read_text()
+    table = re.findall(r"^\| `(\w+)` \|", text, re.M)
+    assert table == list(REWRITES)

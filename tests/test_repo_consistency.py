@@ -161,7 +161,8 @@ def test_nox_has_sessions_for_every_package():
     lists = _nox_lists()
     assert lists["PACKAGES"] == list(EXPECTED)
     assert lists["DISTRIBUTIONS"] == [dist for dist, _ in EXPECTED.values()]
-    assert _nox_sessions() == {"tests", "integration", "lint", "template", "quickstart", "docs", "peers", "fuzz"}
+    assert _nox_sessions() == {"tests", "integration", "lint", "template", "quickstart", "docs", "peers", "fuzz",
+                               "long_run"}
     text = (ROOT / "noxfile.py").read_text()
     assert "--system-site-packages" not in text and '"virtualenv"' in text
     assert "scripts/link_shared_site.py" in text

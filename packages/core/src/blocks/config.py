@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 
+from blocks.stability import parse_rewrites
 from fuel.config_parser import Configuration, ConfigurationError, _floatx
 
 __all__ = ["ConfigurationError", "config"]
@@ -73,4 +74,11 @@ config.add_option(
     default="auto",
     env_var="BLOCKS_DEVICE",
     doc="device to train on: auto, cpu, cuda, cuda:N (a backend plugin may add others)",
+)
+config.add_option(
+    "stability_rewrites",
+    type=parse_rewrites,
+    default="all",
+    env_var="BLOCKS_STABILITY_REWRITES",
+    doc="numerically stable rewrites applied when a graph is compiled: all, none, names, or 'all -name'",
 )

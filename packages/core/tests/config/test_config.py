@@ -8,6 +8,7 @@ import pytest
 
 import fuel
 from blocks.config import config as blocks_config
+from blocks.stability import REWRITES
 from fuel.config_parser import Configuration, ConfigurationError, path_list
 
 
@@ -131,7 +132,7 @@ def test_path_list(home):
 
 def test_blocks_options_and_defaults(home):
     expected = {"default_seed", "profile", "stop_on_nonfinite", "log_backend", "sqlite_database", "temp_dir", "floatX",
-                "device"}
+                "device", "stability_rewrites"}
     assert set(blocks_config.options) == expected
     assert blocks_config.as_dict() == {
         "default_seed": 1,
@@ -140,6 +141,7 @@ def test_blocks_options_and_defaults(home):
         "log_backend": "python",
         "profile": False,
         "sqlite_database": str(home / "blocks_log.sqlite"),
+        "stability_rewrites": tuple(REWRITES),
         "stop_on_nonfinite": True,
         "temp_dir": None,
     }

@@ -15,6 +15,7 @@ from torch import Tensor
 from blocks.algorithms.base import TrainingAlgorithm
 from blocks.algorithms.step_rules import Scale, StepRule
 from blocks.graph import ComputationGraph, Variable
+from blocks.graph.rewrites import resolve_rewrites
 from blocks.numerics import nonfinite_names
 
 __all__ = ["AlgorithmQuantity", "GradientDescent"]
@@ -133,6 +134,14 @@ class GradientDescent(TrainingAlgorithm):
         sources (their length along axis 0, which must agree: for time-major
         sequences say what to count). A cost that is neither a mean nor a sum
         over examples has no exact data-parallel combination.
+    rewrites : bool, str or sequence of str, optional
+        The numerical-stability rewrites applied when the cost is compiled
+        (``log(softmax(x))`` → ``log_softmax(x)``, ...; see
+        :meth:`blocks.graph.ComputationGraph.compile`). Default: the
+        ``stability_rewrites`` configuration option (all of them). The set
+        in force is part of :meth:`state_dict`, so checkpoints record it;
+        resuming under another set warns (training continues, but not
+        bit-for-bit as the original run would have).
 
     Attributes
     ----------
@@ -191,6 +200,7 @@ class GradientDescent(TrainingAlgorithm):
         distributed: bool | None = None,
         reduction: str = "mean",
         mean_over: Callable[[Mapping[str, Any]], Any] | None = None,
+        rewrites: Any = None,
     ) -> None:
         if reduction not in ("mean", "sum"):
             raise ValueError(f"reduction must be 'mean' or 'sum' (how the cost reduces over the examples of a "
@@ -223,6 +233,8 @@ class GradientDescent(TrainingAlgorithm):
         self.mean_over = mean_over
         self._share: Callable[[Mapping[str, Any]], Any] | None = None
         self.loss_scaler: Any = None
+        self._rewrites_request = rewrites
+        self.rewrites: tuple[str, ...] = resolve_rewrites(rewrites)  # checked now: a bad name fails here
         self.graph = ComputationGraph([cost])
         if parameters is None:
             parameters = self.graph.parameters
@@ -325,7 +337,8 @@ class GradientDescent(TrainingAlgorithm):
         graph = ComputationGraph([self.cost, *self._monitored])
         self._updates = list(self.graph.updates)
         outputs = [self.cost, *self._monitored, *(value for _, value in self._updates)]
-        self._function = graph.compile(outputs, use_torch_compile=self.use_torch_compile)
+        self.rewrites = resolve_rewrites(self._rewrites_request)
+        self._function = graph.compile(outputs, use_torch_compile=self.use_torch_compile, rewrites=self.rewrites)
         backend = self.backend
         if backend is not None:
             module = self._function.graph_module
@@ -522,7 +535,7 @@ class GradientDescent(TrainingAlgorithm):
 
     # -- state ---------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """``{"parameter_names": [...], "step_rule": step_rule.state_dict()}``.
+        """``{"parameter_names": [...], "step_rule": step_rule.state_dict(), "rewrites": [...]}``.
 
         Before :meth:`initialize` the step rule has no buffers yet: its entry
         is ``None`` (or the state waiting to be loaded by :meth:`initialize`).
@@ -531,10 +544,27 @@ class GradientDescent(TrainingAlgorithm):
             return dict(self._pending_state)
         if not self.initialized:
             return {"parameter_names": list(self.parameter_dict), "step_rule": None}
-        state = {"parameter_names": list(self.parameter_dict), "step_rule": self.step_rule.state_dict()}
+        state = {"parameter_names": list(self.parameter_dict), "step_rule": self.step_rule.state_dict(),
+                 "rewrites": list(self.rewrites)}
         if self.loss_scaler is not None:
             state["loss_scaler"] = self.loss_scaler.state_dict()
         return state
+
+    def _compare_rewrites(self, recorded: Any) -> None:
+        """Warn when the state was trained under other stability rewrites than this run compiles with."""
+        if recorded is None:
+            saved, where = (), "none (it predates the stability rewrites)"
+        else:
+            saved = tuple(recorded) if isinstance(recorded, (list, tuple)) else (recorded,)
+            where = ", ".join(map(str, saved)) or "none"
+        if sorted(map(str, saved)) == sorted(self.rewrites):
+            return
+        warnings.warn(
+            f"the saved training state was computed with the stability rewrites [{where}], this run compiles "
+            f"the cost with [{', '.join(self.rewrites) or 'none'}]: training continues, but not bit-for-bit as "
+            "the saved run would have. To resume exactly, set the stability_rewrites option "
+            "(BLOCKS_STABILITY_REWRITES) or GradientDescent(rewrites=...) to the saved set",
+            UserWarning, stacklevel=3)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore the step rule's state; before :meth:`initialize` it is applied by :meth:`initialize`."""
@@ -548,6 +578,7 @@ class GradientDescent(TrainingAlgorithm):
         if not self.initialized:
             self._pending_state = state
             return
+        self._compare_rewrites(state.get("rewrites"))
         self.step_rule.load_state_dict(state["step_rule"])
         if "loss_scaler" in state and self.loss_scaler is not None:
             self.loss_scaler.load_state_dict(state["loss_scaler"])

@@ -7,7 +7,9 @@ from typing import Any
 
 import torch
 
+from blocks.bricks._probabilities import logits_of
 from blocks.bricks.base import Brick, application
+from blocks.graph.rewrites import register_logits_form
 from blocks.graph.variables import Variable, call
 
 __all__ = [
@@ -82,8 +84,7 @@ class BinaryCrossEntropy(CostMatrix):
     @application(inputs=["y", "y_hat"], outputs=["cost"])
     def cost_matrix(self, y: Any, y_hat: Any) -> Any:
         """Element-wise binary cross-entropy."""
-        return torch.nn.functional.binary_cross_entropy(y_hat, y.to(y_hat.dtype) if isinstance(y, torch.Tensor)
-                                                        else y, reduction="none")
+        return _run(_binary_cross_entropy, y, y_hat)
 
 
 class AbsoluteError(CostMatrix):
@@ -120,13 +121,49 @@ class SquaredError(CostMatrix):
         return torch.square(y - y_hat)
 
 
-def _categorical_cross_entropy(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
-    log = torch.log(y_hat)
-    if y.is_floating_point():
-        return -(y * log).sum(dim=-1).mean()
+def _target_index(y: torch.Tensor) -> torch.Tensor:
+    """Integer targets as the index of a gather along the last axis of the scores."""
     if y.dtype is not torch.int64:  # every call below is a tensor operation: skip the ones that change nothing
         y = y.long()
-    return -log.gather(-1, y.reshape(-1, 1) if y.dim() <= 1 else y.unsqueeze(-1)).mean()
+    return y.reshape(-1, 1) if y.dim() <= 1 else y.unsqueeze(-1)
+
+
+def _categorical_cross_entropy(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
+    logits = logits_of(y_hat, "softmax")
+    if logits is not None:  # the eager output of Softmax().apply: the stable form (as the graph rewrite does)
+        return _categorical_cross_entropy_of_logits(y, logits)
+    if y.is_floating_point():
+        # a class a target gives weight 0 adds 0, even where its probability rounded to 0 (0 * log 0 is NaN)
+        return -(y * torch.log(torch.where(y != 0, y_hat, 1.0))).sum(dim=-1).mean()
+    # the log of the targets' probabilities only: a saturated softmax elsewhere gives no 0 * inf = NaN gradient
+    return -torch.log(y_hat.gather(-1, _target_index(y))).mean()
+
+
+def _categorical_cross_entropy_of_logits(y: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """``_categorical_cross_entropy(y, softmax(logits, -1))``, computed stably."""
+    log_probabilities = torch.log_softmax(logits, dim=-1)
+    if y.is_floating_point():
+        return -(y * log_probabilities).sum(dim=-1).mean()
+    return -log_probabilities.gather(-1, _target_index(y)).mean()
+
+
+def _binary_cross_entropy(y: Any, y_hat: torch.Tensor) -> torch.Tensor:
+    y = y.to(y_hat.dtype) if y.dtype is not y_hat.dtype else y
+    logits = logits_of(y_hat, "sigmoid")
+    if logits is not None:  # the eager output of Logistic().apply: the stable form (as the graph rewrite does)
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
+    return torch.nn.functional.binary_cross_entropy(y_hat, y, reduction="none")
+
+
+def _binary_cross_entropy_of_logits(y: Any, logits: torch.Tensor) -> torch.Tensor:
+    """``_binary_cross_entropy(y, sigmoid(logits))``, computed stably."""
+    y = y.to(logits.dtype) if y.dtype is not logits.dtype else y
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
+
+
+register_logits_form(_categorical_cross_entropy, _categorical_cross_entropy_of_logits,
+                     rule="categorical_crossentropy_softmax")
+register_logits_form(_binary_cross_entropy, _binary_cross_entropy_of_logits, rule="binary_crossentropy_sigmoid")
 
 
 class CategoricalCrossEntropy(Cost):

@@ -7,6 +7,7 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from blocks.bricks._probabilities import tag_logits
 from blocks.bricks.base import application, lazy, shape_of
 from blocks.bricks.interfaces import Activation, Feedforward, Initializable, LinearLike
 from blocks.graph.variables import Variable, call
@@ -266,6 +267,8 @@ class Logistic(Activation):
     @application(inputs=["input_"], outputs=["output"])
     def apply(self, input_: Any) -> Any:
         """Apply the sigmoid."""
+        if isinstance(input_, torch.Tensor):  # eager: costs given the output can use the logits (stable)
+            return tag_logits(torch.sigmoid(input_), input_, "sigmoid")
         return torch.sigmoid(input_)
 
 
@@ -355,6 +358,8 @@ class Softmax(Activation):
     @application(inputs=["input_"], outputs=["output"])
     def apply(self, input_: Any) -> Any:
         """Softmax of the last axis."""
+        if isinstance(input_, torch.Tensor):  # eager: costs given the output can use the logits (stable)
+            return tag_logits(torch.softmax(input_, dim=-1), input_, "softmax")
         return torch.softmax(input_, dim=-1)
 
     @application(inputs=["input_"], outputs=["output"])

@@ -10,6 +10,7 @@ import numpy
 import torch
 import torch.fx as fx
 
+from blocks.graph.rewrites import apply_rewrites, resolve_rewrites
 from blocks.graph.variables import _TRACER, Variable, _annotated, as_variable, current_tensor
 from blocks.roles import AUXILIARY, has_roles
 
@@ -39,6 +40,10 @@ class CompiledGraph:
         The generated module (``print(fn.graph_module.code)`` shows the code).
     input_names : list of str
         Names of the inputs the function reads.
+    rewrites : tuple of str
+        The stability rewrites that were in force when it was compiled.
+    rewrites_applied : dict of str to int
+        How many times each of them replaced an expression.
 
     Examples
     --------
@@ -61,6 +66,8 @@ class CompiledGraph:
         self._forward: Callable[..., Any] = torch.compile(graph_module) if use_torch_compile else graph_module.forward
         self._tensors = [t for t in vars(graph_module).values() if isinstance(t, torch.Tensor)]
         self._tensors += [*graph_module.parameters(), *graph_module.buffers()]
+        self.rewrites: tuple[str, ...] = ()
+        self.rewrites_applied: dict[str, int] = {}
 
     @property
     def tensors(self) -> list[torch.Tensor]:
@@ -360,7 +367,7 @@ class ComputationGraph:
 
     # ------------------------------------------------------------------ compilation
     def compile(self, outputs: Sequence[Variable] | None = None, *, use_torch_compile: bool = False,
-                apply_updates: bool = False) -> CompiledGraph:
+                apply_updates: bool = False, rewrites: Any = None) -> CompiledGraph:
         """Compile into ``fn(batch) -> list[Tensor]`` (one forward pass).
 
         Parameters
@@ -374,12 +381,21 @@ class ComputationGraph:
         apply_updates : bool
             After each call, copy the values of :attr:`updates` into their
             buffers (no gradient), e.g. batch-norm population statistics.
+        rewrites : bool, str or sequence of str, optional
+            The numerical-stability rewrites to apply (``log(softmax(x))`` →
+            ``log_softmax(x)``, ...; :data:`blocks.stability.REWRITES` lists
+            them): ``True``/``"all"``, ``False``/``"none"``, names, or
+            ``"all -name"``. Default: the ``stability_rewrites``
+            configuration option (all of them unless configured otherwise).
+            The compiled function's ``rewrites`` and ``rewrites_applied`` say
+            which were in force and which fired.
         """
         outputs = self.outputs if outputs is None else [as_variable(o) for o in outputs]
         updates = self.updates if apply_updates else []
         wanted = [o.node for o in outputs] + [v.node for _, v in updates]
         _check_initialized(wanted)
-        return _compile(wanted, len(outputs), [b for b, _ in updates], use_torch_compile)
+        return _compile(wanted, len(outputs), [b for b, _ in updates], use_torch_compile,
+                        resolve_rewrites(rewrites))
 
     def get_snapshot(self, batch: Mapping[str, Any]) -> OrderedDict[Variable, torch.Tensor]:
         """Values of every role-carrying variable (and every output) for one batch."""
@@ -463,7 +479,7 @@ def _check_initialized(wanted: list[fx.Node]) -> None:
 
 
 def _compile(wanted: list[fx.Node], num_outputs: int, buffers: list[torch.Tensor],
-             use_torch_compile: bool) -> CompiledGraph:
+             use_torch_compile: bool, rewrites: tuple[str, ...] = ()) -> CompiledGraph:
     needed: set[fx.Node] = set()
     stack = list(wanted)
     while stack:
@@ -494,6 +510,7 @@ def _compile(wanted: list[fx.Node], num_outputs: int, buffers: list[torch.Tensor
             env[node] = graph.node_copy(node, lambda n: env[n])
             env[node].meta = {"within": node.meta["within"]} if "within" in node.meta else {}
     graph.output(tuple(env[n] for n in wanted))
+    applied = apply_rewrites(graph, rewrites)
     module = fx.GraphModule(root, graph)
     if not use_torch_compile:
         # The generated code reads ``self.t0``...: a parameter lives in ``_parameters`` and each read goes
@@ -502,7 +519,9 @@ def _compile(wanted: list[fx.Node], num_outputs: int, buffers: list[torch.Tensor
         # nn.Module.__setattr__ removes the entry if one is replaced, so the two never disagree.
         module.__dict__.update(module._parameters)
     updates = [(buffer, num_outputs + i) for i, buffer in enumerate(buffers)]
-    return CompiledGraph(module, inputs, updates, num_outputs, use_torch_compile)
+    compiled = CompiledGraph(module, inputs, updates, num_outputs, use_torch_compile)
+    compiled.rewrites, compiled.rewrites_applied = rewrites, applied
+    return compiled
 
 
 def iter_nodes(variables: Iterable[Variable]) -> list[fx.Node]:
