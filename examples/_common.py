@@ -232,7 +232,8 @@ def run_loop(
     """Run a ``MainLoop`` with Timing, per-epoch training/validation monitoring, Printing and FinishAfter.
 
     Returns the loop and the wall time of ``run()`` in seconds. Figures are in
-    ``main_loop.log.current_row`` as ``train_<name>`` and ``valid_<name>``;
+    the log as ``train_<name>`` and ``valid_<name>`` (read them with
+    :func:`latest_values`);
     ``train_monitored`` (default: ``monitored``) are the variables monitored on
     the training batches, e.g. those of a dropout graph.
     """
@@ -256,6 +257,21 @@ def run_loop(
     start = time.perf_counter()
     main_loop.run()
     return main_loop, time.perf_counter() - start
+
+
+def latest_values(log: Any, *names: str) -> dict[str, float]:
+    """The most recent value of each of ``names`` in the log (NaN when it was never recorded).
+
+    Not ``log.current_row``: a run stopped mid-epoch (SIGTERM, Ctrl-C twice)
+    ends on a row without the per-epoch monitoring records, and the script
+    must still report what was measured last.
+    """
+    values = {name: float("nan") for name in names}
+    for _, row in log.rows():
+        for name in names:
+            if name in row:
+                values[name] = float(row[name])
+    return values
 
 
 def setup(args: argparse.Namespace) -> None:

@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         quiet=args.quiet or not main_process,
     )
     train_stream.close()  # stops the background reading process, if any
-    row = main_loop.log.current_row
+    row = _common.latest_values(main_loop.log, "valid_error_rate", "train_cost")
     parameters = sum(p.numel() for p in cg.parameters)
     result = {
         "valid_error_rate": float(row["valid_error_rate"]),

@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         quiet=args.quiet,
         print_every=max(1, args.epochs // 4),
     )
-    row = main_loop.log.current_row
+    row = _common.latest_values(main_loop.log, "valid_reconstruction_cost", "train_reconstruction_cost")
     result = {
         "test_reconstruction_cost": float(row["valid_reconstruction_cost"]),
         "train_reconstruction_cost": float(row["train_reconstruction_cost"]),

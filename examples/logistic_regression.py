@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         quiet=args.quiet,
         print_every=max(1, args.epochs // 5),
     )
-    row = main_loop.log.current_row
+    row = _common.latest_values(main_loop.log, "valid_error_rate", "train_nll")
     result = {
         "test_error_rate": float(row["valid_error_rate"]),
         "train_nll": float(row["train_nll"]),

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     learned = transition_frequencies(samples.T.cpu().numpy())
     numpy.set_printoptions(precision=2, suppress=True)
     print(f"true transitions:\n{TRANSITIONS}\ntransitions of {samples.shape[1]} generated sequences:\n{learned}")
-    row = main_loop.log.current_row
+    row = _common.latest_values(main_loop.log, "valid_cost_per_step")
     result = {
         "valid_cost_per_step": float(row["valid_cost_per_step"]),
         "entropy_rate": entropy_rate(),

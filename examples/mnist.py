@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         quiet=args.quiet,
         print_every=max(1, args.epochs // 5),
     )
-    row = main_loop.log.current_row
+    row = _common.latest_values(main_loop.log, "valid_error_rate", "train_final_cost")
     result = {
         "test_error_rate": float(row["valid_error_rate"]),
         "train_cost": float(row["train_final_cost"]),

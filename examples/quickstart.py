@@ -141,13 +141,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     start = time.perf_counter()
     main_loop.run()
     seconds = time.perf_counter() - start
-    row = main_loop.log.current_row
-    result = {
-        "valid_error_rate": float(row["valid_error_rate"]),
-        "train_cost": float(row["train_cost"]),
-        "epochs": main_loop.status["epochs_done"],
-        "seconds": seconds,
-    }
+    # the last values recorded, not log.current_row: a run stopped mid-epoch (SIGTERM) ends on a row without them
+    last = {"valid_error_rate": float("nan"), "train_cost": float("nan")}
+    for _, row in main_loop.log.rows():
+        last.update((name, float(row[name])) for name in last if name in row)
+    result = {**last, "epochs": main_loop.status["epochs_done"], "seconds": seconds}
     print(
         f"\ndigits test error {100 * result['valid_error_rate']:.2f}% after {result['epochs']} epochs "
         f"in {seconds:.1f} s ({type(step_rule).__name__}, seed {args.seed})"

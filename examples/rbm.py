@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     start = time.perf_counter()
     main_loop.run()
     seconds = time.perf_counter() - start
-    row = main_loop.log.current_row
+    row = _common.latest_values(main_loop.log, "valid_reconstruction_cost", "valid_free_energy")
     result = {
         "test_reconstruction_cost": float(row["valid_reconstruction_cost"]),
         "test_free_energy": float(row["valid_free_energy"]),

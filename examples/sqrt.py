@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     fn = ComputationGraph([predicted]).compile()
     points = [0.04, 0.25, 0.5, 0.81]
     values = fn({"numbers": torch.tensor([[p] for p in points])})[0].reshape(-1).tolist()
-    row = main_loop.log.current_row
+    row = _common.latest_values(main_loop.log, "valid_cost")
     result = {
         "valid_cost": float(row["valid_cost"]),
         "max_abs_error": max(abs(v - math.sqrt(p)) for v, p in zip(values, points)),

@@ -341,3 +341,50 @@ def test_quickstart_short(data_dir, tmp_path):
     saves = [row["saved_to"] for _, row in log.rows() if "saved_to" in row]
     log.close()
     assert saves == [[str(tmp_path / "checkpoint.tar")]]  # epoch 5 is the last: one save, listed once
+
+
+SIGTERM_AT_BATCH = """
+import os, runpy, signal, sys
+from blocks.algorithms import GradientDescent
+
+original, count = GradientDescent.process_batch, [0]
+
+
+def process_batch(self, batch):  # a scheduler's SIGTERM, delivered during batch {batch}
+    count[0] += 1
+    if count[0] == {batch}:
+        os.kill(os.getpid(), signal.SIGTERM)
+    return original(self, batch)
+
+
+GradientDescent.process_batch = process_batch
+sys.argv = [{script!r}, *{argv!r}]
+runpy.run_path({script!r}, run_name="__main__")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_quickstart_stopped_by_sigterm_mid_epoch_finishes_its_script(data_dir, tmp_path):
+    """Before: ``KeyError: 'valid_error_rate'`` (the script read the monitoring records from the last row)."""
+    from blocks.serialization import checkpoint_info
+
+    argv = ["--epochs", "5", "--no-progress", "--data-dir", data_dir, "--output-dir", str(tmp_path)]
+    # 45 batches of 32 per epoch: batch 60 is in epoch 2
+    code = SIGTERM_AT_BATCH.format(batch=60, script=str(EXAMPLES / "quickstart.py"), argv=argv)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "digits test error" in result.stdout and "after 1 epochs" in result.stdout
+    saved = checkpoint_info(tmp_path / "checkpoint.tar")["status"]  # written on the interrupt, mid-epoch
+    assert (saved["epochs_done"], saved["iterations_done"]) == (1, 60)
+
+
+@pytest.mark.timeout(120)
+def test_quickstart_resumed_at_its_last_epoch_stops(data_dir, tmp_path, monkeypatch):
+    """Before: FinishAfter's == N never fired again after a resume at N, and the run trained on forever."""
+    argv = ["--epochs", "1", "--no-progress", "--data-dir", data_dir, "--output-dir", str(tmp_path)]
+    first, _ = run("quickstart", *argv)
+    monkeypatch.setenv("BLOCKS_RESUME_FROM", str(tmp_path / "checkpoint.tar"))
+    resumed, _ = run("quickstart", *argv)
+    assert first["epochs"] == resumed["epochs"] == 1
+    assert resumed["valid_error_rate"] == first["valid_error_rate"]  # nothing trained after the resume

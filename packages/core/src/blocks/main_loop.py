@@ -75,7 +75,10 @@ class MainLoop:
     3. when resuming (after :meth:`resume` / :meth:`load_state_dict`, or
        when ``iterations_done > 0``): ``log.resume()``, interrupt flags
        cleared, ``on_resumption``, then ``algorithm.initialize()`` if this
-       process has not done it and the saved algorithm state is loaded;
+       process has not done it and the saved algorithm state is loaded (a
+       ``training_finish_requested`` left in the log by the previous run does
+       not stop this one: ``FinishAfter`` past its count finishes it in
+       ``on_resumption``);
     4. per epoch (skipped when resuming mid-epoch): a new epoch iterator,
        ``before_epoch``; per batch: ``before_batch(batch)``,
        ``algorithm.process_batch(batch)``, ``iterations_done += 1``,

@@ -160,3 +160,47 @@ def test_spatial_batch_normalization_matches_batchnorm2d():
     train = apply_batch_normalization(cg)
     torch.testing.assert_close(train.compile()({"x": x})[0], ref.train()(x))
     torch.testing.assert_close(cg.compile()({"x": x})[0], x * (1 / (1.0)))  # population stats 0/1
+
+
+def _train_one_batch(layers, **kwargs):
+    """GradientDescent on a ConvolutionalSequence of ``layers``: the names of the parameters it trained."""
+    from blocks.algorithms import GradientDescent, Scale
+
+    net = ConvolutionalSequence(layers, num_channels=1, image_size=(12, 12), weights_init=IsotropicGaussian(0.1),
+                                biases_init=Constant(0), **kwargs)
+    net.initialize()
+    cost = net.apply(tensor4("features")).mean()
+    algorithm = GradientDescent(cost, step_rule=Scale(0.1))
+    algorithm.initialize()
+    algorithm.process_batch({"features": torch.randn(2, 1, 12, 12)})
+    return net, list(algorithm.parameter_dict)
+
+
+def test_unnamed_layers_of_its_docstring_example_are_numbered_and_train():
+    # before: both layers were "convolutional" and GradientDescent refused "two trained parameters are both named"
+    net, names = _train_one_batch([Convolutional((3, 3), 4), Rectifier(), MaxPooling((2, 2)),
+                                   Convolutional((3, 3), 6), Rectifier(), MaxPooling((2, 2))])
+    assert [layer.name for layer in net.layers] == ["convolutional_0", "rectifier_0", "maxpooling_0",
+                                                    "convolutional_1", "rectifier_1", "maxpooling_1"]
+    assert names == ["/convolutionalsequence/convolutional_0.W", "/convolutionalsequence/convolutional_0.b",
+                     "/convolutionalsequence/convolutional_1.W", "/convolutionalsequence/convolutional_1.b"]
+    assert all(layer.name_is_default for layer in net.layers)
+
+
+def test_chosen_names_and_unshared_default_names_are_kept():
+    # a single unnamed convolution keeps its name, so checkpoints of such nets still load by name
+    net, names = _train_one_batch([Convolutional((3, 3), 4), Rectifier(), MaxPooling((2, 2))], name="net")
+    assert names == ["/net/convolutional.W", "/net/convolutional.b"]
+    # chosen names stay (even "convolutional_0"); only the unnamed colliding layers are numbered, around them
+    chosen = Convolutional((3, 3), 4, name="convolutional_0")
+    net, names = _train_one_batch([Convolutional((3, 3), 4, name="convolutional"), chosen,
+                                   Convolutional((3, 3), 4), Convolutional((3, 3), 4)])
+    assert [layer.name for layer in net.layers] == ["convolutional", "convolutional_0", "convolutional_1",
+                                                    "convolutional_2"]
+    assert not chosen.name_is_default
+    renamed = Rectifier()
+    renamed.name = "relu"
+    assert not renamed.name_is_default
+    # names the user repeats are the user's choice: the clear error stays
+    with pytest.raises(ValueError, match="two trained parameters are both named '/convolutionalsequence/conv.W'"):
+        _train_one_batch([Convolutional((3, 3), 4, name="conv"), Convolutional((3, 3), 4, name="conv")])

@@ -606,6 +606,10 @@ class Brick(nn.Module):
     parameters : list of torch.nn.Parameter
         The brick's own parameters; ``brick.parameters()`` is ``nn.Module.parameters()``.
     allocated, initialized, allocation_config_pushed, initialization_config_pushed : bool
+    name_is_default : bool
+        Whether ``name`` is the class's default (none was given or assigned);
+        a parent may then number it when it collides with a sibling's
+        (``ConvolutionalSequence``).
 
     Notes
     -----
@@ -647,6 +651,9 @@ class Brick(nn.Module):
 
     def __init__(self, name: str | None = None, children: Sequence[Brick] | None = None) -> None:
         super().__init__()
+        # whether the name was chosen (given, or assigned later) rather than the class's default: parents may
+        # number default names that collide (ConvolutionalSequence), never chosen ones
+        object.__setattr__(self, "name_is_default", name is None)
         if name is None:
             name = self.__class__.__name__.lower()
         if not isinstance(name, str) or not name or "." in name or BRICK_DELIMITER in name:
@@ -663,6 +670,8 @@ class Brick(nn.Module):
 
     # ---------------------------------------------------------------- attributes
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "name":
+            object.__setattr__(self, "name_is_default", False)
         if isinstance(value, Brick) and name not in self.__dict__.get("_modules", ()):
             object.__setattr__(self, name, value)
             return

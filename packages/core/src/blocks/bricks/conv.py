@@ -471,8 +471,40 @@ class Flattener(Brick):
         return torch.flatten(input_, 1)
 
 
+def _number_colliding_default_names(bricks: Sequence[Any]) -> None:
+    """Name ``<name>_0``, ``<name>_1``, ... the bricks whose default names collide (chosen names stay).
+
+    Without it, unnamed layers of one class get one name and their parameters
+    one hierarchical name (``/convolutionalsequence/convolutional.W`` twice),
+    which training refuses. A brick whose name is not shared keeps it, so its
+    checkpoints still load; numbers taken by other names are skipped.
+    """
+    unique = list({id(brick): brick for brick in bricks if isinstance(brick, Brick)}.values())
+    taken = {brick.name for brick in unique}
+    groups: dict[str, list[Any]] = {}
+    for brick in unique:
+        groups.setdefault(brick.name, []).append(brick)
+    for name, members in groups.items():
+        if len(members) < 2:
+            continue
+        index = 0
+        for brick in members:
+            if not brick.name_is_default:
+                continue
+            while f"{name}_{index}" in taken:
+                index += 1
+            object.__setattr__(brick, "name", f"{name}_{index}")  # still a default name: name_is_default stays
+            taken.add(brick.name)
+            index += 1
+
+
 class ConvolutionalSequence(BrickSequence, Initializable, Feedforward):
     """A sequence of convolutional layers propagating channels and image size during allocation.
+
+    Layers left unnamed whose default names collide (two ``Convolutional()``)
+    are numbered ``convolutional_0``, ``convolutional_1``, ... so that their
+    parameters have distinct hierarchical names; names you give are kept, and
+    a layer whose name is not shared keeps it.
 
     Parameters
     ----------
@@ -505,6 +537,7 @@ class ConvolutionalSequence(BrickSequence, Initializable, Feedforward):
                  image_size: Any = (None, None), border_mode: Any = None, tied_biases: bool | None = None,
                  **kwargs: Any) -> None:
         self.layers = [layer.brick if isinstance(layer, BoundApplication) else layer for layer in layers]
+        _number_colliding_default_names(self.layers)
         explicit_use_bias = kwargs.get("use_bias")
         super().__init__([layer.apply if isinstance(layer, Brick) else layer for layer in layers], **kwargs)
         self.num_channels = num_channels

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from blocks.extensions.base import CallbackName, SimpleExtension
+from blocks.extensions.base import CallbackName, SimpleExtension, _AfterN
+
+if TYPE_CHECKING:
+    from blocks.log.base import TrainingLogBase
 
 __all__ = ["FinishAfter"]
+
+
+class _AtLeastN:
+    """True once ``status[key] >= n``: a count reached, passed, or already reached when a run resumes."""
+
+    __slots__ = ("key", "n")
+
+    def __init__(self, key: str, n: int) -> None:
+        self.key, self.n = key, n
+
+    def __call__(self, log: TrainingLogBase) -> bool:
+        return log.status[self.key] >= self.n
 
 
 class FinishAfter(SimpleExtension):
@@ -14,6 +29,17 @@ class FinishAfter(SimpleExtension):
 
     Writes ``training_finish_requested`` in the current log row; the main
     loop stops at the next batch or epoch boundary and runs ``after_training``.
+
+    ``after_n_epochs=N`` and ``after_n_batches=N`` fire whenever the count is
+    at least ``N`` (Blocks: only when it equals ``N``), and also on
+    resumption: a run resumed from a checkpoint taken at or after ``N`` (for
+    instance by a ``Checkpoint`` that ran before this extension in the epoch
+    that reached ``N``) finishes at once, without training (it raises
+    :class:`~blocks.main_loop.TrainingFinish` in ``on_resumption``; the
+    extensions after it in the list get no ``on_resumption``, every one gets
+    ``after_training``), instead of training on forever. A resumed run with a
+    larger ``N`` trains on to it. The ``after_n_*`` triggers of every other
+    extension still fire once, at ``N``.
 
     Parameters
     ----------
@@ -24,9 +50,26 @@ class FinishAfter(SimpleExtension):
     Examples
     --------
     >>> stop = FinishAfter(after_n_batches=100)
-    >>> stop.responds_to("after_batch")
-    True
+    >>> stop.responds_to("after_batch"), stop.responds_to("on_resumption")
+    (True, True)
     """
+
+    def set_conditions(self, **triggers: Any) -> FinishAfter:
+        super().set_conditions(**triggers)
+        conditions = []
+        for callback, predicate, arguments in self._conditions:
+            if isinstance(predicate, _AfterN):
+                at_least = _AtLeastN(predicate.key, predicate.n)
+                conditions += [(callback, at_least, arguments), ("on_resumption", at_least, arguments)]
+            else:
+                conditions.append((callback, predicate, arguments))
+        self._conditions = conditions
+        self._conditions_changed()
+        return self
 
     def do(self, which_callback: CallbackName, *args: Any) -> None:
         self.main_loop.log.current_row["training_finish_requested"] = True
+        if which_callback == "on_resumption":  # the loop starts no epoch to look at the request: finish now
+            from blocks.main_loop import TrainingFinish
+
+            raise TrainingFinish
