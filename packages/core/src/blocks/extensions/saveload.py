@@ -202,9 +202,9 @@ class Checkpoint(SimpleExtension):
             return
         iteration = status["iterations_done"]
         _, from_user = self.parse_args(which_callback, args)
-        if self._nonfinite_saved(which_callback, iteration, os.fspath(from_user[0]) if from_user else self.path):
-            return
         if from_user:  # Blocks: a path given with the condition (EarlyStopping's best model) overrides ``path``
+            if self._nonfinite_saved(which_callback, iteration, os.fspath(from_user[0])):
+                return
             path = self._format(os.fspath(from_user[0]))
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             save_checkpoint(path, self.main_loop, parameters_only=self.parameters_only)
@@ -221,6 +221,8 @@ class Checkpoint(SimpleExtension):
             and self.responds_to("after_training")
         ):  # the run ends after this callback: the after_training save writes this state, once
             logger.debug("training finishes at iteration %d: the final checkpoint follows", iteration)
+            return
+        if self._nonfinite_saved(which_callback, iteration, self.path):
             return
         path = self._format(self.path)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
