@@ -359,10 +359,15 @@ class RandomFixedSizeCrop(_RandomImageTransformer):
         _check_batch(data, name, "RandomFixedSizeCrop")
         if not (isinstance(data, np.ndarray) and data.dtype != object):
             return [self._crop(image, name, rng) for image in data]
-        # Fuel's draws for an array batch: every width offset, then every height offset
+        # an array batch draws every width offset, then every height offset (Fuel's order)
         room_height, room_width = self._room(data.shape, name)
-        lefts = _randint(rng, room_width + 1, len(data)).tolist()
-        tops = _randint(rng, room_height + 1, len(data)).tolist()
+        if isinstance(rng, np.random.Generator):  # one call per batch: floor(u * (room + 1)) is uniform too
+            uniform = rng.random((2, len(data)))
+            lefts = (uniform[0] * (room_width + 1)).astype(np.intp).tolist()
+            tops = (uniform[1] * (room_height + 1)).astype(np.intp).tolist()
+        else:
+            lefts = _randint(rng, room_width + 1, len(data)).tolist()
+            tops = _randint(rng, room_height + 1, len(data)).tolist()
         window_height, window_width = self.window_shape
         out = np.empty(data.shape[:2] + self.window_shape, dtype=data.dtype)
         for i, (y, x) in enumerate(zip(tops, lefts)):
