@@ -249,3 +249,20 @@ def test_an_own_resumable_epoch_iterator_is_returned_as_it_is():
             return Own()
 
     assert Custom(produces_examples=True).get_epoch_iterator().state_dict() == {"mine": True}
+
+
+def test_dataloader_workers_refuse_a_sequential_stream(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from fuel.interop import StreamDataset
+
+    class Info:
+        num_workers, id = 2, 0
+
+    class EveryOther(IndexableDataset):  # a dataset whose epochs come from its state
+        def next_epoch(self, state):
+            return state
+
+    monkeypatch.setattr(torch.utils.data, "get_worker_info", lambda: Info())
+    stream = DataStream(EveryOther({"x": np.arange(4)}), iteration_scheme=SequentialScheme(4, 2))
+    with pytest.raises(ValueError, match="keep no state"):
+        list(StreamDataset(stream))
