@@ -4,7 +4,9 @@ State lives in the *cursor* of each epoch iterator, never in the transformer,
 so two epoch iterators over one transformer never corrupt each other
 (fuel#106). A transformer maps its child cursor's data to its own with
 :meth:`Transformer.get_data_from`; most only implement ``transform_example``
-and/or ``transform_batch``.
+and/or ``transform_batch``. A transformer written for Fuel (``get_data``
+reading ``child_epoch_iterator``, state in the object) works too, as a
+*sequential* stream (see :class:`Transformer`).
 
 Examples
 --------
