@@ -266,3 +266,39 @@ def test_dataloader_workers_refuse_a_sequential_stream(monkeypatch):
     stream = DataStream(EveryOther({"x": np.arange(4)}), iteration_scheme=SequentialScheme(4, 2))
     with pytest.raises(ValueError, match="keep no state"):
         list(StreamDataset(stream))
+
+
+def test_main_loop_resumes_a_fuel_transformer_mid_epoch_exactly():
+    from blocks.algorithms import TrainingAlgorithm
+    from blocks.extensions import FinishAfter
+    from blocks.main_loop import MainLoop
+
+    class Record(TrainingAlgorithm):
+        def __init__(self):
+            self.seen = []
+
+        def initialize(self):
+            pass
+
+        def process_batch(self, batch):
+            self.seen.append(np.asarray(batch["x"]).tolist())
+
+        def state_dict(self):
+            return {}
+
+        def load_state_dict(self, state):
+            pass
+
+    def run(stop, state=None):
+        loop = MainLoop(Record(), Batch(RunningPairs(_examples(16, shuffled=True)), ConstantScheme(3)),
+                        extensions=[FinishAfter(**stop)])
+        if state is not None:
+            loop.load_state_dict(json.loads(json.dumps(state)))
+        loop.run()
+        return loop
+
+    reference = run({"after_n_epochs": 2}).algorithm.seen
+    first = run({"after_n_batches": 4})
+    second = run({"after_n_epochs": 2}, first.state_dict())
+    assert len(reference) == 6 and all(v >= 1000 for batch in reference for v in batch)  # transformed
+    assert first.algorithm.seen + second.algorithm.seen == reference
