@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "packages" / "core" / "tests" / "fuzz"
 # target -> (pytest node, number of test functions it runs)
 TARGETS = {
+    "checkpoint": ("test_fuzz_checkpoints.py::test_fuzz_checkpoints", 1),
     "sqlite-log": ("test_fuzz_logs_configs.py::test_fuzz_sqlite_logs", 1),
     "config": ("test_fuzz_logs_configs.py::test_fuzz_config_files", 2),
     "server": ("test_fuzz_server.py::test_fuzz_server_requests", 1),
