@@ -16,7 +16,7 @@ import pytest
 from fuel.datasets import IndexableDataset, IterableDataset
 from fuel.schemes import ConstantScheme, SequentialScheme, ShuffledScheme
 from fuel.streams import AbstractDataStream, DataStream
-from fuel.transformers import Batch, Mapping, MultiProcessing, Transformer, Unpack
+from fuel.transformers import Batch, Mapping, MultiProcessing, Padding, Transformer, Unpack
 
 
 class Doubler(Transformer):
@@ -199,7 +199,7 @@ def test_custom_stream_with_a_scheme_gets_each_request():
 def test_fuel_get_data_on_builtin_transformers_checks_the_request():
     examples = DataStream(IterableDataset([1, 2, 3]))
     for transformer in (Mapping(examples, lambda d: d), Unpack(Batch(examples, ConstantScheme(2))),
-                        MultiProcessing(examples)):
+                        MultiProcessing(examples), Padding(Batch(examples, ConstantScheme(2)))):
         with pytest.raises(ValueError, match="takes no request"):
             transformer.get_data([0, 1])
     batch = Batch(examples, ConstantScheme(2))

@@ -200,7 +200,14 @@ def test_reset_and_next_epoch_reach_the_wrapped_streams():
             calls.append(("next_epoch", self))
             super().next_epoch()
 
+        def close(self):
+            calls.append(("close", self))
+            super().close()
+
     a, b = Recording(IterableDataset([1, 2])), Recording(IterableDataset([3, 4]))
+    Transformer(a).close()
+    assert calls == [("close", a)]
+    calls.clear()
     Transformer(a).reset()
     Mapping(Batch(b, ConstantScheme(2)), lambda d: d).next_epoch()
     merged = Merge((a, b), ("x", "y"))

@@ -84,6 +84,10 @@ def test_rename_raises_key_error_like_fuel():
             Rename(stream, names)
     with pytest.raises(ValueError, match="on_non_existent"):
         Rename(stream, {"X": "f"}, on_non_existent="foo")
+    renamed = Rename(stream, {"X": "f", "y": "t"})
+    assert renamed.sources == ("f", "t")
+    for got, want in zip(renamed.get_epoch_iterator(), stream.get_epoch_iterator()):  # the data is unchanged
+        assert all(np.array_equal(a, b) for a, b in zip(got, want))
     assert Rename(stream, {"X": "y", "y": "X"}).sources == ("y", "X")
     assert Rename(stream, {"X": "f", "y": "t", "Z": "t"}, on_non_existent="ignore").sources == ("f", "t")
     assert Rename(stream, {"foobar": "y"}, on_non_existent="ignore").sources == ("X", "y")
