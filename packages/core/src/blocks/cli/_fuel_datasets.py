@@ -15,6 +15,7 @@ import logging
 import sys
 from typing import Any, Callable, Sequence
 
+from blocks.cli._logging import command_logging
 from blocks.cli._run import run_command
 
 __all__ = ["NO_DATASETS", "DatasetCommand"]
@@ -159,7 +160,10 @@ class DatasetCommand:
     def run(self, argv: Sequence[str] | None, call: Callable[[argparse.Namespace], int]) -> int:
         """Parse ``argv`` and run ``call(args)``; failures end as :mod:`blocks.cli._run` says (status 2)."""
         argv = list(sys.argv[1:] if argv is None else argv)
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        with command_logging(logging.INFO):
+            return self._run(argv, call)
+
+    def _run(self, argv: list[str], call: Callable[[argparse.Namespace], int]) -> int:
         parsed: list[tuple[argparse.ArgumentParser, argparse.Namespace]] = []
 
         def parse() -> int:

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from blocks.cli._logging import command_logging
 from blocks.cli._run import run_command
 
 __all__ = ["build_parser", "load_factory", "main"]
@@ -74,10 +75,8 @@ def load_factory(spec: str) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fuel-server`` console script (failures: see :mod:`blocks.cli._run`)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
-    )
-    return run_command("fuel-server", lambda: _serve(args))
+    with command_logging(logging.DEBUG if args.verbose else logging.INFO):
+        return run_command("fuel-server", lambda: _serve(args))
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from blocks.cli._logging import command_logging
 from blocks.cli._run import run_command
 
 __all__ = ["build_parser", "main"]
@@ -31,7 +32,11 @@ def build_parser(host=None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``blocks`` console script (failures: see :mod:`blocks.cli._run`)."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    with command_logging(logging.WARNING):
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parsed: list[tuple[argparse.ArgumentParser, argparse.Namespace]] = []
 
     def parse() -> int:
