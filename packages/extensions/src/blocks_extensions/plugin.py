@@ -25,6 +25,13 @@ _EXTENSIONS = {
 
 
 @hookimpl
+def register_commands(subparsers) -> None:
+    from blocks_extensions import commands  # argparse only: the work is imported when a command runs
+
+    commands.add_parsers(subparsers)
+
+
+@hookimpl
 def register_extensions(register) -> None:
     for name, target in _EXTENSIONS.items():
         register(name, target)

@@ -9,7 +9,12 @@ from blocks.extensions.base import CallbackName, SimpleExtension, _AfterN
 if TYPE_CHECKING:
     from blocks.log.base import TrainingLogBase
 
-__all__ = ["FinishAfter"]
+__all__ = ["FINISH_AFTER_STATUS", "FinishAfter"]
+
+FINISH_AFTER_STATUS = "_finish_after"
+"""The status key under which every :class:`FinishAfter` records its limits (what a dashboard's ETA needs)."""
+
+_LIMIT_NAMES = {"epochs_done": "after_n_epochs", "iterations_done": "after_n_batches"}
 
 
 class _AtLeastN:
@@ -40,6 +45,12 @@ class FinishAfter(SimpleExtension):
     ``after_training``), instead of training on forever. A resumed run with a
     larger ``N`` trains on to it. The ``after_n_*`` triggers of every other
     extension still fire once, at ``N``.
+
+    Its limits (``after_n_epochs``, ``after_n_batches``) are recorded in the
+    log's status under ``"_finish_after"`` (by extension name) before
+    training, on resumption and whenever the triggers change, so that a
+    reader of the log (``blocks dashboard``) can tell how far the run has
+    to go.
 
     Parameters
     ----------
@@ -73,3 +84,31 @@ class FinishAfter(SimpleExtension):
             from blocks.main_loop import TrainingFinish
 
             raise TrainingFinish
+
+    def responds_to(self, callback_name: str) -> bool:
+        return callback_name in ("before_training", "on_resumption") or super().responds_to(callback_name)
+
+    def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
+        if callback_invoked in ("before_training", "on_resumption"):
+            self._record_limits()
+        super().dispatch(callback_invoked, *from_main_loop)
+
+    def _conditions_changed(self) -> None:
+        super()._conditions_changed()
+        if self._main_loop is not None:
+            self._record_limits()
+
+    def _record_limits(self) -> None:
+        """Write this extension's limits into ``status["_finish_after"][name]`` (removed when it has none)."""
+        limits = {
+            _LIMIT_NAMES[predicate.key]: predicate.n
+            for _callback, predicate, _arguments in self._conditions
+            if isinstance(predicate, (_AfterN, _AtLeastN)) and predicate.key in _LIMIT_NAMES
+        }
+        status = self.main_loop.status
+        recorded = dict(status.get(FINISH_AFTER_STATUS) or {})
+        if limits:
+            recorded[self.name] = limits
+        else:
+            recorded.pop(self.name, None)
+        status[FINISH_AFTER_STATUS] = recorded

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS runs (uuid TEXT PRIMARY KEY, resumed_from TEXT, resum
 CREATE TABLE IF NOT EXISTS entries (uuid TEXT, time INTEGER, key TEXT, value, is_json INTEGER NOT NULL DEFAULT 0,
                                     PRIMARY KEY (uuid, time, key));
 CREATE TABLE IF NOT EXISTS status (uuid TEXT, key TEXT, value TEXT, PRIMARY KEY (uuid, key));
+CREATE TABLE IF NOT EXISTS clock (uuid TEXT, time INTEGER, wall REAL, PRIMARY KEY (uuid, time));
 """
 
 
@@ -144,9 +145,12 @@ class SQLiteLog(TrainingLogBase):
     ``flush_every`` seconds, at every epoch end and when training stops.
 
     Tables: ``runs(uuid, resumed_from, resumed_at, created)``,
-    ``entries(uuid, time, key, value, is_json)`` and ``status(uuid, key,
-    value)``. Numbers and strings are stored natively, everything else as JSON
-    text (no pickle). A resumed run gets a new ``uuid`` whose ``resumed_from``
+    ``entries(uuid, time, key, value, is_json)``, ``status(uuid, key,
+    value)`` and ``clock(uuid, time, wall)`` (the wall time, seconds since
+    1970, of the first value written at each iteration: what a dashboard
+    plots against time; logs written before it existed lack it). Numbers
+    and strings are stored natively, everything else as JSON text (no
+    pickle). A resumed run gets a new ``uuid`` whose ``resumed_from``
     points at the previous one; reading includes the ancestors' rows before
     the point of resumption, so a resumed experiment reads as one log.
 
@@ -186,6 +190,8 @@ class SQLiteLog(TrainingLogBase):
         self._cache: dict[int, dict[str, Any]] = {}
         self._pending: list[tuple[str, int, str, Any, int]] = []
         self._deleted: list[tuple[str, int, str]] = []
+        self._clock: list[tuple[str, int, float]] = []
+        self._clock_time: int | None = None
         self._registered = False
         self._resumed_at: int | None = None
         self._max_time: int | None = None
@@ -277,6 +283,9 @@ class SQLiteLog(TrainingLogBase):
         self._check_writable()
         encoded, is_json = _encode(key, value)
         self._pending.append((self.uuid, time, key, encoded, is_json))
+        if time != self._clock_time:  # the first value of an iteration: when it was written
+            self._clock_time = time
+            self._clock.append((self.uuid, time, time_module.time()))
         if len(self._pending) >= 512 or time_module.monotonic() - self._last_flush > self.flush_every:
             self.flush()
 
@@ -310,6 +319,9 @@ class SQLiteLog(TrainingLogBase):
                     self._pending,
                 )
                 self._pending = []
+            if self._clock:
+                connection.executemany("INSERT OR IGNORE INTO clock (uuid, time, wall) VALUES (?, ?, ?)", self._clock)
+                self._clock = []
             connection.executemany(
                 "INSERT OR REPLACE INTO status (uuid, key, value) VALUES (?, ?, ?)",
                 [(self.uuid, key, json.dumps(_plain(value))) for key, value in self.status.items()],
@@ -333,6 +345,7 @@ class SQLiteLog(TrainingLogBase):
         self._registered = False
         self._resumed_at = self.status["iterations_done"]
         self._max_time = None
+        self._clock_time = None  # the new run's first write gets its own wall time
         for time, row in self._cache.items():
             for key, value in row.items():
                 self._pending.append((self.uuid, time, key, *_encode(key, value)))
@@ -452,3 +465,5 @@ class SQLiteLog(TrainingLogBase):
         self._max_time = None
         self._pending = []
         self._deleted = []
+        self._clock = []
+        self._clock_time = None
