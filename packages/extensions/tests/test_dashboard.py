@@ -446,3 +446,12 @@ def test_command_serves_until_interrupted_and_bad_paths_fail_cleanly(tmp_path):
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0 and "stopped" in out and "Traceback" not in err
+
+
+def test_server_examples_run():
+    import doctest
+
+    from blocks_extensions.dashboard import server
+
+    result = doctest.testmod(server, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

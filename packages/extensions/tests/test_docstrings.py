@@ -7,7 +7,10 @@ import importlib
 
 import pytest
 
-MODULES = ["aggregation", "monitoring", "printing", "timing", "schedules", "stopping", "numerics", "plot"]
+MODULES = [
+    "aggregation", "monitoring", "printing", "timing", "schedules", "stopping", "numerics", "plot", "commands",
+    "dashboard.store", "dashboard.downsample", "dashboard.views", "dashboard.browser",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -13,7 +13,7 @@ Examples
 >>> y = numpy.sin(x / 100)
 >>> y[5000] = 9.0
 >>> xs, ys = downsample(x, y, buckets=100)
->>> len(xs) <= 400 and 9.0 in ys and xs[0] == 0 and xs[-1] == 9999
+>>> bool(len(xs) <= 400 and 9.0 in ys and xs[0] == 0 and xs[-1] == 9999)
 True
 """
 
