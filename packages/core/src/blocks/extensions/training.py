@@ -86,7 +86,9 @@ class FinishAfter(SimpleExtension):
             raise TrainingFinish
 
     def responds_to(self, callback_name: str) -> bool:
-        return callback_name in ("before_training", "on_resumption") or super().responds_to(callback_name)
+        if callback_name in ("before_training", "on_resumption") and self._limits():
+            return True  # to record the limits
+        return super().responds_to(callback_name)
 
     def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
         if callback_invoked in ("before_training", "on_resumption"):
@@ -98,13 +100,16 @@ class FinishAfter(SimpleExtension):
         if self._main_loop is not None:
             self._record_limits()
 
-    def _record_limits(self) -> None:
-        """Write this extension's limits into ``status["_finish_after"][name]`` (removed when it has none)."""
-        limits = {
+    def _limits(self) -> dict[str, int]:
+        return {
             _LIMIT_NAMES[predicate.key]: predicate.n
             for _callback, predicate, _arguments in self._conditions
             if isinstance(predicate, (_AfterN, _AtLeastN)) and predicate.key in _LIMIT_NAMES
         }
+
+    def _record_limits(self) -> None:
+        """Write this extension's limits into ``status["_finish_after"][name]`` (removed when it has none)."""
+        limits = self._limits()
         status = self.main_loop.status
         recorded = dict(status.get(FINISH_AFTER_STATUS) or {})
         if limits:
