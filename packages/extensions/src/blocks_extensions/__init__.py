@@ -40,6 +40,7 @@ _EXPORTS = {
     "blocks_extensions.printing": ["Printing", "ProgressBar"],
     "blocks_extensions.schedules": ["SharedVariableModifier"],
     "blocks_extensions.stopping": ["EarlyStopping", "FinishIfNoImprovementAfter", "TrackTheBest"],
+    "blocks_extensions.tensorboard": ["TensorBoard"],
     "blocks_extensions.timing": ["Timestamp", "Timing"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -63,6 +64,7 @@ __all__ = [
     "ProgressBar",
     "SharedVariableModifier",
     "TakeLast",
+    "TensorBoard",
     "Timestamp",
     "Timing",
     "TrackTheBest",
