@@ -163,6 +163,20 @@ def test_a_resumed_run_is_one_curve_that_matches_the_core_reader(tmp_path, serve
     assert run["last"]["cost"] == {"iteration": 11, "value": 111.0}
 
 
+def test_rows_a_resumed_run_rewrites_are_drawn_once_with_the_newest_value(tmp_path, serve):
+    path = str(tmp_path / "log.sqlite")
+    log = write_rows(SQLiteLog(path), {t: {"cost": float(t)} for t in range(11)})
+    log.resume()  # as MainLoop.run does when it continues: the rows in memory (9, 10) are written again
+    log[9]["cost"] = 90.0
+    write_rows(log, {t: {"cost": float(t)} for t in range(11, 14)})
+    client = serve([path])
+    (run,) = client.runs()["runs"]
+    curve = client.series(run["id"], "cost")["cost"]
+    reference = SQLiteLog.read(path).to_records()
+    assert curve["x"] == [r["iteration"] for r in reference] == list(range(14))
+    assert curve["y"] == [r["cost"] for r in reference] and curve["y"][9] == 90.0
+
+
 def test_live_updates_appear_through_the_api_including_rewrites(tmp_path, serve, monkeypatch):
     from blocks_extensions.dashboard import store
 

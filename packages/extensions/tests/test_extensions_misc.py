@@ -286,7 +286,7 @@ def test_every_extension_is_registered(plugin_host, register_plugin):
 
     register_plugin(plugin, distribution="blocks-extensions")
     names = list(plugin._EXTENSIONS)
-    assert len(names) == 12
+    assert len(names) == 13
     for name in names:
         cls = resolve("extensions", name)
         assert isinstance(cls, type) and issubclass(cls, TrainingExtension)

@@ -21,7 +21,7 @@ _EXTENSIONS = {
     "shared_variable_modifier": "blocks_extensions.schedules:SharedVariableModifier",
     "check_numerics": "blocks_extensions.numerics:CheckNumerics",
     "plot": "blocks_extensions.plot:Plot",
-    "tensorboard": "blocks_extensions.tensorboard:TensorBoard",
+    "tensor_board": "blocks_extensions.tensorboard:TensorBoard",
 }
 
 

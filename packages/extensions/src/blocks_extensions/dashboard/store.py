@@ -87,6 +87,30 @@ def _numbers(values: array) -> Any:
     return numpy.array(values, dtype=numpy.int64 if values.typecode == "q" else numpy.float64)
 
 
+def _merge(parts: list[tuple[Any, Any, float]]) -> tuple[Any, Any]:
+    """One ``(times, values)`` from the segments of a history, oldest first, each cut below its ``limit``.
+
+    Times are sorted; where segments share a time, the later segment's value is kept.
+    """
+    import numpy
+
+    times, values = [], []
+    for t, v, limit in parts:
+        end = len(t) if limit == math.inf else int(numpy.searchsorted(t, limit, side="left"))
+        times.append(t[:end])
+        values.append(v[:end])
+    if not times:
+        return numpy.zeros(0, numpy.int64), numpy.zeros(0, numpy.float64)
+    overlap = any(len(a) and len(b) and b[0] <= a[-1] for a, b in zip(times, times[1:]))
+    t, v = numpy.concatenate(times), numpy.concatenate(values)
+    if overlap:  # rare: rows a resumed run rewrote
+        order = numpy.argsort(t, kind="stable")
+        t, v = t[order], v[order]
+        last = numpy.append(t[1:] != t[:-1], True)  # the last (newest) of each run of equal times
+        t, v = t[last], v[last]
+    return t, v
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -181,35 +205,22 @@ class Run:
         return list(names)
 
     def series(self, name: str) -> tuple[Any, Any]:
-        """``(iterations, values)`` of a channel over the whole history, as NumPy arrays."""
-        import numpy
+        """``(iterations, values)`` of a channel over the whole history, as NumPy arrays.
 
-        times, values = [], []
+        Where a run and the one it resumed both hold an iteration (the
+        resumed run rewrites the rows it had in memory), the later run's value
+        wins, as :class:`blocks.log.SQLiteLog` reads it.
+        """
+        parts = []
         for segment, limit in self.chain:
             channel = segment.channels.get(name)
-            if channel is None or not channel.times:
-                continue
-            t, v = _numbers(channel.times), _numbers(channel.values)
-            end = len(t) if limit == math.inf else int(numpy.searchsorted(t, limit, side="left"))
-            times.append(t[:end])
-            values.append(v[:end])
-        if not times:
-            return numpy.zeros(0, numpy.int64), numpy.zeros(0, numpy.float64)
-        return numpy.concatenate(times), numpy.concatenate(values)
+            if channel is not None and channel.times:
+                parts.append((_numbers(channel.times), _numbers(channel.values), limit))
+        return _merge(parts)
 
     def clock(self) -> tuple[Any, Any]:
         """``(iterations, wall times)`` of the history's clock (empty for logs written before it existed)."""
-        import numpy
-
-        times, walls = [], []
-        for segment, limit in self.chain:
-            t, w = _numbers(segment.clock_times), _numbers(segment.clock_walls)
-            end = len(t) if limit == math.inf else int(numpy.searchsorted(t, limit, side="left"))
-            times.append(t[:end])
-            walls.append(w[:end])
-        if not times:
-            return numpy.zeros(0, numpy.int64), numpy.zeros(0, numpy.float64)
-        return numpy.concatenate(times), numpy.concatenate(walls)
+        return _merge([(_numbers(s.clock_times), _numbers(s.clock_walls), limit) for s, limit in self.chain])
 
     def last_values(self) -> dict[str, tuple[int, Any]]:
         """Every channel's last value and its iteration (a later segment's value wins)."""

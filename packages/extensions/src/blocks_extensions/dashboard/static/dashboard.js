@@ -10,7 +10,8 @@
   const LOCAL_SHIFT = -new Date().getTimezoneOffset() * 60000;
   const state = {
     runs: [], selectedRuns: null, selectedChannels: null, axis: "iteration", live: true,
-    seriesKey: "", ranges: {}, colors: {}, updates: 0, drawn: 0, timer: null, busy: false,
+    seriesKey: "", ranges: {}, colors: {}, updates: 0, drawn: 0, timer: null, busy: false, known: new Set(),
+    deselected: new Set(),
   };
   const $ = (id) => document.getElementById(id);
 
@@ -64,8 +65,23 @@
   }
 
   function colorOf(runId) {
-    if (!(runId in state.colors)) state.colors[runId] = COLORS[Object.keys(state.colors).length % COLORS.length];
-    return state.colors[runId];
+    // a run keeps its colour when it is resumed (its id changes, the first run of its history does not)
+    const run = state.runs.find((r) => r.id === runId);
+    const key = run ? run.log + "|" + run.chain[0] : runId;
+    if (!(key in state.colors)) state.colors[key] = COLORS[Object.keys(state.colors).length % COLORS.length];
+    return state.colors[key];
+  }
+
+  function select(runs) {
+    // new runs are shown unless they continue a history the user hid; a resumed run replaces the one it continues
+    for (const run of runs) {
+      if (state.known.has(run.id)) continue;
+      state.known.add(run.id);
+      const hidden = run.chain.some((uuid) => state.deselected.has(run.log + "|" + uuid));
+      if (!hidden) state.selectedRuns.add(run.id);
+    }
+    const ids = new Set(runs.map((run) => run.id));
+    for (const id of [...state.selectedRuns]) if (!ids.has(id)) state.selectedRuns.delete(id);
   }
 
   function showErrors(messages) {
@@ -96,6 +112,9 @@
     const items = state.runs.map((run) => {
       const box = element("input", { type: "checkbox", checked: state.selectedRuns.has(run.id), "data-run": run.id });
       box.addEventListener("change", () => {
+        for (const uuid of run.chain) {
+          if (box.checked) state.deselected.delete(run.log + "|" + uuid); else state.deselected.add(run.log + "|" + uuid);
+        }
         if (box.checked) state.selectedRuns.add(run.id); else state.selectedRuns.delete(run.id);
         state.seriesKey = "";
         render();
@@ -291,10 +310,8 @@
     try {
       const answer = await getJson("api/runs");
       state.runs = answer.runs;
-      if (state.selectedRuns === null && answer.runs.length) {
-        state.selectedRuns = new Set(answer.runs.map((run) => run.id));
-      }
       if (state.selectedRuns === null) state.selectedRuns = new Set();
+      select(answer.runs);
       if (state.selectedChannels === null || (!state.selectedChannels.length && allChannels(state.runs).length)) {
         state.selectedChannels = defaultChannels(allChannels(selectedRuns()));
       }
