@@ -11,6 +11,9 @@ Usage: ``.venv-tests/bin/nox -l`` lists the sessions; ``.venv-tests/bin/nox -s "
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import nox
 
 PACKAGES = ["core", "bricks-rnn", "fuel-datasets", "step-rules", "extensions", "gpu-cuda"]
@@ -100,6 +103,28 @@ def docs(session: nox.Session) -> None:
     """Build the documentation offline with warnings as errors (sphinx, myst-parser: the shared environment)."""
     _install_editable(session, *PACKAGES)
     session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", env=ENV)
+
+
+@nox.session(**VENV)
+def dashboard_browser(session: nox.Session) -> None:
+    """`blocks dashboard` in headless Chromium: a short training run, the page, live updates, a screenshot.
+
+    Installs Debian's ``chromium`` when missing (as root; otherwise it says how) and ``plotly`` (the
+    ``dashboard`` extra) into the session, then runs the browser test, which must not skip here. The
+    screenshot is kept in ``dashboard-browser/``.
+    """
+    if shutil.which("chromium") is None and not os.environ.get("CHROMIUM"):
+        if os.geteuid() != 0:
+            session.error("install Debian's chromium first (sudo apt-get install chromium), or set $CHROMIUM")
+        session.run("apt-get", "update", "-q", external=True)
+        quiet = {"DEBIAN_FRONTEND": "noninteractive"}
+        session.run("apt-get", "install", "-y", "-q", "chromium", external=True, env=quiet)
+    _install_editable(session, "core", "extensions")
+    session.install("plotly>=6,<8")
+    os.makedirs("dashboard-browser", exist_ok=True)
+    env = {**ENV, "BLOCKS_DASHBOARD_SCREENSHOTS": os.path.abspath("dashboard-browser"), "BLOCKS_REQUIRE_BROWSER": "1"}
+    session.run("python", "-m", "pytest", "-v", "packages/extensions/tests/test_dashboard_browser.py", env=env)
+    session.log("screenshot: dashboard-browser/dashboard-browser-test.png")
 
 
 @nox.session(**VENV)

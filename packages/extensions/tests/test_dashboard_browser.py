@@ -18,12 +18,19 @@ from blocks.main_loop import MainLoop
 from blocks_extensions import TrainingDataMonitoring
 from blocks_extensions.dashboard.browser import HeadlessChromium, find_chromium
 
-pytestmark = [
-    pytest.mark.skipif(importlib.util.find_spec("plotly") is None,
-                       reason="plotly is not installed (the optional extra blocks-extensions[dashboard])"),
-    pytest.mark.skipif(find_chromium() is None,
-                       reason="no Chromium (apt-get install chromium, or nox -s dashboard_browser)"),
-]  # fmt: skip
+REQUIRED = "BLOCKS_REQUIRE_BROWSER"
+"""Set (by ``nox -s dashboard_browser``) to fail instead of skipping when Chromium or plotly is missing."""
+
+
+@pytest.fixture(autouse=True)
+def _browser_available():
+    missing = []
+    if importlib.util.find_spec("plotly") is None:
+        missing.append("plotly is not installed (the optional extra blocks-extensions[dashboard])")
+    if find_chromium() is None:
+        missing.append("no Chromium (apt-get install chromium, or nox -s dashboard_browser)")
+    if missing:
+        (pytest.fail if os.environ.get(REQUIRED) else pytest.skip)("; ".join(missing))
 
 SCREENSHOT_DIRECTORY = "BLOCKS_DASHBOARD_SCREENSHOTS"
 """Where the screenshot is kept (set by ``nox -s dashboard_browser``; a temporary directory otherwise)."""
