@@ -162,7 +162,7 @@ def test_nox_has_sessions_for_every_package():
     assert lists["PACKAGES"] == list(EXPECTED)
     assert lists["DISTRIBUTIONS"] == [dist for dist, _ in EXPECTED.values()]
     assert _nox_sessions() == {"tests", "integration", "lint", "template", "quickstart", "docs", "peers", "fuzz",
-                               "long_run"}
+                               "long_run", "dashboard_browser"}
     text = (ROOT / "noxfile.py").read_text()
     assert "--system-site-packages" not in text and '"virtualenv"' in text
     assert "scripts/link_shared_site.py" in text
