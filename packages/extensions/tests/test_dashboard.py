@@ -233,7 +233,7 @@ def test_directories_are_searched_and_new_logs_found(tmp_path, serve, monkeypatc
     write_rows(SQLiteLog(str(tmp_path / "a" / "log.sqlite")), {1: {"cost": 1.0}}).close()
     (tmp_path / "notes.db").write_text("not a database")
     client = serve([tmp_path])
-    assert [log["name"] for log in client.runs()["logs"]] == [os.path.join(tmp_path.name, "a", "log.sqlite")]
+    assert [log["name"] for log in client.runs()["logs"]] == [os.path.join("a", "log.sqlite")]
     write_rows(SQLiteLog(str(tmp_path / "b.sqlite")), {1: {"cost": 2.0}}).close()
     answer = client.runs()
     assert len(answer["logs"]) == 2 and sorted(r["last"]["cost"]["value"] for r in answer["runs"]) == [1.0, 2.0]

@@ -154,7 +154,7 @@ class _Sources:
     def _name(self, path: str) -> str:
         for directory in self.directories:
             if path.startswith(directory + os.sep):
-                return os.path.relpath(path, os.path.dirname(directory))
+                return os.path.relpath(path, directory)
         return os.path.basename(path) if len(self.files) + len(self.directories) == 1 else path
 
     def _search(self, directory: str) -> list[str]:

@@ -220,7 +220,7 @@
       title: { text: name, font: { size: 14 }, x: 0.01, xanchor: "left" }, margin: { l: 60, r: 16, t: 36, b: 40 },
       xaxis: { title: { text: axisTitle }, type: state.axis === "time" ? "date" : "linear",
                range: state.ranges[name] || undefined, autorange: state.ranges[name] ? false : true },
-      yaxis: { automargin: true }, showlegend: selectedRuns().length > 1, legend: { orientation: "h", y: -0.2 },
+      yaxis: { automargin: true }, showlegend: false, // the runs' colours are in the side bar and the table
       uirevision: name + "|" + state.axis, hovermode: "x unified",
     };
   }
