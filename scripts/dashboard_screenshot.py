@@ -33,7 +33,7 @@ from blocks_extensions import DataStreamMonitoring, TrainingDataMonitoring
 from blocks_extensions.dashboard import Dashboard
 from blocks_extensions.dashboard.browser import HeadlessChromium
 from fuel.datasets import IndexableDataset
-from fuel.schemes import ShuffledScheme, SequentialScheme
+from fuel.schemes import SequentialScheme, ShuffledScheme
 from fuel.streams import DataStream
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
