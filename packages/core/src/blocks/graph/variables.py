@@ -1,7 +1,10 @@
 """Symbolic variables on torch.fx: the recording side of the annotated graph.
 
 Every symbolic value is a :class:`Variable`, an ``fx.Proxy`` over a node of one
-process-wide ``fx.Graph`` (the *tape*, like Theano's implicit graph). Symbolic
+process-wide ``fx.Graph`` (the *tape*, like Theano's implicit graph). The tape
+does not hold its nodes: a graph lives as long as its variables (or a
+``ComputationGraph`` of them) do, so building many models in one process does
+not grow its memory. Symbolic
 inputs are placeholders named after data sources (:func:`matrix` ``('features')``);
 arithmetic and torch functions on variables append nodes through
 ``__torch_function__``; tensors that meet a variable (parameters, buffers,
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import weakref
 from typing import Any, Callable, Sequence
 
 import torch
@@ -78,13 +82,63 @@ _CALL_STACK: list[Any] = []
 """Application calls being recorded (innermost last); nodes remember the call they were made in."""
 
 
+class _Tape(fx.Graph):
+    """The process-wide graph nodes are created in; it holds none of them.
+
+    A node lives as long as something holds it: a :class:`Variable`, a
+    ``ComputationGraph``, an application call, or a live node that uses it
+    (nodes hold their inputs, not their users). The graph of a model nobody
+    holds any more is freed with it, so a process building many models (a
+    grid search, a notebook, a test suite) does not grow.
+
+    To that end every new node is let go of at once: it is not entered in
+    the graph's name table or lookup table, its inputs do not list it among
+    their ``users``, and only the newest node stays in the node list (new
+    nodes take their ``_sort_key`` -- the topological order -- from it).
+    So ``node.users`` is empty on the tape, the tape's ``nodes`` lists one
+    node at most, and tape nodes must not be erased or have their arguments
+    changed (copy them into a graph of your own, as compilation does).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._alive: weakref.WeakSet[fx.Node] = weakref.WeakSet()
+
+    def live_nodes(self) -> int:
+        """How many nodes made on the tape are still alive (held by something)."""
+        return len(self._alive)
+
+    def create_node(self, *args: Any, **kwargs: Any) -> fx.Node:
+        node = super().create_node(*args, **kwargs)
+        self._alive.add(node)
+        for used in node._input_nodes:
+            used.users.pop(node, None)
+        namespace = self._graph_namespace
+        namespace._obj_to_name.pop(node, None)
+        namespace._used_names.discard(node.name)  # names need not be unique here; compiled graphs rename
+        lookup = self._find_nodes_lookup_table
+        key = lookup._key(node)
+        entry = lookup.table.get(key)
+        if entry is not None:
+            entry.pop(node, None)
+            if not entry:  # the key holds the target (an opaque call holds its brick)
+                del lookup.table[key]
+        previous = node._prev
+        if previous is not self._root:
+            previous._remove_from_list()
+            previous._prev = previous._next = self._root  # no chain from node to node through the list
+            self._len -= 1
+        return node
+
+
 class _Tracer(fx.Tracer):
     """Tracer appending to the process-wide tape; tensors become ``get_attr`` nodes."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.graph = fx.Graph()
-        self._tensor_nodes: dict[int, tuple[torch.Tensor, fx.Node]] = {}
+        self.graph = _Tape()
+        # id(tensor) -> (tensor, node), both weak: the node lives while graphs use it, the tensor while the node does
+        self._tensor_nodes: dict[int, tuple[weakref.ref, weakref.ref]] = {}
         self._counter = 0
 
     def proxy(self, node: fx.Node) -> Variable:
@@ -106,8 +160,10 @@ class _Tracer(fx.Tracer):
     def tensor_node(self, tensor: torch.Tensor) -> fx.Node:
         """The ``get_attr`` node standing for ``tensor`` (created once per tensor)."""
         entry = self._tensor_nodes.get(id(tensor))
-        if entry is not None and entry[0] is tensor:
-            return entry[1]
+        if entry is not None and entry[0]() is tensor:
+            node = entry[1]()
+            if node is not None:
+                return node
         if tensor.grad_fn is not None:
             raise ValueError(
                 "a tensor computed eagerly from parameters (it has a grad_fn) met a symbolic variable: in the graph "
@@ -130,15 +186,25 @@ class _Tracer(fx.Tracer):
         brick = getattr(tensor, "_blocks_brick", None)
         if brick is not None:
             node.meta["brick"] = brick
-        self._tensor_nodes[id(tensor)] = (tensor, node)
+        key = id(tensor)
+        self._tensor_nodes[key] = (weakref.ref(tensor), weakref.ref(node, functools.partial(self._forget, key)))
         return node
+
+    def _forget(self, key: int, dead: weakref.ref) -> None:
+        entry = self._tensor_nodes.get(key)
+        if entry is not None and entry[1] is dead:
+            del self._tensor_nodes[key]
 
 
 _TRACER = _Tracer()
 
 
 def get_tape() -> fx.Graph:
-    """Return the process-wide ``fx.Graph`` that records every symbolic operation."""
+    """Return the process-wide ``fx.Graph`` symbolic operations are recorded in.
+
+    It holds none of its nodes (see the module notes): a graph lives as long
+    as its variables, and ``get_tape().nodes`` lists the newest node only.
+    """
     return _TRACER.graph
 
 
