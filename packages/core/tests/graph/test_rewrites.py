@@ -19,7 +19,7 @@ from blocks.algorithms import GradientDescent, Scale
 from blocks.bricks import MLP, Identity, Logistic, Softmax, Tanh
 from blocks.bricks.cost import BinaryCrossEntropy, CategoricalCrossEntropy
 from blocks.config import ConfigurationError, config
-from blocks.graph import ComputationGraph, lvector, matrix
+from blocks.graph import ComputationGraph, lmatrix, lvector, matrix
 from blocks.graph.rewrites import apply_rewrites, resolve_rewrites
 from blocks.initialization import Constant, IsotropicGaussian
 from blocks.stability import REWRITES, parse_rewrites
@@ -400,3 +400,22 @@ def test_checkpoints_record_the_rewrites_and_resuming_under_another_set_warns(tm
     with pytest.warns(UserWarning, match=r"rewrites \[log_softmax.*\], this run compiles the cost with \[none\]"):
         other.run()
     assert other.status["iterations_done"] == 3
+
+
+def test_a_graph_that_changes_tensors_in_place_is_not_rewritten():
+    x = matrix("x")
+    probabilities = torch.softmax(x, dim=-1)
+    clamped = probabilities.clamp_(0.25, 1.0)  # changes the softmax output the log then reads
+    fn = ComputationGraph([torch.log(probabilities), clamped]).compile()
+    assert fn.rewrites_applied == {} and "log_softmax" not in fn.graph_module.code
+    logits = torch.tensor([[0.0, 0.0, 120.0]])
+    torch.testing.assert_close(fn({"x": logits})[0], torch.log(torch.tensor([[0.25, 0.25, 1.0]])))
+
+
+def test_log_sigmoid_of_integers_works_as_the_naive_form():
+    x = lmatrix("x")
+    expression = torch.log(torch.sigmoid(x))
+    fn = ComputationGraph([expression]).compile()
+    assert fn.rewrites_applied == {"log_sigmoid": 1}
+    values = torch.tensor([[-3, 0, 2]])
+    torch.testing.assert_close(fn({"x": values})[0], torch.log(torch.sigmoid(values)))

@@ -31,6 +31,7 @@ tensor([[-120., -120.,    0.]])
 
 from __future__ import annotations
 
+import logging
 import operator
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
@@ -41,6 +42,8 @@ import torch.nn.functional as F
 
 from blocks.config import config
 from blocks.stability import REWRITES, parse_rewrites
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["apply_rewrites", "register_logits_form", "resolve_rewrites"]
 
@@ -193,13 +196,20 @@ def _log_softmax(graph: fx.Graph, node: fx.Node) -> _Match:
         return graph.call_function(torch.log_softmax, (x,), kwargs), [node, inner]
 
 
+def log_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """``log(sigmoid(x))`` computed stably (integer ``x`` as ``sigmoid`` takes it: in the default float dtype)."""
+    if not (x.is_floating_point() or x.is_complex()):
+        x = x.to(torch.get_default_dtype())
+    return F.logsigmoid(x)
+
+
 def _log_sigmoid(graph: fx.Graph, node: fx.Node) -> _Match:
     inner = _unary_input(node) if _is(node, _LOG) else None
     x = _sigmoid_of(inner)
     if x is None:
         return None
     with graph.inserting_before(node):
-        return graph.call_function(F.logsigmoid, (x,)), [node, inner]
+        return graph.call_function(log_sigmoid, (x,)), [node, inner]
 
 
 def _log1p(graph: fx.Graph, node: fx.Node) -> _Match:
@@ -306,13 +316,29 @@ def _erase_dead(graph: fx.Graph, nodes: list[fx.Node]) -> None:
             graph.erase_node(node)
 
 
+_IN_PLACE_FUNCTIONS = {operator.setitem, operator.iadd, operator.isub, operator.imul, operator.itruediv,
+                       operator.ipow, operator.ifloordiv, operator.imod}
+
+
+def _mutates(node: fx.Node) -> bool:
+    """Whether ``node`` changes a tensor in place (``x.clamp_()``, ``x[i] = v``, ``out=``)."""
+    if node.op == "call_method":
+        return node.target.endswith("_") and not node.target.startswith("__")
+    if node.op == "call_function":
+        return node.target in _IN_PLACE_FUNCTIONS or "out" in node.kwargs
+    return False
+
+
 def apply_rewrites(graph: fx.Graph, rewrites: Sequence[str]) -> dict[str, int]:
     """Apply the named rewrites to ``graph`` in place; return how often each one fired.
 
     One pass over the nodes in order: each node is offered to the rules in
     the documented order, and a replacement takes over all uses of the
     node. Parts of a replaced pattern that are still used elsewhere (a
-    softmax that is also an output) stay.
+    softmax that is also an output) stay. A graph that changes a tensor in
+    place (``p.clamp_(...)`` on a softmax output, say) is left as it is: the
+    stable form would read the logits, not what the in-place operation made
+    of the probabilities.
 
     Examples
     --------
@@ -327,6 +353,11 @@ def apply_rewrites(graph: fx.Graph, rewrites: Sequence[str]) -> dict[str, int]:
     rules = [(name, _RULES[name]) for name in rewrites]
     applied: dict[str, int] = {}
     if not rules:
+        return applied
+    mutating = [node for node in graph.nodes if _mutates(node)]
+    if mutating:
+        logger.debug("stability rewrites skipped: the graph changes tensors in place (%s)",
+                     ", ".join(str(node.target) for node in mutating[:3]))
         return applied
     for node in list(graph.nodes):  # a rule erases only the node it looks at and nodes before it
         if node.op not in ("call_function", "call_method"):
