@@ -109,7 +109,7 @@ def test_unsorted_request_without_sort_indices_is_a_type_error(memory_file, tmp_
     with pytest.raises(TypeError, match="sort_indices=True"):
         strict.get_data(None, [7, 4, 6])
     np.testing.assert_array_equal(strict.get_data(None, [1, 4, 6])[0], FEATURES[[1, 4, 6]])
-    path = tmp_path / "contiguous.hdf5"  # memory-mapped reads refuse it the same way
+    path = tmp_path / "contiguous.hdf5"  # pread reads refuse it the same way
     with h5py.File(path, "w") as f:
         f["x"] = np.arange(10)
         f.attrs["split"] = H5PYDataset.create_split_array({"all": {"x": (0, 10)}})

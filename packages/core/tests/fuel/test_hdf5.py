@@ -46,7 +46,7 @@ def test_reads_match_raw_h5py(mnist_like):
         "fuel_convert_version": "0.2",
         "fuel_convert_command": "fuel-convert mnist",
     }
-    assert train._readers[0].array is not None  # contiguous uncompressed: memory-mapped
+    assert train._readers[0].rows is not None  # contiguous uncompressed: read with pread
 
 
 def test_unavailable_source_and_multisplit(mnist_like):
@@ -90,7 +90,7 @@ def test_compressed_dataset_uses_h5py_with_unsorted_requests(tmp_path):
         f.attrs["split"] = H5PYDataset.create_split_array({"all": {"x": (0, 20)}})
     ds = H5PYDataset(path, which_sets=("all",))
     np.testing.assert_array_equal(ds.get_data(None, np.array([9, 2, 9, 15]))[0], data[[9, 2, 9, 15]])
-    assert ds._readers[0].array is None
+    assert ds._readers[0].rows is None
     strict = H5PYDataset(path, which_sets=("all",), sort_indices=False)
     with pytest.raises(ValueError, match="sort_indices"):
         strict.get_data(None, np.array([3, 1]))

@@ -34,7 +34,7 @@ def _add_common(parser: Any, defaults: bool) -> None:
                         default=default(None), help="output file name (.hdf5 is appended to HDF5 outputs if needed)")
     parser.add_argument("--checksum", action="store_true", default=default(False),
                         help="store every dataset in chunks with a Fletcher-32 checksum, so that a damaged chunk is "
-                        "an error when read instead of wrong numbers (read through h5py, not memory-mapped)")
+                        "an error when read instead of wrong numbers (read through h5py, slower than contiguous)")
 
 
 COMMAND = DatasetCommand(

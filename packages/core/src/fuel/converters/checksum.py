@@ -10,7 +10,7 @@ attribute (its index references re-pointed), dimension scales and labels,
 compression. It writes a temporary file and renames it over the original only
 when complete.
 
-Chunked files are read through h5py, not memory-mapped; ``benchmarks/data_h5.py``
+Chunked files are read through h5py, not with pread; ``benchmarks/data_h5.py``
 measures what that costs.
 
 Examples

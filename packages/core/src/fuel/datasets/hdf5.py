@@ -14,10 +14,14 @@ touch dimension scales except the ``shapes`` of variable-length sources.
 ``fuel-info --check FILE`` reads a whole file in a child process and reports
 such a crash as a damaged file.
 
-Out-of-core reads of contiguous, uncompressed datasets go through a read-only
-``numpy.memmap`` of the file (the offset comes from h5py), so shuffled batches
-cost about as much as numpy fancy indexing in memory; chunked (e.g.
-checksummed) or compressed datasets are read with h5py. No file handle or data
+Out-of-core reads of contiguous, uncompressed datasets bypass libhdf5: the
+rows of a batch are read with ``preadv`` at the dataset's offset in the file
+(from h5py) straight into a new array, one call per cluster of neighbouring
+rows (:class:`~fuel.datasets.hdf5_pread.ContiguousRows`). Nothing is
+memory-mapped, so a file truncated or rewritten under a reader gives a
+:class:`DamagedFileError` at the next read, never a ``SIGBUS`` that kills
+the process. Chunked (e.g. checksummed) or compressed datasets are read with
+h5py. No file handle or data
 array is ever pickled: each process reopens the file lazily (the process id is
 checked) and checks that it is still the same file, so datasets are safe with
 ``fork``, ``spawn`` and checkpoints.
@@ -56,6 +60,7 @@ import numpy as np
 
 from fuel.datasets.base import Dataset
 from fuel.datasets.hdf5_layout import LayoutError, SplitRow, create_split_array, describe_file, split_rows
+from fuel.datasets.hdf5_pread import ContiguousRows, FileChangedError
 from fuel.utils.paths import DataFileNotFoundError
 from fuel.utils.subset import Subset
 
@@ -125,38 +130,29 @@ def _reopenable(handle: h5py.File) -> bool:
 
 
 class _Source:
-    """How one source is read in the current process."""
+    """How one source is read in the current process (in memory, with pread, or through h5py)."""
 
-    __slots__ = ("name", "dataset", "array", "vlen", "shapes")
+    __slots__ = ("name", "dataset", "array", "vlen", "shapes", "rows")
 
-    def __init__(self, name: str, dataset: Any, array: np.ndarray | None, vlen: bool, shapes: np.ndarray | None):
+    def __init__(
+        self,
+        name: str,
+        dataset: Any,
+        array: np.ndarray | None,
+        vlen: bool,
+        shapes: np.ndarray | None,
+        rows: ContiguousRows | None = None,
+    ):
         self.name = name
         self.dataset = dataset
         self.array = array
         self.vlen = vlen
         self.shapes = shapes
+        self.rows = rows
 
-
-def _memmap(path: str, dataset: h5py.Dataset) -> np.ndarray | None:
-    """A read-only ndarray view of a contiguous, uncompressed dataset, or ``None``."""
-    try:
-        if (
-            dataset.chunks is not None
-            or dataset.compression is not None
-            or dataset.external
-            or dataset.dtype.hasobject
-            or dataset.dtype.kind in "OV"
-            or dataset.size == 0
-        ):
-            return None
-        offset = dataset.id.get_offset()
-        if offset is None:
-            return None
-        mapped = np.memmap(path, dtype=dataset.dtype, mode="r", offset=offset, shape=dataset.shape)
-        return np.asarray(mapped)
-    except (OSError, ValueError, TypeError) as err:  # pragma: no cover - platform specific
-        logger.debug("not memory-mapping %s of %s: %s", dataset.name, path, err)
-        return None
+    def close(self) -> None:
+        if self.rows is not None:
+            self.rows.close()
 
 
 def _source_dataset(h5file: h5py.File, source: str) -> h5py.Dataset:
@@ -521,9 +517,9 @@ class H5PYDataset(Dataset):
                 raise ExternalFileError(f"{self._describe()} has been closed; give the dataset an open file")
             return handle
         if self._file is None or self._file_pid != pid or not self._file.id.valid:
+            self._close_readers()
             self._file = self._open_own()
             self._file_pid = pid
-            self._readers = None
         return self._file
 
     def _open_own(self) -> h5py.File:
@@ -551,8 +547,8 @@ class H5PYDataset(Dataset):
         if name in self.vlen_sources:
             shapes = np.asarray(dataset.dims[0]["shapes"][()])
             return _Source(name, dataset, None, True, shapes)
-        array = _memmap(self.path, dataset) if self.driver is None and not self._from_handle else None
-        return _Source(name, dataset, array, False, None)
+        rows = ContiguousRows.of(dataset) if self.driver is None and not self._from_handle else None
+        return _Source(name, dataset, None, False, None, rows)
 
     def _sources_for_reading(self) -> list[_Source]:
         if self.load_in_memory:
@@ -574,6 +570,7 @@ class H5PYDataset(Dataset):
             data = self._guarded_read(name, lambda: reader.dataset[selection])  # noqa: B023 - called at once
             if reader.vlen:
                 data = _reshape_vlen(data, reader.shapes[selection])  # type: ignore[index]
+            reader.close()
             loaded.append(_Source(name, None, data if reader.vlen else np.asarray(data), False, None))
         self._in_memory = loaded
         self.close_file()
@@ -586,7 +583,12 @@ class H5PYDataset(Dataset):
             except Exception:  # noqa: BLE001 - closing twice or at exit
                 pass
         self._file = None
-        self._readers = None
+        self._close_readers()
+
+    def _close_readers(self) -> None:
+        readers, self._readers = self._readers, None
+        for reader in readers or ():
+            reader.close()
 
     def load(self) -> None:
         """Open the file (or load the data) in this process now instead of lazily."""
@@ -672,6 +674,11 @@ class H5PYDataset(Dataset):
         except (OSError, RuntimeError) as err:
             if isinstance(err, ExternalFileError):
                 raise
+            if isinstance(err, FileChangedError):
+                raise DamagedFileError(
+                    f"{self._describe()}: source {source!r} cannot be read: {err}. Do not rewrite a data file "
+                    "while a stream reads it; write the new file elsewhere and rename it into place"
+                ) from err
             text = str(err).lower()
             what = "libhdf5 failed"
             if "checksum" in text or "fletcher" in text or ("filter" in text and self._checksummed(source)):
@@ -693,9 +700,8 @@ class H5PYDataset(Dataset):
             first, last = absolute[0], absolute[-1]
             if last - first + 1 == n and (n < 2 or (absolute[1:] > absolute[:-1]).all()):
                 absolute = slice(int(first), int(last) + 1)
-        if reader.array is not None:
-            data = reader.array[absolute]
-            return data if isinstance(absolute, np.ndarray) else np.array(data)
+        if reader.rows is not None:
+            return reader.rows.read(absolute)
         if reader.vlen:
             return self._read_vlen(reader, absolute)
         return _read_h5py(reader.dataset, absolute)
