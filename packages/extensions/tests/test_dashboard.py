@@ -72,6 +72,16 @@ class Client:
         return self.json("/api/series", query)["series"][run_id]
 
 
+@pytest.fixture(params=["row by row", "bulk"])
+def reader(request, monkeypatch):
+    """Both ways the dashboard reads a log: row by row (small increments) and in bulk (NumPy, large reads)."""
+    from blocks_extensions.dashboard import store
+
+    if request.param == "bulk":
+        monkeypatch.setattr(store, "BULK_ROWS", 0)
+    return request.param
+
+
 @pytest.fixture
 def serve():
     from blocks_extensions.dashboard import Dashboard
@@ -91,7 +101,7 @@ def serve():
 
 
 # -- the API ------------------------------------------------------------------------------------------------------
-def test_runs_report_channels_last_values_status_and_checkpoints(tmp_path, serve):
+def test_runs_report_channels_last_values_status_and_checkpoints(reader, tmp_path, serve):
     path = tmp_path / "log.sqlite"
     checkpoint = tmp_path / "model.tar"
     checkpoint.write_bytes(b"x")
@@ -124,7 +134,7 @@ def test_runs_report_channels_last_values_status_and_checkpoints(tmp_path, serve
     assert len(wall["x"]) == 20 and wall["x"] == sorted(wall["x"]) and abs(wall["x"][-1] / 1000 - time.time()) < 600
 
 
-def test_series_are_downsampled_on_the_server_keeping_extremes_and_counting_nonfinite(tmp_path, serve):
+def test_series_are_downsampled_on_the_server_keeping_extremes_and_counting_nonfinite(reader, tmp_path, serve):
     path = tmp_path / "log.sqlite"
     rows = {t: {"cost": math.sin(t / 50)} for t in range(5000)}
     rows[1234]["cost"] = 50.0
@@ -142,7 +152,7 @@ def test_series_are_downsampled_on_the_server_keeping_extremes_and_counting_nonf
     assert zoomed["x"] == list(range(999, 1102))  # every point of a narrow range, one beyond each edge
 
 
-def test_a_resumed_run_is_one_curve_that_matches_the_core_reader(tmp_path, serve):
+def test_a_resumed_run_is_one_curve_that_matches_the_core_reader(reader, tmp_path, serve):
     path = str(tmp_path / "log.sqlite")
     first = write_rows(SQLiteLog(path), {t: {"cost": float(t)} for t in range(10)})
     first.status["iterations_done"] = 5  # resumed from a checkpoint taken at iteration 5: 5..9 are replaced
@@ -163,7 +173,7 @@ def test_a_resumed_run_is_one_curve_that_matches_the_core_reader(tmp_path, serve
     assert run["last"]["cost"] == {"iteration": 11, "value": 111.0}
 
 
-def test_rows_a_resumed_run_rewrites_are_drawn_once_with_the_newest_value(tmp_path, serve):
+def test_rows_a_resumed_run_rewrites_are_drawn_once_with_the_newest_value(reader, tmp_path, serve):
     path = str(tmp_path / "log.sqlite")
     log = write_rows(SQLiteLog(path), {t: {"cost": float(t)} for t in range(11)})
     log.resume()  # as MainLoop.run does when it continues: the rows in memory (9, 10) are written again
@@ -177,7 +187,7 @@ def test_rows_a_resumed_run_rewrites_are_drawn_once_with_the_newest_value(tmp_pa
     assert curve["y"] == [r["cost"] for r in reference] and curve["y"][9] == 90.0
 
 
-def test_live_updates_appear_through_the_api_including_rewrites(tmp_path, serve, monkeypatch):
+def test_live_updates_appear_through_the_api_including_rewrites(reader, tmp_path, serve, monkeypatch):
     from blocks_extensions.dashboard import store
 
     monkeypatch.setattr(store, "REFRESH_EVERY", 0.0)
@@ -202,7 +212,7 @@ def test_live_updates_appear_through_the_api_including_rewrites(tmp_path, serve,
     assert client.runs()["runs"][0]["version"] == unchanged  # nothing new: the page does not redraw
 
 
-def test_status_shows_eta_from_finish_after_and_failures(tmp_path, serve):
+def test_status_shows_eta_from_finish_after_and_failures(reader, tmp_path, serve):
     path = str(tmp_path / "log.sqlite")
     log = write_rows(SQLiteLog(path), {t: {"cost": 1.0} for t in range(1, 11)})
     log.status["_finish_after"] = {"FinishAfter": {"after_n_batches": 110}}
@@ -342,7 +352,7 @@ def test_bad_paths_are_refused_at_start(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["garbage", "foreign", "bad_json", "vanished"])
-def test_damaged_logs_are_reported_not_raised(tmp_path, serve, damage):
+def test_damaged_logs_are_reported_not_raised(reader, tmp_path, serve, damage):
     path = tmp_path / "log.sqlite"
     write_rows(SQLiteLog(str(path)), {1: {"cost": 1.0}, 2: {"cost": 2.0}}).close()
     client = serve([path])

@@ -9,7 +9,7 @@ import pytest
 
 MODULES = [
     "aggregation", "monitoring", "printing", "timing", "schedules", "stopping", "numerics", "plot", "commands",
-    "dashboard.store", "dashboard.downsample", "dashboard.views", "dashboard.browser", "tensorboard",
+    "dashboard.store", "dashboard.bulk", "dashboard.downsample", "dashboard.views", "dashboard.browser", "tensorboard",
 ]  # fmt: skip
 
 

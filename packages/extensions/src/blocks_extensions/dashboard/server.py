@@ -202,6 +202,9 @@ class Dashboard:
         address and none is given.
     poll : float, optional
         Seconds between the page's updates (2).
+    preload : bool, optional
+        Read the logs in the background as soon as it serves, so that the
+        first page shows at once (default true).
 
     Examples
     --------
@@ -213,7 +216,7 @@ class Dashboard:
 
     def __init__(
         self, paths: list[str], host: str = "127.0.0.1", port: int = DEFAULT_PORT, token: str | None = None,
-        poll: float = 2.0,
+        poll: float = 2.0, preload: bool = True,
     ) -> None:
         if not 0 <= int(port) <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {port}")
@@ -232,6 +235,7 @@ class Dashboard:
         self._thread: threading.Thread | None = None
         self._static: dict[str, tuple[bytes, bytes | None, str]] = {}
         self._static_lock = threading.Lock()
+        self.preload = bool(preload)
 
     # -- life cycle ---------------------------------------------------------------------------------------------
     def bind(self) -> None:
@@ -246,10 +250,21 @@ class Dashboard:
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
 
+    def _warm(self) -> None:
+        try:
+            self.runs()
+        except Exception:  # noqa: BLE001 - a bug; the page's own requests report what they find
+            logger.exception("blocks dashboard: reading the logs in the background failed")
+
+    def _start_preload(self) -> None:
+        if self.preload:
+            threading.Thread(target=self._warm, name="blocks-dashboard-preload", daemon=True).start()
+
     def start(self) -> None:
         """Bind and serve in a background thread (returns at once)."""
         if self._httpd is None:
             self.bind()
+        self._start_preload()
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="blocks-dashboard", daemon=True
         )
@@ -259,6 +274,7 @@ class Dashboard:
         """Bind and serve in this thread until :meth:`close` or Ctrl-C."""
         if self._httpd is None:
             self.bind()
+        self._start_preload()
         self._httpd.serve_forever()
 
     def close(self) -> None:

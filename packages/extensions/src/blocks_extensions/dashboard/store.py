@@ -57,6 +57,8 @@ FINISH_AFTER_STATUS = "_finish_after"
 """Status key of ``FinishAfter``'s limits (``blocks.extensions.training.FINISH_AFTER_STATUS``)."""
 VERIFY_EVERY = 10.0
 """Seconds between checks that a run's older rows were not changed in place."""
+BULK_ROWS = 5000
+"""Reads of more rows than this go through :mod:`~blocks_extensions.dashboard.bulk` (NumPy arrays)."""
 REFRESH_EVERY = 5.0
 """Seconds after which a file is read again even when its size and modification time look unchanged."""
 
@@ -388,15 +390,22 @@ class LogFile:
                 fresh = Segment(segment.uuid, version=segment.version + 1)  # older rows changed: read it all
                 segment.__dict__.update(fresh.__dict__)
         start = max(segment.last_time, 0)
-        rows = connection.execute(
-            "SELECT time, key, value, is_json FROM entries WHERE uuid = ? AND time >= ? ORDER BY time, key",
-            (segment.uuid, start),
-        ).fetchall()
+        many = connection.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM entries WHERE uuid = ? AND time >= ? LIMIT ?)",
+            (segment.uuid, start, BULK_ROWS + 1),
+        ).fetchone()[0]
+        if many > max(BULK_ROWS, len(segment.tail)):  # a first look at a large run, or much written since: NumPy
+            self._update_bulk(connection, segment, start, now)
+            return
         clock: list[tuple] = []
         if self.has_clock:
             clock = connection.execute(
                 "SELECT time, wall FROM clock WHERE uuid = ? AND time >= ? ORDER BY time", (segment.uuid, start)
             ).fetchall()
+        rows = connection.execute(
+            "SELECT time, key, value, is_json FROM entries WHERE uuid = ? AND time >= ? ORDER BY time, key",
+            (segment.uuid, start),
+        ).fetchall()
         if segment.signature is not None and rows == segment.tail and clock == segment.tail_clock:
             return  # nothing new
         self._apply(segment, start, rows, clock)
@@ -410,6 +419,35 @@ class LogFile:
             old, count, total = segment.signature
             more = self._signature(connection, segment.uuid, old, bound)
             segment.signature = (bound, count + more[0], total + more[1])
+
+    def _update_bulk(self, connection: sqlite3.Connection, segment: Segment, start: int, now: float) -> None:
+        import numpy
+
+        from blocks_extensions.dashboard.bulk import read_bulk
+
+        first = segment.signature is None
+        if not first and segment.signature[0] == start:
+            prior = segment.signature[1:]
+        else:
+            prior = self._signature(connection, segment.uuid, 0, start) if start > 0 else (0, 0.0)
+        read_bulk(connection, segment, start, prior)
+        while segment.clock_times and segment.clock_times[-1] >= start:
+            segment.clock_times.pop()
+            segment.clock_walls.pop()
+        if self.has_clock:
+            clock = numpy.fromiter(connection.execute(
+                "SELECT time, wall FROM clock WHERE uuid = ? AND time >= ? AND typeof(time) = 'integer' "
+                "AND typeof(wall) IN ('integer', 'real') ORDER BY time", (segment.uuid, start),
+            ), dtype=[("t", "i8"), ("w", "f8")])  # fmt: skip
+            segment.clock_times.frombytes(numpy.ascontiguousarray(clock["t"]).tobytes())
+            segment.clock_walls.frombytes(numpy.ascontiguousarray(clock["w"]).tobytes())
+            segment.tail_clock = connection.execute(
+                "SELECT time, wall FROM clock WHERE uuid = ? AND time >= ? ORDER BY time",
+                (segment.uuid, max(segment.last_time, 0)),
+            ).fetchall()
+        segment.version += 1
+        if first:
+            segment.verified = now
 
     @staticmethod
     def _signature(connection: sqlite3.Connection, uuid: str, low: int, high: int) -> tuple[int, float]:
@@ -443,6 +481,13 @@ class LogFile:
             last = time
         for name in [name for name, channel in channels.items() if not channel.times]:
             del channels[name]
+        LogFile._apply_clock(segment, start, clock)
+        segment.last_time = last
+        if changed or clock:
+            segment.version += 1
+
+    @staticmethod
+    def _apply_clock(segment: Segment, start: int, clock: list[tuple]) -> None:
         while segment.clock_times and segment.clock_times[-1] >= start:
             segment.clock_times.pop()
             segment.clock_walls.pop()
@@ -450,9 +495,6 @@ class LogFile:
             if type(time) is int and _is_number(wall):
                 segment.clock_times.append(time)
                 segment.clock_walls.append(float(wall))
-        segment.last_time = last
-        if changed or clock:
-            segment.version += 1
 
     # -- views --------------------------------------------------------------------------------------------------
     def runs(self) -> list[Run]:
