@@ -23,8 +23,13 @@ Both sides run with the same number of intra-op threads (``--threads``, default 
 The main loop's non-finite guard is on, as by default (``--no-guard`` measures
 without it).
 
+``--dashboard``: the Blocks side logs to an SQLite log, and ``blocks dashboard``
+runs on it in another process while a third process polls it once a second as
+the page does (``/api/runs``, then ``/api/series`` of four channels): the
+figure then includes the SQLite log and a watched run (targets unchanged).
+
 Usage: ``python benchmarks/loop_overhead.py [--quick] [--repeats N] [--steps N] [--threads N] [--device cpu|cuda]
-[--no-guard]``
+[--no-guard] [--dashboard]``
 """
 
 from __future__ import annotations
@@ -32,7 +37,12 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shutil
+import signal
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy
@@ -44,7 +54,7 @@ from blocks.bricks import MLP, Rectifier
 from blocks.extensions import FinishAfter, TrainingExtension
 from blocks.graph import lvector, matrix
 from blocks.initialization import Constant, IsotropicGaussian
-from blocks.log import TrainingLog
+from blocks.log import SQLiteLog, TrainingLog
 from blocks.main_loop import MainLoop
 from blocks.model import Model
 from blocks_extensions import Printing, Timing, TrainingDataMonitoring
@@ -67,7 +77,7 @@ def make_data(num_examples: int) -> tuple[numpy.ndarray, numpy.ndarray]:
 class BlocksSide:
     """MainLoop + GradientDescent(Scale) + Printing, Timing, TrainingDataMonitoring, FinishAfter."""
 
-    def __init__(self, features, targets, batch_size, device, guard=True):
+    def __init__(self, features, targets, batch_size, device, guard=True, log=None):
         mlp = MLP([Rectifier(), Rectifier(), None], DIMS, weights_init=IsotropicGaussian(0.01), biases_init=Constant(0))
         mlp.initialize()
         x, y = matrix("features"), lvector("targets")
@@ -92,7 +102,7 @@ class BlocksSide:
             GradientDescent(cost, step_rule=Scale(LEARNING_RATE)),
             stream,
             model=self.model,
-            log=TrainingLog(),
+            log=log if log is not None else TrainingLog(),
             stop_on_nonfinite=guard,
             extensions=[
                 Printing(file=self.printing_output, before_first_epoch=False, on_resumption=False),
@@ -264,22 +274,94 @@ class Interleave(TrainingExtension):
         ]
 
 
+POLLER = r"""
+import json, sys, time, urllib.request
+url, count_file = sys.argv[1], sys.argv[2]
+def get(path):
+    with urllib.request.urlopen(url + path, timeout=60) as response:
+        return json.load(response)
+polls, next_poll = 0, time.monotonic()
+while True:
+    runs = get("api/runs")["runs"]
+    for run in runs:
+        channels = "&".join("channel=" + name for name in run["channels"][:4])
+        if channels:
+            get("api/series?run=" + run["id"] + "&" + channels + "&points=4000")
+    polls += 1
+    with open(count_file, "w") as file:
+        file.write(str(polls))
+    next_poll += 1.0
+    time.sleep(max(next_poll - time.monotonic(), 0.0))
+"""
+
+
+class WatchingDashboard:
+    """``blocks dashboard`` on a log, in its own process, and a poller at 1 Hz in another (as a browser)."""
+
+    def __init__(self, path: str) -> None:
+        self.count_file = path + ".polls"
+        self.server = subprocess.Popen(
+            [sys.executable, "-m", "blocks.cli.main", "dashboard", path, "--port", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        url = None
+        for line in self.server.stdout:
+            if line.startswith("Dashboard: "):
+                url = line.split()[1]
+                break
+        if url is None:
+            self.server.kill()
+            raise RuntimeError("blocks dashboard did not start (is blocks-extensions[dashboard] installed?)")
+        self.poller = subprocess.Popen([sys.executable, "-c", POLLER, url, self.count_file])
+        deadline = time.monotonic() + 60
+        while not os.path.exists(self.count_file):  # measure only once the page's first view was served
+            if time.monotonic() > deadline or self.poller.poll() is not None:
+                self.close()
+                raise RuntimeError("the dashboard did not answer its first poll")
+            time.sleep(0.05)
+
+    def close(self) -> int:
+        """Stop both; the number of polls answered."""
+        self.poller.terminate()
+        self.poller.wait()
+        self.server.send_signal(signal.SIGINT)
+        try:
+            self.server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+            self.server.wait()
+        try:
+            with open(self.count_file) as file:
+                return int(file.read() or 0)
+        except (OSError, ValueError):
+            return 0
+
+
 def run(
-    batch_size: int, num_examples: int, repeats: int, steps: int, device: torch.device, guard: bool = True
+    batch_size: int, num_examples: int, repeats: int, steps: int, device: torch.device, guard: bool = True,
+    dashboard: bool = False,
 ) -> dict[str, float]:
     torch.manual_seed(SEED)
     features, targets = make_data(num_examples)
-    blocks_side = BlocksSide(features, targets, batch_size, device, guard)
+    directory = tempfile.mkdtemp(prefix="loop-overhead-") if dashboard else None
+    log = SQLiteLog(os.path.join(directory, "log.sqlite")) if directory else None
+    blocks_side = BlocksSide(features, targets, batch_size, device, guard, log=log)
     baseline = Baseline(features, targets, batch_size, blocks_side.initial_values(), device)
     # a check that both sides compute the same updates on the same batches
     blocks_side.steps(2)
     baseline.steps(2)
+    watching = WatchingDashboard(log.database) if log is not None else None
     for ours, theirs in zip(blocks_side.parameters, baseline.parameters):
         torch.testing.assert_close(ours.detach(), theirs.detach(), rtol=1e-4, atol=1e-5)
     interleave = Interleave(baseline, steps, repeats, device)
     blocks_side.loop.extensions.append(interleave)
     blocks_side.finish.set_conditions()  # the interleaving extension decides when to stop
     blocks_side.loop.run()
+    if watching is not None:
+        polls = watching.close()
+        print(f"batch {batch_size:4d}: blocks dashboard answered {polls} polls during the measurement", flush=True)
+        log.close()
+        shutil.rmtree(directory, ignore_errors=True)
     ratios: dict[str, list[float]] = {"blocks": interleave.ratios()}
     base_times = interleave.base_times
     peers = {"ignite": IgniteSide, "lightning": LightningSide}
@@ -315,6 +397,10 @@ def main(argv=None) -> int:
         "--threads", type=int, default=1, help="torch intra-op threads (default 1: stable timings on shared machines)"
     )
     parser.add_argument("--no-guard", action="store_true", help="turn the main loop's non-finite guard off")
+    parser.add_argument(
+        "--dashboard", action="store_true",
+        help="log to SQLite and run `blocks dashboard` on it, polled at 1 Hz by another process",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     if args.threads:
@@ -327,10 +413,12 @@ def main(argv=None) -> int:
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}, "
         f"non-finite guard {'off' if args.no_guard else 'on'}"
+        + (", SQLite log watched by blocks dashboard (polled at 1 Hz)" if args.dashboard else "")
     )
     targets = {128: 0.98, 16: 0.95}
     for batch_size, num_examples, repeats, steps in plan:
-        medians = run(batch_size, num_examples, repeats, steps, device, guard=not args.no_guard)
+        medians = run(batch_size, num_examples, repeats, steps, device, guard=not args.no_guard,
+                      dashboard=args.dashboard)
         if not args.quick:
             verdict = "meets" if medians["blocks"] >= targets[batch_size] else "MISSES"
             print(f"batch {batch_size:4d}: {verdict} the target {targets[batch_size]:.2f}")
