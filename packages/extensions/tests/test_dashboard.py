@@ -479,3 +479,88 @@ def test_server_examples_run():
 
     result = doctest.testmod(server, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_downsampling_keeps_every_column_s_extremes_against_a_brute_force_reference():
+    import numpy
+
+    from blocks_extensions.dashboard.downsample import downsample
+
+    rng = numpy.random.default_rng(7)
+    for case in range(30):
+        n = int(rng.integers(1, 6000))
+        x = numpy.sort(rng.choice(10 * n, size=n, replace=False)).astype(float)
+        y = rng.normal(size=n).cumsum()
+        buckets = int(rng.integers(1, 300))
+        xs, ys = downsample(x, y, buckets=buckets)
+        assert len(xs) <= max(4 * buckets, n) and list(xs) == sorted(xs)
+        kept = dict(zip(xs.tolist(), ys.tolist()))
+        assert all(kept[a] == b for a, b in zip(x.tolist(), y.tolist()) if a in kept)  # real points only
+        if n <= 4 * buckets:
+            assert len(xs) == n
+            continue
+        assert xs[0] == x[0] and xs[-1] == x[-1]
+        column = numpy.minimum(((x - x[0]) / (x[-1] - x[0]) * buckets).astype(int), buckets - 1)
+        for b in numpy.unique(column):
+            members = column == b
+            assert y[members].min() in ys and y[members].max() in ys, (case, b)
+
+
+def test_concurrent_pages_while_the_run_writes(tmp_path, serve, monkeypatch):
+    from blocks_extensions.dashboard import store
+
+    monkeypatch.setattr(store, "REFRESH_EVERY", 0.0)
+    monkeypatch.setattr(store, "BULK_ROWS", 50)  # both readers take turns
+    path = str(tmp_path / "log.sqlite")
+    log = write_rows(SQLiteLog(path, flush_every=0.0), {t: {"cost": float(t)} for t in range(100)})
+    client = serve([path])
+    (run,) = client.runs()["runs"]
+    errors, done = [], threading.Event()
+
+    def page():
+        try:
+            while not done.is_set():
+                for answer in (client.runs()["runs"][0], client.series(run["id"], "cost", points=40)["cost"]):
+                    assert answer
+        except Exception as err:  # noqa: BLE001 - reported by the test
+            errors.append(err)
+
+    pages = [threading.Thread(target=page) for _ in range(4)]
+    for thread in pages:
+        thread.start()
+    for t in range(100, 3000):
+        log.status["iterations_done"] = t
+        log[t]["cost"] = float(t)
+        if t % 97 == 0:
+            log.flush()
+    log.flush()
+    done.set()
+    for thread in pages:
+        thread.join()
+    assert not errors, errors[:3]
+    curve = client.series(run["id"], "cost", points=20000)["cost"]
+    assert curve["x"] == list(range(3000)) and curve["y"] == [float(t) for t in range(3000)]
+
+
+def test_eta_from_an_epoch_limit_and_when_it_cannot_be_known(tmp_path, serve):
+    path = str(tmp_path / "log.sqlite")
+    log = write_rows(SQLiteLog(path), {t: {"cost": 1.0} for t in range(1, 26)}, epoch_ends=[10, 20])
+    log.status["_finish_after"] = {"FinishAfter": {"after_n_epochs": 5}, "cap": {"after_n_batches": 1000}}
+    log.flush()
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute("DELETE FROM clock")
+        clock = [(log.uuid, t, 500.0 + t / 2) for t in range(1, 26)]
+        connection.executemany("INSERT INTO clock VALUES (?, ?, ?)", clock)
+    connection.close()
+    client = serve([path])
+    (run,) = client.runs()["runs"]
+    assert run["limits"] == {"after_n_epochs": 5, "after_n_batches": 1000}
+    # (5 - 2) epochs of 10 iterations, less the 5 done in the third: 25 iterations at 2 per second
+    assert run["eta"] == pytest.approx(12.5) and "after_n_epochs=5" in run["eta_basis"]
+    fresh = str(tmp_path / "fresh.sqlite")
+    other = write_rows(SQLiteLog(fresh), {t: {"cost": 1.0} for t in range(1, 5)})
+    other.status["_finish_after"] = {"FinishAfter": {"after_n_epochs": 5}}
+    other.flush()
+    (run,) = serve([fresh]).runs()["runs"]
+    assert run["eta"] is None and "first epoch" in run["eta_basis"]

@@ -146,3 +146,28 @@ def test_scalar_values_take_numbers_of_every_kind():
            "e": torch.tensor(True), "f": 7, "g": None, "h": float("nan")}
     values = scalar_values(row)
     assert values.keys() == {"a", "b", "f", "h"} and values["a"] == 0.5 and values["b"] == 2.0
+
+
+def test_a_run_resumed_from_an_older_checkpoint_reads_as_one_history(setup, tmp_path):
+    from blocks.extensions import Checkpoint
+
+    s = setup(num_examples=12, batch_size=4)
+    events = str(tmp_path / "events")
+
+    def build(epochs):
+        monitoring = TrainingDataMonitoring([s.cost], prefix="train", after_batch=True)
+        extensions = [monitoring, TensorBoard(events), FinishAfter(after_n_epochs=epochs),
+                      Checkpoint(str(tmp_path / "ck_{epochs_done}.tar"), every_n_epochs=1)]
+        return MainLoop(s.algorithm(), s.stream(), model=s.model, log=TrainingLog(), extensions=extensions)
+
+    build(2).run()  # epochs 1 and 2 (iterations 1-6) written; the second attempt resumes after epoch 1
+    second = build(3)
+    second.resume(str(tmp_path / "ck_1.tar"))
+    second.run()
+    scalars, _ = read_events(events)
+    steps = [step for step, _, _ in scalars["train_cost"]]
+    assert steps == list(range(1, 10))  # 4-6 of the first attempt dropped (purge_step), not listed twice
+    values = dict((step, value) for step, value, _ in scalars["train_cost"])
+    expected = numeric_records(second.log, ["train_cost"])["train_cost"]
+    assert [(t, values[t]) for t, _ in expected if t > 3] == [(t, pytest.approx(v, rel=1e-6)) for t, v in expected
+                                                                if t > 3]
