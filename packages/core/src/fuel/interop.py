@@ -26,6 +26,7 @@ import torch.utils.data
 from fuel.datasets.base import Dataset
 from fuel.schemes import SequentialExampleScheme, request_iterator
 from fuel.streams import AbstractDataStream, DataStream
+from fuel.transformers.background import check_worker_safe
 
 __all__ = ["StreamDataset", "TorchMapDataset", "to_tensor"]
 
@@ -107,6 +108,8 @@ class StreamDataset(torch.utils.data.IterableDataset):
             stream._epochs_started = self._epoch
             self._epoch += 1
         info = torch.utils.data.get_worker_info()
+        if info is not None:  # a copy of the stream in a worker process: it must not need the main process's state
+            check_worker_safe(stream)
         if info is None or info.num_workers == 1:
             for data in stream.get_epoch_iterator():
                 yield self._convert(data)

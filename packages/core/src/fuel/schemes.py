@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from fuel.utils.random import epoch_rng, resolve_seed
+from fuel.utils.random_state import EpochPermutations
 
 __all__ = [
     "BatchScheme",
@@ -337,6 +338,9 @@ class IterationScheme(ABC):
         """The ``index``-th request of a plan."""
         raise NotImplementedError(f"{type(self).__name__} does not implement _get")
 
+    def check_worker_safe(self) -> None:
+        """Raise ``ValueError`` if another process cannot compute this scheme's epochs (never, here)."""
+
     def state_dict(self) -> dict[str, Any]:
         """Seed and epoch counter (JSON-able)."""
         return {"seed": self.seed, "epoch": getattr(self, "_epoch", 0)}
@@ -349,20 +353,102 @@ class IterationScheme(ABC):
 
 
 class _SeededScheme(IterationScheme):
-    """A scheme whose order is a function of :attr:`seed` and the epoch."""
+    """A scheme whose order is a function of :attr:`seed` and the epoch.
+
+    A subclass that sets ``_draws_from_random_state`` (the shuffled schemes)
+    instead draws each epoch's permutation from a ``numpy.random.RandomState``
+    given as ``rng``, as Fuel did (:class:`~fuel.utils.random_state.EpochPermutations`).
+    """
+
+    _draws_from_random_state = False
+    _draws: EpochPermutations | None = None
+
+    def _set_rng(self, rng: Any) -> None:
+        if self._draws_from_random_state and isinstance(rng, np.random.RandomState):
+            self._draws = EpochPermutations(rng)
+            self.seed = None
+        else:
+            self.seed = resolve_seed(rng)
+            self._draws = None
 
     @property
-    def rng(self) -> np.random.Generator:
-        """A new generator seeded with :attr:`seed` (Fuel's attribute; the orders use ``(seed, epoch)``).
+    def rng(self) -> Any:
+        """Fuel's attribute: the ``RandomState`` drawn from, or a new generator seeded with :attr:`seed`.
 
         Setting it (an int seed, a numpy ``Generator`` or ``RandomState``)
-        reseeds the scheme, as ``resolve_seed`` does for the ``rng`` argument.
+        does what the ``rng`` argument does.
         """
+        if self._draws is not None:
+            return self._draws.random_state
         return np.random.default_rng(self.seed)
 
     @rng.setter
     def rng(self, value: Any) -> None:
-        self.seed = resolve_seed(value)
+        self._set_rng(value)
+
+    def _permutation(self, epoch: int, size: int) -> np.ndarray:
+        if self._draws is None:
+            return epoch_rng(self.seed, epoch).permutation(size)  # type: ignore[arg-type]
+        return self._draws.permutation(epoch, size)
+
+    def check_worker_safe(self) -> None:
+        """Raise ``ValueError`` if another process cannot compute this scheme's epochs.
+
+        A scheme drawing from a shared ``RandomState`` can: the copy in another
+        process would draw on its own, and the checkpoint would not know.
+        """
+        if self._draws is not None:
+            raise ValueError(
+                f"{type(self).__name__} draws its epochs from a numpy RandomState (Fuel's rng): a worker process "
+                "or a data server would draw from a copy of it, and a checkpoint could not resume that order. "
+                "Pass an int seed (rng=1234) to read this stream in another process"
+            )
+
+    def state_dict(self) -> dict[str, Any]:
+        """Seed and epoch counter; with a ``RandomState``, also its state as of the last epoch's draw.
+
+        The second layout is marked ``"version": 2``.
+        """
+        state = super().state_dict()
+        if self._draws is not None:
+            state["version"] = 2
+            state["random_state"] = self._draws.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the seed and epoch counter, or the ``RandomState`` and the epoch it last drew.
+
+        The saved state decides: a state with a ``RandomState`` makes this
+        scheme draw from one (its own ``rng`` object if it has one) from where
+        the saved run stood; a state with a seed makes it use that seed.
+        """
+        version = state.get("version", 1)
+        try:
+            int(state.get("epoch", 0))
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{type(self).__name__} state has a malformed epoch counter: {err}") from None
+        if version not in (1, 2):
+            raise ValueError(
+                f"{type(self).__name__} state has version {version!r}; this blocks-core reads versions 1 and 2"
+            )
+        if "random_state" in state:
+            if not self._draws_from_random_state:
+                raise ValueError(f"{type(self).__name__} does not draw from a RandomState; its state must not either")
+            draws = self._draws if self._draws is not None else EpochPermutations(np.random.RandomState())
+            draws.load_state_dict(state["random_state"], self._permutation_size())
+            if self._draws is None:
+                logger.info("%s resumes drawing from a RandomState, as the saved run did", type(self).__name__)
+            self._draws, self.seed = draws, None
+        elif self._draws is not None and state.get("seed") is not None:
+            logger.warning(
+                "%s: the saved order came from seed %s, which it keeps using; its RandomState (rng) is no longer "
+                "drawn from", type(self).__name__, state["seed"],
+            )
+            self._draws = None
+        super().load_state_dict(state)
+
+    def _permutation_size(self) -> int:
+        return int(self.indices.shape[0])  # type: ignore[attr-defined]
 
 
 class BatchSizeScheme(IterationScheme):
@@ -525,8 +611,15 @@ class ShuffledScheme(BatchScheme, _SeededScheme):
     batch_size : int
         Examples per batch.
     rng : int, numpy Generator/RandomState or None
-        The seed (a generator is asked for one seed once); default
-        ``fuel.config.default_seed``.
+        An int (or ``None``: ``fuel.config.default_seed``) is a seed: the
+        order of epoch *e* is a function of ``(seed, e)``; a numpy
+        ``Generator`` is asked for one seed. A ``numpy.random.RandomState``
+        is drawn from as in Fuel: each epoch's permutation is drawn from it
+        when the epoch's first request is read (one draw per epoch number;
+        iterators of the same epoch share it), and the scheme's
+        ``state_dict`` records where the generator stood, so a checkpoint
+        resumes the same order. Such a scheme cannot be read in another
+        process (``MultiProcessing``, ``DataLoader`` workers, a data server).
     sorted_indices : bool
         Sort the indices inside each batch (faster out-of-core reads).
 
@@ -535,15 +628,21 @@ class ShuffledScheme(BatchScheme, _SeededScheme):
     >>> s = ShuffledScheme(6, 3, rng=0, sorted_indices=True)
     >>> all((np.diff(r) > 0).all() for r in s.get_request_iterator(epoch=1))
     True
+    >>> order = list(range(7)); np.random.RandomState(3).shuffle(order)
+    >>> list(ShuffledScheme(7, 3, rng=np.random.RandomState(3)).get_request_iterator()) == [
+    ...     order[:3], order[3:6], order[6:]]
+    True
     """
+
+    _draws_from_random_state = True
 
     def __init__(self, examples: Any, batch_size: int, rng: Any = None, sorted_indices: bool = False):
         super().__init__(examples, batch_size)
-        self.seed = resolve_seed(rng)
+        self._set_rng(rng)
         self.sorted_indices = bool(sorted_indices)
 
     def _plan(self, epoch: int) -> np.ndarray:
-        order = self.indices[epoch_rng(self.seed, epoch).permutation(self.indices.shape[0])]
+        order = self.indices[self._permutation(epoch, self.indices.shape[0])]
         if self.sorted_indices:
             order = _sort_within_batches(order, self.batch_size)
         return order
@@ -577,7 +676,8 @@ class ShuffledExampleScheme(IndexScheme, _SeededScheme):
     examples : int or sequence of int
         Number of examples or the indices.
     rng : int, numpy Generator/RandomState or None
-        The seed; default ``fuel.config.default_seed``.
+        A seed, or a ``RandomState`` drawn from as in Fuel (see
+        :class:`ShuffledScheme`); default ``fuel.config.default_seed``.
 
     Examples
     --------
@@ -585,12 +685,14 @@ class ShuffledExampleScheme(IndexScheme, _SeededScheme):
     [0, 1, 2, 3]
     """
 
+    _draws_from_random_state = True
+
     def __init__(self, examples: Any, rng: Any = None):
         super().__init__(examples)
-        self.seed = resolve_seed(rng)
+        self._set_rng(rng)
 
     def _plan(self, epoch: int) -> np.ndarray:
-        return self.indices[epoch_rng(self.seed, epoch).permutation(self.indices.shape[0])]
+        return self.indices[self._permutation(epoch, self.indices.shape[0])]
 
 
 class BootstrapScheme(BatchScheme, _SeededScheme):

@@ -227,6 +227,7 @@ class DataServer:
     ):
         if not isinstance(data_stream, AbstractDataStream):
             raise ValueError(f"start_server needs a data stream, got {type(data_stream).__name__}")
+        _check_schemes(data_stream)
         if int(hwm) < 1:
             raise ValueError(f"hwm must be >= 1, got {hwm}")
         if int(max_request_bytes) < 1024:
@@ -458,6 +459,16 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"cannot send {type(value).__name__} in a cursor state")
+
+
+def _check_schemes(data_stream: AbstractDataStream) -> None:
+    """Refuse a scheme whose epochs clients could not resume (one drawing from a shared RandomState)."""
+    from fuel.schemes import IterationScheme
+    from fuel.transformers.background import iter_chain
+
+    for item in iter_chain(data_stream):
+        if isinstance(item, IterationScheme):
+            item.check_worker_safe()
 
 
 def start_server(

@@ -78,8 +78,9 @@ def test_seeded_schemes_have_an_rng_that_reseeds():
     scheme.rng = 5
     assert scheme.seed == 5 and list(scheme.get_request_iterator(epoch=0)) == list(
         ShuffledExampleScheme(7, rng=5).get_request_iterator(epoch=0))
-    scheme.rng = np.random.RandomState(0)
-    assert isinstance(scheme.seed, int)
+    random_state = np.random.RandomState(0)
+    scheme.rng = random_state
+    assert scheme.seed is None and scheme.rng is random_state
     for cls in (ShuffledScheme, BootstrapScheme):
         assert cls(4, 2, rng=3).rng.integers(100) == np.random.default_rng(3).integers(100)
 

@@ -54,7 +54,8 @@ def test_shuffled_default_seed_from_config():
 
 def test_shuffled_rng_generators_accepted_and_bad_rejected():
     assert isinstance(ShuffledScheme(5, 2, rng=np.random.default_rng(0)).seed, int)
-    assert isinstance(ShuffledScheme(5, 2, rng=np.random.RandomState(0)).seed, int)
+    assert isinstance(BootstrapScheme(5, 2, rng=np.random.RandomState(0)).seed, int)
+    assert ShuffledScheme(5, 2, rng=np.random.RandomState(0)).seed is None  # drawn from as in Fuel
     with pytest.raises(ValueError, match="rng"):
         ShuffledScheme(5, 2, rng="abc")
     with pytest.raises(ValueError, match="batch_size"):

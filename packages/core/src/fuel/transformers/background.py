@@ -31,6 +31,7 @@ import queue as queue_module
 import traceback
 import weakref
 from multiprocessing import shared_memory
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,7 @@ from fuel.iterator import Cursor
 from fuel.streams import AbstractDataStream
 from fuel.transformers.base import Transformer
 
-__all__ = ["BackgroundProcess", "MultiProcessing", "RemoteTraceback", "check_worker_safe"]
+__all__ = ["BackgroundProcess", "MultiProcessing", "RemoteTraceback", "check_worker_safe", "iter_chain"]
 
 logger = logging.getLogger(__name__)
 
@@ -250,18 +251,20 @@ def _close_at_exit(reference: "weakref.ref[BackgroundProcess]") -> None:
         process.close()
 
 
-def check_worker_safe(data_stream: Any) -> None:
-    """Raise if a stream cannot be read from another process, before a worker is started.
+def iter_chain(data_stream: Any) -> Iterator[Any]:
+    """Every stream, dataset and iteration scheme of a chain of streams, each once.
 
-    Walks the chain of streams, transformers and datasets and calls the
-    ``check_worker_safe()`` method of each object that has one (e.g.
-    :class:`~fuel.datasets.H5PYDataset` over an in-memory ``h5py.File``).
+    Follows the attributes ``data_stream``, ``data_streams``, ``dataset``,
+    ``iteration_scheme``, ``scheme`` and ``schemes``.
 
     Examples
     --------
     >>> from fuel.datasets import IndexableDataset
+    >>> from fuel.schemes import SequentialScheme
     >>> from fuel.streams import DataStream
-    >>> check_worker_safe(DataStream(IndexableDataset({"x": [1, 2]})))
+    >>> stream = DataStream(IndexableDataset([1]), iteration_scheme=SequentialScheme(1, 1))
+    >>> [type(x).__name__ for x in iter_chain(stream)]
+    ['DataStream', 'SequentialScheme', 'IndexableDataset']
     """
     seen: set[int] = set()
     pending = [data_stream]
@@ -270,16 +273,35 @@ def check_worker_safe(data_stream: Any) -> None:
         if id(item) in seen:
             continue
         seen.add(id(item))
+        yield item
+        attributes = vars(item) if hasattr(item, "__dict__") else {}
+        for name in ("data_stream", "dataset", "iteration_scheme", "scheme"):
+            if attributes.get(name) is not None:
+                pending.append(attributes[name])
+        for name in ("data_streams", "schemes"):
+            children = attributes.get(name)
+            if isinstance(children, (list, tuple)):
+                pending.extend(reversed(children))
+
+
+def check_worker_safe(data_stream: Any) -> None:
+    """Raise if a stream cannot be read from another process, before a worker is started.
+
+    Walks the chain of streams, transformers, datasets and schemes
+    (:func:`iter_chain`) and calls the ``check_worker_safe()`` method of each
+    object that has one (e.g. :class:`~fuel.datasets.H5PYDataset` over an
+    in-memory ``h5py.File``, a shuffled scheme drawing from a ``RandomState``).
+
+    Examples
+    --------
+    >>> from fuel.datasets import IndexableDataset
+    >>> from fuel.streams import DataStream
+    >>> check_worker_safe(DataStream(IndexableDataset({"x": [1, 2]})))
+    """
+    for item in iter_chain(data_stream):
         check = getattr(type(item), "check_worker_safe", None)
         if callable(check):
             check(item)
-        attributes = vars(item) if hasattr(item, "__dict__") else {}
-        for name in ("data_stream", "dataset"):
-            if attributes.get(name) is not None:
-                pending.append(attributes[name])
-        children = attributes.get("data_streams")
-        if isinstance(children, (list, tuple)):
-            pending.extend(children)
 
 
 class BackgroundProcess:
