@@ -30,8 +30,8 @@ import pickle
 import queue as queue_module
 import traceback
 import weakref
-from multiprocessing import shared_memory
 from collections.abc import Iterator
+from multiprocessing import shared_memory
 from typing import Any
 
 import numpy as np
