@@ -38,7 +38,6 @@ import argparse
 import importlib.util
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -324,7 +323,7 @@ class WatchingDashboard:
         """Stop both; the number of polls answered."""
         self.poller.terminate()
         self.poller.wait()
-        self.server.send_signal(signal.SIGINT)
+        self.server.terminate()  # ends it like Ctrl-C
         try:
             self.server.wait(timeout=30)
         except subprocess.TimeoutExpired:

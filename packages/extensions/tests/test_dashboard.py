@@ -467,7 +467,7 @@ def test_command_serves_until_interrupted_and_bad_paths_fail_cleanly(tmp_path):
         assert json.loads(connection.getresponse().read())["runs"][0]["last"]["cost"]["value"] == 3.5
         connection.close()
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)  # like Ctrl-C (which a shell's background job ignores)
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0 and "stopped" in out and "Traceback" not in err
 

@@ -70,8 +70,24 @@ def add_parsers(subparsers: Any) -> None:
     export.set_defaults(func=run_tensorboard_export)
 
 
+def _stop_on_sigterm() -> Any:
+    """Make SIGTERM end the server like Ctrl-C (a clean exit, status 0); returns the handler it replaced."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, stop)
+
+
 def run_dashboard(args: argparse.Namespace) -> int:
-    """``blocks dashboard``: serve until Ctrl-C."""
+    """``blocks dashboard``: serve until Ctrl-C or SIGTERM."""
+    import signal
+
     from blocks_extensions.dashboard import Dashboard, is_loopback
 
     paths = list(args.paths)
@@ -87,13 +103,18 @@ def run_dashboard(args: argparse.Namespace) -> int:
         paths = [default]
     dashboard = Dashboard(paths, host=args.host, port=args.port, token=args.token, poll=args.poll)
     dashboard.bind()
+    previous = _stop_on_sigterm()
     try:
         logs = dashboard.sources.scan()
         print(f"blocks dashboard: {len(logs)} log{'s' if len(logs) != 1 else ''} found in {', '.join(paths)}")
-        if not is_loopback(args.host):
-            print(f"listening on {args.host}: anyone who can reach it and has the URL (with its token) can read "
-                  "these logs")  # fmt: skip
         print(f"Dashboard: {dashboard.url}", flush=True)
+        if not is_loopback(args.host):
+            if args.host in ("0.0.0.0", "::", ""):
+                import socket
+
+                print(f"  from other machines: {dashboard.url.replace('127.0.0.1', socket.getfqdn(), 1)}")
+            print(f"listening on {args.host}: anyone who can reach it and has the URL (with its token) can read "
+                  "these logs; an SSH tunnel to a loopback-bound dashboard is safer (docs/guides/dashboard.md)")
         print("(Ctrl-C stops it)", flush=True)
         if args.open:
             import webbrowser
@@ -104,6 +125,8 @@ def run_dashboard(args: argparse.Namespace) -> int:
         print("blocks dashboard: stopped")
     finally:
         dashboard.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

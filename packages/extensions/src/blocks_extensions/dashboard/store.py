@@ -9,7 +9,9 @@ checkpoints are never blocked and the ``-wal`` file stays bounded.
 Only what changed is read again: the rows of each run at or after the last
 iteration already read (the framework writes at the current iteration, and
 rewrites of it are seen), plus a periodic check (count and rowid sum of the
-older rows) that reloads a run whose older rows were changed in place.
+older rows) that reloads a run whose older rows were changed in place. A
+large read (a first look at a big log) goes through
+:mod:`~blocks_extensions.dashboard.bulk` (NumPy arrays straight from SQLite).
 
 Examples
 --------
