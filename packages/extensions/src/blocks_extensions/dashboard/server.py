@@ -236,6 +236,7 @@ class Dashboard:
         self._static: dict[str, tuple[bytes, bytes | None, str]] = {}
         self._static_lock = threading.Lock()
         self.preload = bool(preload)
+        self._summaries: dict[str, tuple[Any, dict[str, Any]]] = {}
 
     # -- life cycle ---------------------------------------------------------------------------------------------
     def bind(self) -> None:
@@ -335,10 +336,19 @@ class Dashboard:
                 logs.append({"name": log.name, "path": log.path, "error": log.error, "runs": len(found)})
                 for run in found:
                     try:
-                        runs.append(run_summary(run))
+                        runs.append(self._summary(run, run_summary))
                     except (ValueError, TypeError, OverflowError) as err:
                         logs[-1]["error"] = f"{log.name}: run {run.uuid} cannot be shown: {err}"
         return {"logs": logs, "runs": runs, "poll": self.poll, "now": time.time()}
+
+    def _summary(self, run: Run, make: Any) -> dict[str, Any]:
+        """A run's summary, made again only when the run changed (a poll that finds nothing new costs nothing)."""
+        key = (run.version, repr(sorted(run.status.items(), key=lambda item: item[0])))
+        cached = self._summaries.get(run.id)
+        if cached is None or cached[0] != key:
+            cached = (key, make(run))
+            self._summaries[run.id] = cached
+        return {**cached[1], "checkpoints": json_safe_checkpoints(run)}
 
     def find_run(self, run_id: str) -> Run:
         """The run of that id, its log refreshed (call with nothing held; take ``run.log.lock`` to use it)."""
@@ -378,6 +388,13 @@ class Dashboard:
                     for name in dict.fromkeys(channels)
                 }
         return {"axis": axis, "series": answer}
+
+
+def json_safe_checkpoints(run: Run) -> list[dict[str, Any]]:
+    """The run's checkpoints, looked at on every poll (a file can be deleted while nothing else changes)."""
+    from blocks_extensions.dashboard.views import json_safe
+
+    return json_safe(run.checkpoints())
 
 
 def _one(query: dict[str, list[str]], key: str, default: str | None) -> str | None:

@@ -8,13 +8,14 @@ Examples
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Any
 
 import numpy
 
 from blocks_extensions.dashboard.downsample import downsample
-from blocks_extensions.dashboard.store import FINISH_AFTER_STATUS, Run, _numbers
+from blocks_extensions.dashboard.store import FINISH_AFTER_STATUS, Run
 
 __all__ = ["AXES", "axis_values", "eta", "json_safe", "run_summary", "series"]
 
@@ -123,13 +124,10 @@ def _limits(status: dict[str, Any]) -> dict[str, int]:
 def _rate(run: Run) -> float | None:
     """Iterations per second over the latest readings of the newest segment's clock."""
     segment, _ = run.chain[-1]
-    times, walls = _numbers(segment.clock_times), _numbers(segment.clock_walls)
+    times, walls = segment.clock_times, segment.clock_walls  # read in place: O(log n), no copy
     if len(times) < 2:
         return None
-    recent = walls >= walls[-1] - RATE_WINDOW
-    first = int(numpy.argmax(recent))
-    if first == len(times) - 1:
-        first = len(times) - 2
+    first = min(bisect.bisect_left(walls, walls[-1] - RATE_WINDOW), len(times) - 2)
     seconds, iterations = walls[-1] - walls[first], times[-1] - times[first]
     if seconds <= 0 or iterations <= 0:
         return None
@@ -164,8 +162,8 @@ def _elapsed(run: Run) -> tuple[float | None, float | None]:
     """Training time summed over the history's segments (gaps between resumptions left out), last write."""
     total, last = 0.0, None
     for segment, limit in run.chain:
-        times, walls = _numbers(segment.clock_times), _numbers(segment.clock_walls)
-        end = len(times) if limit == math.inf else int(numpy.searchsorted(times, limit, side="left"))
+        times, walls = segment.clock_times, segment.clock_walls  # read in place: O(log n), no copy
+        end = len(times) if limit == math.inf else bisect.bisect_left(times, limit)
         if not end:
             continue
         created = run.log.infos.get(segment.uuid, {}).get("created")
