@@ -418,11 +418,14 @@ def test_wal_stays_bounded_while_a_dashboard_polls(tmp_path, serve):
     write_rows(SQLiteLog(path), {0: {"cost": 0.0}}).close()
     client = serve([path])
 
-    def poll(done):
-        while not done.is_set():
-            client.runs()
+    versions = set()
+
+    def poll(done):  # 20 polls a second: 40 times what a page asks for
+        while not done.wait(0.05):
+            versions.add(tuple(run["version"] for run in client.runs()["runs"]))
 
     polled = _wal_growth(path, poll)
+    assert len(versions) >= 5, versions  # the dashboard really read the log again and again while it grew
 
     held_path = str(tmp_path / "held.sqlite")
     write_rows(SQLiteLog(held_path), {0: {"cost": 0.0}}).close()
