@@ -283,6 +283,8 @@ class Configuration:
                     raise ConfigurationError(f"{path}: not valid YAML: {err}") from None
                 except UnicodeDecodeError as err:
                     raise ConfigurationError(f"{path}: not valid YAML: not UTF-8 text ({err})") from None
+                except (ValueError, OverflowError) as err:  # a value YAML cannot build, e.g. a date 2001-02-30
+                    raise ConfigurationError(f"{path}: not valid YAML: {err}") from None
                 except RecursionError:
                     raise ConfigurationError(f"{path}: not valid YAML: nested too deeply") from None
                 if loaded is None:

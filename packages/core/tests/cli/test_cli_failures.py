@@ -80,6 +80,9 @@ def _damaged_logs(tmp_path):
         "bad-utf8-key": (_SCHEMA, ("u", 0, b"\xff\xfe", 1.0, 0)),
         "bad-status": (_SCHEMA + "INSERT INTO status VALUES ('u', 'iterations_done', '{x');",),
         "no-runs": (_SCHEMA.replace("INSERT INTO runs VALUES ('u', NULL, NULL, 1.0);", ""),),
+        "resumed-at-text": (_SCHEMA.replace("('u', NULL, NULL, 1.0)", "('u', 'v', 'soon', 1.0)"),
+                            ("u", 0, "cost", 1.0, 0)),
+        "json-not-utf8": (_SCHEMA, ("u", 0, "cost", b'"\xff\xfe"', 1)),
     }
     for name, (script, *rows) in schemas.items():
         _database(tmp_path / name, script, *rows)
@@ -103,7 +106,8 @@ def _one_error_line(err, prog):
 def test_blocks_log_reports_each_damaged_file_in_one_line(tmp_path, capsys):
     paths = _damaged_logs(tmp_path)
     foreign = (tmp_path / "foreign").read_bytes()
-    intact_runs = {"no-entries-table", "bad-json-value", "deep-json-value", "bad-utf8-key"}
+    intact_runs = {"no-entries-table", "bad-json-value", "deep-json-value", "bad-utf8-key", "resumed-at-text",
+                   "json-not-utf8"}
     for path in paths:
         for extra in ([], ["--list-runs"], ["--format", "json"]):
             status = blocks_main(["log", str(path), *extra])
@@ -126,6 +130,8 @@ def test_damaged_log_messages_name_the_file_and_the_damage(tmp_path, capsys):
         "bad-utf8-key": "UTF-8",
         "no-runs": "holds no run",
         "a-directory": "Is a directory",
+        "resumed-at-text": "was resumed from 'v' at 'soon'",
+        "json-not-utf8": "damaged JSON value",
     }
     for name, damage in expected.items():
         assert blocks_main(["log", str(tmp_path / name)]) == 2

@@ -2,8 +2,9 @@
 
 Before each stage it prints ``{"stage": ...}`` so that the parent knows where
 a crash in libhdf5 (a signal: nothing to catch in Python) happened:
-``open`` (``H5PYDataset(...)``), ``read`` (every example), ``labels`` (axis
-labels, which read HDF5 dimension scales).
+``open`` (``H5PYDataset(...)``), ``load`` (the same with ``load_in_memory=True``,
+which reads every example), ``read`` (every example), ``labels`` (axis labels,
+which read HDF5 dimension scales).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def _say(**message: object) -> None:
 def _case(path: str, which_sets: list[str], in_memory: bool) -> None:
     from fuel.datasets.hdf5 import H5PYDataset
 
-    _say(stage="open")
+    _say(stage="load" if in_memory else "open")  # load_in_memory reads every example in the constructor
     dataset = H5PYDataset(path, which_sets=which_sets, load_in_memory=in_memory)
     _say(stage="read")
     n = dataset.num_examples

@@ -1,12 +1,12 @@
 """Fuzz Fuel HDF5 files: opening and reading gives a ValueError/OSError naming the file, or success.
 
-libhdf5 can crash the process (SIGSEGV) on some damaged files, which no
-Python code can catch, so every case runs in a child process
-(``_h5_worker.py``). A crash while *opening* a file is a finding: opening must
-not reach the code that crashes (axis labels are read from dimension scales
-only when asked for). A crash while reading array data or axis labels is
-libhdf5's, recorded but not failed: ``fuel-info --check`` is the way to vet a
-file before use.
+libhdf5 can crash the process (SIGSEGV) or spin forever on some damaged
+files, which no Python code can catch, so every case runs in a child process
+(``_h5_worker.py``) that is killed after a minute without progress. A crash or
+hang while *opening* a file is a finding: opening must not reach that code
+(axis labels are read from dimension scales only when asked for). One while
+reading examples or axis labels is libhdf5's, recorded but not failed:
+``fuel-info --check`` is the way to vet a file before use.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import h5py
@@ -98,25 +100,49 @@ def _edit_structure(path: Path, rng: random.Random) -> None:
 
 
 class _Worker:
-    """One child process opening files until it crashes (then a new one is started)."""
+    """One child process opening files until it crashes or hangs (then a new one is started)."""
 
-    def __init__(self) -> None:
+    def __init__(self, case_seconds: float = 60.0) -> None:
         self.proc: subprocess.Popen | None = None
+        self.case_seconds = case_seconds
+        self.buffer = b""
 
-    def run(self, request: dict) -> tuple[dict | None, str, int | None]:
-        """The result, the last stage reached and, after a crash, the exit status."""
+    def _lines(self, deadline: float):
+        """Lines the child writes; ``TimeoutError`` when it writes nothing before ``deadline`` (a hang)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        while True:
+            while b"\n" in self.buffer:
+                line, self.buffer = self.buffer.split(b"\n", 1)
+                yield line
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise TimeoutError
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return
+            self.buffer += chunk
+
+    def run(self, request: dict) -> tuple[dict | None, str, int | str | None]:
+        """The result, the last stage reached and, after a crash, the exit status (``"hang"`` for a hang)."""
         if self.proc is None or self.proc.poll() is not None:
             self.proc = subprocess.Popen([sys.executable, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL, text=True)
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps(request) + "\n")
+                                         stderr=subprocess.DEVNULL)
+            self.buffer = b""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(request).encode() + b"\n")
         self.proc.stdin.flush()
         stage = "start"
-        for line in self.proc.stdout:
-            message = json.loads(line)
-            if message.get("done"):
-                return message, stage, None
-            stage = message["stage"]
+        try:
+            for line in self._lines(time.monotonic() + self.case_seconds):
+                message = json.loads(line)
+                if message.get("done"):
+                    return message, stage, None
+                stage = message["stage"]
+        except TimeoutError:
+            self.proc.kill()
+            self.proc.wait()
+            return None, stage, "hang"
         return None, stage, self.proc.wait()
 
     def close(self) -> None:
@@ -165,10 +191,11 @@ def outcomes(fuel_files, tmp_path_factory):
 def test_fuzz_opening_a_damaged_hdf5_file_never_crashes(outcomes):
     findings = Findings("hdf5-open")
     for seed, path, stage, result, status in outcomes:
+        what = "hung" if status == "hang" else f"died (status {status})"
         if result is None and stage in ("start", "open"):
-            findings.add(seed, f"the process died (status {status}) while opening {path.name}", path)
+            findings.add(seed, f"the process {what} while opening {path.name}", path)
         elif result is None:
-            print(f"hdf5 seed {seed}: libhdf5 crash (status {status}) in stage {stage} (not ours to avoid)")
+            print(f"hdf5 seed {seed}: the process {what} in libhdf5 in stage {stage} (not ours to avoid)")
     findings.check()
 
 

@@ -174,6 +174,7 @@ def test_fuzz_config_files(which, tmp_path, monkeypatch):
     (b"1: a\ndevice: cpu\n", "keys that are not names"),
     (b"default_seed: .inf\n", "option 'default_seed' from"),
     (b"floatX: float8\n", "option 'floatX' from"),
+    (b"default_seed: 2001-02-30\n", "day is out of range"),
 ])
 def test_a_bad_blocksrc_is_a_configuration_error_naming_the_file(text, message, tmp_path, monkeypatch):
     from blocks.config import config

@@ -75,7 +75,7 @@ def _reading(database: str) -> Iterator[None]:
         raise ValueError(f"cannot read {database!r} as a log of the sqlite backend: {err}") from None
     except RecursionError:
         raise ValueError(f"{database!r} holds a value nested too deeply to read: a damaged log?") from None
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{database!r} holds a damaged JSON value ({err})") from None
     except _Damaged as err:
         raise ValueError(f"{database!r} is damaged: {err}") from None
@@ -370,6 +370,10 @@ class SQLiteLog(TrainingLogBase):
                 else:
                     break
             uuid, resumed_at = found
+            if (uuid is not None and not isinstance(uuid, str)) or (
+                resumed_at is not None and type(resumed_at) is not int
+            ):
+                raise _Damaged(f"run {chain[-1][0]!r} was resumed from {uuid!r} at {resumed_at!r}")
             if resumed_at is not None:
                 limit = min(limit, resumed_at)
         return chain
