@@ -1,13 +1,23 @@
-"""Step time of ``CompositeRule([StepClipping, Adam])`` vs ``clip_grad_norm_`` + ``torch.optim.Adam(foreach=True)``.
+"""Step time of Blocks' step rules vs their ``torch.optim`` equivalents (``foreach=True``).
+
+``--rule`` picks the pair (default ``all``: each in turn):
+
+* ``clip-adam``: ``CompositeRule([StepClipping, Adam])`` vs ``clip_grad_norm_``
+  + ``torch.optim.Adam``;
+* ``momentum``: ``Momentum(0.01, 0.9)`` vs ``torch.optim.SGD(momentum=0.9)``;
+* ``nesterov``: ``NesterovMomentum(0.01, 0.9)`` vs ``SGD(nesterov=True)``;
+* ``composed-momentum``: Blocks' composition ``CompositeRule([Scale,
+  BasicMomentum])`` vs ``SGD(momentum=0.9)`` (what chaining costs).
 
 The model is a stack of big ``Linear`` layers (about 25M parameters by
 default). Both sides get their own copy of the parameters and of a fixed set of
 gradients; a "step" is what the optimizer does once the gradients exist:
 
-* baseline: ``clip_grad_norm_(parameters, 1.0, foreach=True); adam.step()``;
+* baseline: the ``torch.optim`` optimizer's ``step()`` (after
+  ``clip_grad_norm_(parameters, 1.0, foreach=True)`` for ``clip-adam``);
 * Blocks: ``rule.update_parameters(parameters, gradients)``, exactly what
   ``GradientDescent`` does (Adam's last operation is one ``addcdiv_`` on the
-  parameters); with ``--materialize-steps``: ``steps =
+  parameters, Momentum's one ``sub_``); with ``--materialize-steps``: ``steps =
   rule.compute_steps(parameters, gradients)`` then ``torch._foreach_sub_``
   (``GradientDescent``'s path when ``total_step_norm`` is monitored).
 
@@ -30,10 +40,24 @@ import time
 
 import torch
 
-from blocks.algorithms import CompositeRule
-from blocks_step_rules import Adam, StepClipping
+from blocks.algorithms import CompositeRule, Scale
+from blocks_step_rules import Adam, BasicMomentum, Momentum, NesterovMomentum, StepClipping
 
 TARGET = 1.2
+
+RULES = {
+    # name: (label, Blocks rule factory, baseline optimizer factory, clip the baseline's gradients first)
+    "clip-adam": ("CompositeRule([StepClipping, Adam])",
+                  lambda: CompositeRule([StepClipping(1.0), Adam(learning_rate=1e-3)]),
+                  lambda ps: torch.optim.Adam(ps, lr=1e-3, foreach=True), True),
+    "momentum": ("Momentum", lambda: Momentum(0.01, 0.9),
+                 lambda ps: torch.optim.SGD(ps, lr=0.01, momentum=0.9, foreach=True), False),
+    "nesterov": ("NesterovMomentum", lambda: NesterovMomentum(0.01, 0.9),
+                 lambda ps: torch.optim.SGD(ps, lr=0.01, momentum=0.9, nesterov=True, foreach=True), False),
+    "composed-momentum": ("CompositeRule([Scale, BasicMomentum])",
+                          lambda: CompositeRule([Scale(0.01), BasicMomentum(0.9)]),
+                          lambda ps: torch.optim.SGD(ps, lr=0.01, momentum=0.9, foreach=True), False),
+}
 
 
 def make_parameters(width: int, layers: int, seed: int = 0) -> list[torch.nn.Parameter]:
@@ -44,6 +68,7 @@ def make_parameters(width: int, layers: int, seed: int = 0) -> list[torch.nn.Par
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rule", choices=[*RULES, "all"], default="all", help="which pair to time (default all)")
     parser.add_argument("--repeats", type=int, default=15, help="paired repeats (default 15)")
     parser.add_argument("--steps", type=int, default=3, help="optimizer steps timed per repeat and side")
     parser.add_argument("--width", type=int, default=2236, help="Linear width (default 2236: 5M parameters each)")
@@ -59,7 +84,14 @@ def main() -> int:
         parser.error("--repeats and --steps must be >= 1")
     if args.threads:
         torch.set_num_threads(args.threads)
+    for name in RULES if args.rule == "all" else [args.rule]:
+        measure(name, args)
+    return 0
 
+
+def measure(name: str, args: argparse.Namespace) -> None:
+    """Time one pair of :data:`RULES` and print its ratio."""
+    label, make_rule, make_optimizer, clip = RULES[name]
     baseline_parameters = make_parameters(args.width, args.layers)
     blocks_parameters = [p.detach().clone() for p in baseline_parameters]
     generator = torch.Generator().manual_seed(1)
@@ -70,13 +102,14 @@ def main() -> int:
     blocks_gradients = [g.clone() for g in gradients]
     count = sum(p.numel() for p in baseline_parameters)
 
-    adam = torch.optim.Adam(baseline_parameters, lr=1e-3, foreach=True)
-    rule = CompositeRule([StepClipping(1.0), Adam(learning_rate=1e-3)])
+    optimizer = make_optimizer(baseline_parameters)
+    rule = make_rule()
     rule.initialize({f"p{i}": p for i, p in enumerate(blocks_parameters)})
 
     def baseline_step() -> None:
-        torch.nn.utils.clip_grad_norm_(baseline_parameters, 1.0, foreach=True)
-        adam.step()
+        if clip:
+            torch.nn.utils.clip_grad_norm_(baseline_parameters, 1.0, foreach=True)
+        optimizer.step()
 
     def blocks_step() -> None:
         with torch.no_grad():
@@ -112,20 +145,19 @@ def main() -> int:
     ratios = [b / a for a, b in zip(base_times, blocks_times)]
     median = statistics.median(ratios)
     print(
-        f"step rules: {count / 1e6:.1f}M parameters ({args.layers} x Linear({args.width}, {args.width})), "
+        f"step rule {name}: {count / 1e6:.1f}M parameters ({args.layers} x Linear({args.width}, {args.width})), "
         f"{args.repeats} interleaved paired repeats x {args.steps} steps, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads"
     )
-    baseline_label = "baseline clip_grad_norm_ + Adam(foreach=True):"
+    baseline_label = f"baseline {'clip_grad_norm_ + ' if clip else ''}{type(optimizer).__name__}(foreach=True):"
     print(f"{baseline_label:47s}median {statistics.median(base_times) * 1e3:.1f} ms/step")
-    label = "CompositeRule([StepClipping, Adam])" + (" (steps)" if args.materialize_steps else "")
+    label += " (steps)" if args.materialize_steps else ""
     print(f"{label + ':':47s}median {statistics.median(blocks_times) * 1e3:.1f} ms/step")
     print(f"ratio Blocks / baseline: median {median:.3f}, range {min(ratios):.3f}-{max(ratios):.3f} "
           f"(target <= {TARGET})")
     verdict = "meets" if median <= TARGET else "MISSES"
     print(f"verdict: {median:.3f}x {verdict} <= {TARGET}x" + (" (quick smoke run, not a measurement)"
                                                               if args.quick else ""))
-    return 0
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ def test_load_state_dict_rejects_shape_mismatch(problem):
     rule = Momentum(0.1, 0.9)
     rule.initialize({"w": torch.zeros(3)})
     state = copy.deepcopy(rule.state_dict())
-    state["components"][1]["buffers"]["velocity"]["w"] = torch.zeros(4)
+    state["buffers"]["velocity"]["w"] = torch.zeros(4)
     with pytest.raises(ValueError, match="shape"):
         rule.load_state_dict(state)
 

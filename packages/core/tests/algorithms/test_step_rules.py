@@ -202,3 +202,30 @@ def test_update_parameters_equals_compute_steps_then_subtract():
         results.append(params)
     for key in results[0]:
         torch.testing.assert_close(results[1][key], results[0][key], rtol=1e-12, atol=1e-12)
+
+
+def test_step_rules_examples_run():
+    import doctest
+
+    import blocks.algorithms.step_rules as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_buffer_list_is_the_state_and_names_a_missing_buffer():
+    class Count(StepRule):
+        buffer_names = ("count",)
+
+        def compute_steps(self, parameters, previous_steps):
+            torch._foreach_add_(self.buffer_list("count"), 1.0)
+            return previous_steps
+
+    rule = Count()
+    with pytest.raises(ValueError, match="no buffer 'count'.*initialize"):
+        rule.buffer_list("count")
+    rule.initialize(OrderedDict(w=torch.zeros(2)))
+    rule.compute_steps([torch.zeros(2)], [torch.ones(2)])
+    assert rule.state_dict()["buffers"]["count"]["w"].tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="no buffer 'velocity'"):
+        rule.buffer_list("velocity")

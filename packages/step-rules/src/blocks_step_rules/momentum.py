@@ -1,13 +1,22 @@
-"""Momentum and Nesterov momentum (Blocks' and blocks-extras' formulations)."""
+"""Momentum and Nesterov momentum (Blocks' and blocks-extras' formulations).
+
+:class:`Momentum` and :class:`NesterovMomentum` are plain step rules with their
+own fused update and their own state (``learning_rate``, ``momentum``,
+``velocity``). Blocks wrote them as ``CompositeRule([Scale, BasicMomentum])``;
+that composition still works and computes the same steps, for users who chain
+other rules in between. Checkpoints written when they were composites resume:
+:meth:`Momentum.load_state_dict` reads the old nested layout too.
+"""
 
 from __future__ import annotations
 
-from typing import Sequence
+import abc
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import Tensor
 
-from blocks.algorithms import CompositeRule, Scale, StepRule
+from blocks.algorithms import StepRule
 
 __all__ = ["BasicMomentum", "BasicNesterovMomentum", "Momentum", "NesterovMomentum"]
 
@@ -52,70 +61,118 @@ class BasicMomentum(StepRule):
         self.momentum = self.add_hyperparameter("momentum", momentum)
 
     def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
-        velocity = self._buffer_lists["velocity"]
+        velocity = self.buffer_list("velocity")
         torch._foreach_mul_(velocity, self.momentum.item())
         torch._foreach_add_(velocity, previous_steps)
         torch._foreach_copy_(previous_steps, velocity)
         return previous_steps
 
     def update_parameters(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> None:
-        velocity = self._buffer_lists["velocity"]
+        velocity = self.buffer_list("velocity")
         torch._foreach_mul_(velocity, self.momentum.item())
         torch._foreach_add_(velocity, previous_steps)
         torch._foreach_sub_(list(parameters), velocity)
 
 
-class Momentum(CompositeRule):
-    """Momentum: ``CompositeRule([Scale(learning_rate), BasicMomentum(momentum)])``.
+class _FusedMomentum(StepRule):
+    """``learning_rate`` and ``momentum`` hyper-parameters, one ``velocity`` buffer; reads the composite layout."""
 
-    ``v = momentum * v + learning_rate * gradient``; ``p -= v``. For a constant
-    learning rate this is exactly ``torch.optim.SGD(lr=learning_rate,
-    momentum=momentum)`` (whose buffer is ``v / learning_rate``); when the
-    learning rate is annealed, Blocks' form scales only the new gradients.
+    buffer_names = ("velocity",)
+    _basic = "BasicMomentum"
+
+    def __init__(self, learning_rate: float | Tensor = 1.0, momentum: float | Tensor = 0.0) -> None:
+        super().__init__()
+        _check_momentum(type(self).__name__, momentum)
+        self.learning_rate = self.add_hyperparameter("learning_rate", learning_rate)
+        self.momentum = self.add_hyperparameter("momentum", momentum)
+
+    def _velocity_step(self, velocity: list[Tensor], steps: list[Tensor]) -> None:
+        """``steps *= learning_rate`` then ``velocity = momentum * velocity + steps``, as Scale then the basic rule."""
+        learning_rate = self.learning_rate.item()
+        if learning_rate != 1.0:
+            torch._foreach_mul_(steps, learning_rate)
+        torch._foreach_mul_(velocity, self.momentum.item())
+        torch._foreach_add_(velocity, steps)
+
+    @abc.abstractmethod
+    def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
+        """Momentum's or Nesterov's steps."""
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore the state; also the layout of checkpoints written when this rule was ``[Scale, Basic*]``."""
+        if "components" in state:
+            state = _from_composite_layout(type(self).__name__, self._basic, state)
+        super().load_state_dict(state)
+
+
+def _from_composite_layout(owner: str, basic: str, state: Mapping[str, Any]) -> dict[str, Any]:
+    """The state of ``CompositeRule([Scale(lr), <basic>(m)])`` in this rule's flat layout.
+
+    That composite is what :class:`Momentum` and :class:`NesterovMomentum` were
+    before they had their own update: its checkpoints carry ``components``
+    (Scale's ``learning_rate``, then the basic rule's ``momentum`` and
+    ``velocity``) and nothing of their own.
+    """
+    components = state["components"]
+    expected = [({"learning_rate"}, set()), ({"momentum"}, {"velocity"})]
+    shapes = [
+        (set(c.get("hyperparameters", {})), set(c.get("buffers", {}))) if isinstance(c, Mapping) else None
+        for c in components
+    ] if isinstance(components, list) else None
+    if shapes != expected or state.get("hyperparameters") or state.get("buffers"):
+        raise ValueError(
+            f"{owner}: the state has components but is not the layout of CompositeRule([Scale, {basic}]) "
+            "(learning_rate, then momentum and velocity) that earlier versions of this rule saved"
+        )
+    scale, rule = components
+    return {
+        "hyperparameters": {**scale["hyperparameters"], **rule["hyperparameters"]},
+        "buffers": dict(rule["buffers"]),
+        "parameter_names": state.get("parameter_names", rule.get("parameter_names", [])),
+    }
+
+
+class Momentum(_FusedMomentum):
+    """Momentum: ``v = momentum * v + learning_rate * step``; the step is ``v``.
+
+    The same steps as Blocks' ``CompositeRule([Scale(learning_rate),
+    BasicMomentum(momentum)])`` (which still works, for chains that put other
+    rules in between), in one rule with a fused update: three passes over the
+    parameters, as ``torch.optim.SGD``. For a constant learning rate this is
+    exactly ``torch.optim.SGD(lr=learning_rate, momentum=momentum)`` (whose
+    buffer is ``v / learning_rate``); when the learning rate is annealed,
+    Blocks' form scales only the new gradients.
 
     Parameters
     ----------
     learning_rate : float, optional
         Default 1.0.
     momentum : float, optional
-        Default 0.
+        The discount of the velocity, in ``(-1, 1)`` (default 0).
 
     Examples
     --------
-    >>> rule = Momentum(learning_rate=0.1, momentum=0.9)
-    >>> float(rule.learning_rate), float(rule.momentum)
-    (0.1, 0.9)
+    >>> from collections import OrderedDict
+    >>> import torch
+    >>> rule = Momentum(learning_rate=0.1, momentum=0.5)
+    >>> rule.initialize(OrderedDict(w=torch.zeros(1)))
+    >>> [round(rule.compute_steps([torch.zeros(1)], [torch.ones(1)])[0].item(), 6) for _ in range(3)]
+    [0.1, 0.15, 0.175]
+    >>> sorted(rule.state_dict()["hyperparameters"]), sorted(rule.state_dict()["buffers"])
+    (['learning_rate', 'momentum'], ['velocity'])
     """
 
-    def __init__(self, learning_rate: float | Tensor = 1.0, momentum: float | Tensor = 0.0) -> None:
-        scale = Scale(learning_rate=learning_rate)
-        basic = BasicMomentum(momentum=momentum)
-        super().__init__([scale, basic])
-        self.learning_rate = scale.learning_rate
-        self.momentum = basic.momentum
+    def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
+        velocity = self.buffer_list("velocity")
+        self._velocity_step(velocity, previous_steps)
+        torch._foreach_copy_(previous_steps, velocity)
+        return previous_steps
 
     def update_parameters(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> None:
-        # Scale fused into the velocity update: three passes over the parameters, as torch.optim.SGD
-        # (composed, the rule makes four: a 61M-parameter AlexNet step paid for the extra one)
-        rules = _unchanged_components(self, BasicMomentum)
-        if rules is None:
-            super().update_parameters(parameters, previous_steps)
-            return
-        scale, basic = rules
-        velocity = basic._buffer_lists["velocity"]
-        torch._foreach_mul_(velocity, basic.momentum.item())
-        torch._foreach_add_(velocity, previous_steps, alpha=scale.learning_rate.item())
+        velocity = self.buffer_list("velocity")
+        torch._foreach_mul_(velocity, self.momentum.item())
+        torch._foreach_add_(velocity, previous_steps, alpha=self.learning_rate.item())
         torch._foreach_sub_(list(parameters), velocity)
-
-
-def _unchanged_components(rule: CompositeRule, second: type) -> tuple[Scale, StepRule] | None:
-    """``(Scale, second)`` when ``rule`` still is exactly ``CompositeRule([Scale, second])``, else ``None``."""
-    if type(rule).compute_steps is not CompositeRule.compute_steps or len(rule.components) != 2:
-        return None
-    scale, other = rule.components
-    if type(scale) is not Scale or type(other) is not second:
-        return None
-    return scale, other
 
 
 class BasicNesterovMomentum(StepRule):
@@ -150,49 +207,50 @@ class BasicNesterovMomentum(StepRule):
 
     def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
         momentum = self.momentum.item()
-        velocity = self._buffer_lists["velocity"]
+        velocity = self.buffer_list("velocity")
         torch._foreach_mul_(velocity, momentum)
         torch._foreach_add_(velocity, previous_steps)
         torch._foreach_add_(previous_steps, velocity, alpha=momentum)
         return previous_steps
 
 
-class NesterovMomentum(CompositeRule):
-    """Nesterov momentum: ``CompositeRule([Scale(learning_rate), BasicNesterovMomentum(momentum)])``.
+class NesterovMomentum(_FusedMomentum):
+    """Nesterov momentum: ``v = momentum * v + learning_rate * step``; step ``learning_rate * step + momentum * v``.
 
-    Equal to ``torch.optim.SGD(lr=learning_rate, momentum=momentum,
-    nesterov=True)`` for a constant learning rate.
+    The same steps as ``CompositeRule([Scale(learning_rate),
+    BasicNesterovMomentum(momentum)])``, in one rule with a fused update (four
+    passes over the parameters, as ``torch.optim.SGD(nesterov=True)``). Equal
+    to ``torch.optim.SGD(lr=learning_rate, momentum=momentum, nesterov=True)``
+    for a constant learning rate.
 
     Parameters
     ----------
     learning_rate : float, optional
         Default 1.0.
     momentum : float, optional
-        Default 0.
+        In ``(-1, 1)`` (default 0).
 
     Examples
     --------
-    >>> rule = NesterovMomentum(learning_rate=0.1, momentum=0.9)
-    >>> float(rule.momentum)
-    0.9
+    >>> from collections import OrderedDict
+    >>> import torch
+    >>> rule = NesterovMomentum(learning_rate=0.1, momentum=0.5)
+    >>> rule.initialize(OrderedDict(w=torch.zeros(1)))
+    >>> [round(rule.compute_steps([torch.zeros(1)], [torch.ones(1)])[0].item(), 6) for _ in range(2)]
+    [0.15, 0.175]
     """
 
-    def __init__(self, learning_rate: float | Tensor = 1.0, momentum: float | Tensor = 0.0) -> None:
-        scale = Scale(learning_rate=learning_rate)
-        basic = BasicNesterovMomentum(momentum=momentum)
-        super().__init__([scale, basic])
-        self.learning_rate = scale.learning_rate
-        self.momentum = basic.momentum
+    _basic = "BasicNesterovMomentum"
+
+    def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
+        velocity = self.buffer_list("velocity")
+        self._velocity_step(velocity, previous_steps)
+        torch._foreach_add_(previous_steps, velocity, alpha=self.momentum.item())
+        return previous_steps
 
     def update_parameters(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> None:
-        # Scale fused in: four passes over the parameters, as torch.optim.SGD(nesterov=True) (composed: five)
-        rules = _unchanged_components(self, BasicNesterovMomentum)
-        if rules is None:
-            super().update_parameters(parameters, previous_steps)
-            return
-        scale, basic = rules
-        learning_rate, momentum = scale.learning_rate.item(), basic.momentum.item()
-        velocity = basic._buffer_lists["velocity"]
+        learning_rate, momentum = self.learning_rate.item(), self.momentum.item()
+        velocity = self.buffer_list("velocity")
         parameters = list(parameters)
         torch._foreach_mul_(velocity, momentum)
         torch._foreach_add_(velocity, previous_steps, alpha=learning_rate)

@@ -160,6 +160,37 @@ class StepRule(abc.ABC):
         add_role(buffer, ALGORITHM_BUFFER)
         return buffer
 
+    def buffer_list(self, buffer_name: str) -> list[Tensor]:
+        """The buffers ``buffer_name`` of all parameters, in the order of :attr:`parameter_names`.
+
+        The list that multi-tensor :meth:`compute_steps` implementations give
+        to ``torch._foreach_*`` kernels: its tensors are the rule's state, so
+        update them in place. The list itself is built once by
+        :meth:`initialize`; do not append to it.
+
+        Examples
+        --------
+        >>> from collections import OrderedDict
+        >>> import torch
+        >>> class Count(StepRule):
+        ...     buffer_names = ("count",)
+        ...     def compute_steps(self, parameters, previous_steps):
+        ...         torch._foreach_add_(self.buffer_list("count"), 1.0)
+        ...         return previous_steps
+        >>> rule = Count()
+        >>> rule.initialize(OrderedDict(w=torch.zeros(2), b=torch.zeros(1)))
+        >>> _ = rule.compute_steps([torch.zeros(2), torch.zeros(1)], [torch.ones(2), torch.ones(1)])
+        >>> rule.buffer_list("count")
+        [tensor([1., 1.]), tensor([1.])]
+        """
+        try:
+            return self._buffer_lists[buffer_name]
+        except KeyError:
+            raise ValueError(
+                f"{type(self).__name__} has no buffer {buffer_name!r} (buffers: {sorted(self._buffer_lists)}); "
+                "was initialize() called?"
+            ) from None
+
     def buffer(self, buffer_name: str, parameter: Tensor) -> Tensor:
         """The buffer ``buffer_name`` of ``parameter`` (for :meth:`compute_step` implementations)."""
         try:
