@@ -12,7 +12,7 @@ import fuel.transformers
 
 MODULES = [
     "fuel.datasets.base", "fuel.datasets.text", "fuel.datasets.toy", "fuel.interop", "fuel.iterator",
-    "fuel.schemes", "fuel.streams", "fuel.transformers",
+    "fuel.schemes", "fuel.streams", "fuel.transformers", "fuel.utils.random_state",
     *sorted(m.name for m in pkgutil.iter_modules(fuel.transformers.__path__, "fuel.transformers.")),
 ]
 

@@ -1,6 +1,6 @@
 """Datasets: the protocol, in-memory, HDF5, text and toy datasets.
 
-Heavy modules (``h5py``) are imported only when their class is first used.
+Heavy modules (``h5py``; ``tables``, an optional dependency) are imported only when their class is first used.
 
 Examples
 --------
@@ -16,10 +16,20 @@ from typing import Any
 
 from fuel.datasets.base import Dataset, IndexableDataset, IterableDataset
 
-__all__ = ["Dataset", "H5PYDataset", "IndexableDataset", "IterableDataset", "Spiral", "SwissRoll", "TextFile"]
+__all__ = [
+    "Dataset",
+    "H5PYDataset",
+    "IndexableDataset",
+    "IterableDataset",
+    "PytablesDataset",
+    "Spiral",
+    "SwissRoll",
+    "TextFile",
+]
 
 _LAZY = {
     "H5PYDataset": "fuel.datasets.hdf5",
+    "PytablesDataset": "fuel.datasets.pytables",
     "TextFile": "fuel.datasets.text",
     "Spiral": "fuel.datasets.toy",
     "SwissRoll": "fuel.datasets.toy",

@@ -742,3 +742,12 @@ def _read_rows(dataset: h5py.Dataset, rows: np.ndarray) -> Any:
         low, high = int(rows[start]), int(rows[stop - 1]) + 1
         out[start:stop] = dataset[low:high][rows[start:stop] - low]
     return out
+
+
+def __getattr__(name: str) -> Any:
+    """``PytablesDataset``, importable from here as in Fuel (it lives in :mod:`fuel.datasets.pytables`)."""
+    if name == "PytablesDataset":
+        from fuel.datasets.pytables import PytablesDataset
+
+        return PytablesDataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
