@@ -9,7 +9,12 @@ runs a training script) runs every case in turn:
 * ``resume_single``: resumes from a checkpoint written by one process;
 * ``sum`` and ``tokens``: a cost summed over the examples (``reduction="sum"``), and one averaged over the
   unmasked examples (``mean_over=``), whose counts differ from the examples';
-* the ``train`` case again, printing and writing an SQLite log.
+* the ``train`` case again, printing and writing an SQLite log;
+* ``nonfinite`` (last: a rank stuck in a collective would break the group): a NaN in rank 1's part of the second
+  global batch makes only rank 1's cost NaN there, and monitoring after that batch is a read point of the
+  non-finite guard. Every rank must raise the same ``NonFiniteError`` right there, naming rank 1; a rank that
+  decided alone would stop while the others wait in the next gradient all-reduce (the group's 30-second timeout
+  turns that hang into a failure).
 
 Each must equal one process trained on the global batches to 1e-10: the parameters, and every record of
 ``TrainingDataMonitoring`` (example-weighted means, exact-count rates, constant-denominator means, minima,
@@ -20,6 +25,7 @@ Only rank 0 prints and writes the log file.
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
@@ -29,6 +35,8 @@ import sys
 import pytest
 
 N_EXAMPLES, EPOCHS, CHECKPOINT_AT, TOLERANCE = 50, 2, 5, 1e-10
+NAN_BATCH = 2  # the iteration whose batch holds a NaN in rank 1's shard (the ``nonfinite`` case)
+GROUP_TIMEOUT = datetime.timedelta(seconds=30)
 GLOBAL_BATCH = {2: 15, 3: 14}
 PREFIXES = ("train_", "valid_", "whole_")
 
@@ -138,6 +146,36 @@ def _build_reduction(num_shards: int, shard: int, batch_size: int, kind: str):
                     extensions=[FinishAfter(after_n_epochs=EPOCHS)])
 
 
+def _build_nonfinite(num_shards: int, shard: int, batch_size: int):
+    """Only rank 1's cost is NaN on batch ``NAN_BATCH``; monitoring reads the device after every second batch."""
+    import numpy
+    import torch
+
+    from blocks.algorithms import GradientDescent, Scale
+    from blocks.extensions import FinishAfter
+    from blocks.graph import matrix
+    from blocks.main_loop import MainLoop
+    from blocks.model import Model
+    from blocks_extensions import TrainingDataMonitoring
+    from fuel.datasets import IndexableDataset
+    from fuel.schemes import SequentialScheme, ShardedScheme
+    from fuel.streams import DataStream
+
+    scheme = SequentialScheme(N_EXAMPLES, batch_size)
+    features = numpy.random.default_rng(2).normal(size=(N_EXAMPLES, 3))
+    poisoned = list(ShardedScheme(scheme, num_shards, 1).get_request_iterator())[NAN_BATCH - 1][0]
+    features[poisoned, 0] = numpy.nan
+    x = matrix("features")
+    w = torch.nn.Parameter(torch.full((3, 1), 0.1, dtype=torch.float64))
+    cost = ((x @ w - 1.0) ** 2).mean()
+    cost.name = "cost"
+    stream = DataStream(IndexableDataset({"features": features}),
+                        iteration_scheme=ShardedScheme(scheme, num_shards, shard))
+    return MainLoop(GradientDescent(cost, parameters={"/w": w}, step_rule=Scale(0.01)), stream, model=Model(cost),
+                    extensions=[TrainingDataMonitoring([cost], prefix="train", every_n_batches=2),
+                                FinishAfter(after_n_epochs=EPOCHS)])
+
+
 def _plain(value):
     import numpy
 
@@ -156,7 +194,8 @@ def _rank(rank: int, world: int, init_file: str, out_dir: str) -> None:
     from blocks import distributed
     from blocks.log import SQLiteLog
 
-    distributed.init_distributed("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    distributed.init_distributed("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world,
+                                 timeout=GROUP_TIMEOUT)
     try:
         batch, results = GLOBAL_BATCH[world], {}
         loop = _build(world, rank, batch, os.path.join(out_dir, "parallel.tar"))
@@ -175,6 +214,13 @@ def _rank(rank: int, world: int, init_file: str, out_dir: str) -> None:
         loop = _build(world, rank, batch, None, log=log, printing=True)
         loop.run()
         log.flush()
+        loop = _build_nonfinite(world, rank, batch)
+        try:
+            loop.run()
+            results["nonfinite"] = {"error": None}
+        except Exception as error:  # what each rank raised, and where, is compared by the test
+            results["nonfinite"] = {"error": type(error).__name__, "message": str(error),
+                                    "iteration": loop.status["iterations_done"]}
         with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as handle:
             json.dump(results, handle)
     finally:
@@ -238,6 +284,14 @@ def test_data_parallel_equals_one_process_with_uneven_shards_and_resumes(world, 
     resumed.resume(str(tmp_path / "parallel.tar"))
     resumed.run()
     _assert_same_run(_result(resumed), reference, CHECKPOINT_AT, "resumed in one process")
+
+    stopped = [result["nonfinite"] for result in results]
+    assert stopped[0]["error"] == "NonFiniteError", stopped[0]
+    assert stopped == [stopped[0]] * world, "every rank must stop with the same error at the same batch"
+    assert stopped[0]["iteration"] == NAN_BATCH
+    message = stopped[0]["message"]
+    assert f"after batch {NAN_BATCH} (in one of batches 1-{NAN_BATCH}): not finite on ranks " in message, message
+    assert "rank 0 [parameter /w]" in message and "rank 1 [cost; parameter /w]" in message, message
 
     assert "train_cost" in outputs[0] and all("train_cost" not in out for out in outputs[1:]), "only rank 0 prints"
     from blocks.log import SQLiteLog

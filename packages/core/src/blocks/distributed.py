@@ -18,6 +18,8 @@ or several machines). In the script:
   partial batch);
 * :func:`count_examples` is the one rule that says how many examples a batch
   holds (for the gradient weights and for monitoring);
+* :func:`ranks_where` tells every rank on which ranks a condition holds (the
+  main loop's non-finite guard decides together with it);
 * :func:`all_gather_state` collects every rank's partial aggregates (exact
   counts, float64 sums) so monitoring combines them as one process would;
   :func:`is_main_process` decides who writes logs and checkpoints;
@@ -31,6 +33,7 @@ initialized, so the same script runs with and without torchrun.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import logging
 import os
@@ -56,6 +59,7 @@ __all__ = [
     "is_main_process",
     "is_state_dict_collective",
     "rank",
+    "ranks_where",
     "shard_scheme",
     "world_size",
     "wrap_module",
@@ -91,6 +95,7 @@ def init_distributed(
     init_method: str | None = None,
     rank: int | None = None,
     world_size: int | None = None,
+    timeout: datetime.timedelta | None = None,
 ) -> bool:
     """Join the process group described by torchrun's environment.
 
@@ -104,6 +109,11 @@ def init_distributed(
         Rendezvous URL (default ``env://``: torchrun's variables).
     rank, world_size : int, optional
         Override the environment (tests).
+    timeout : datetime.timedelta, optional
+        How long a collective waits for the other ranks before it fails
+        (torch's default: 30 minutes for gloo, 10 for NCCL). A rank that
+        fails alone leaves its peers waiting in their next collective for
+        that long: a shorter timeout makes such a run fail sooner.
 
     Returns
     -------
@@ -117,6 +127,8 @@ def init_distributed(
     >>> init_distributed()  # outside torchrun: nothing to join
     False
     """
+    if timeout is not None and (not isinstance(timeout, datetime.timedelta) or timeout.total_seconds() <= 0):
+        raise ValueError(f"timeout must be a positive datetime.timedelta, got {timeout!r}")
     if dist.is_initialized():
         return True
     env_world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -134,6 +146,8 @@ def init_distributed(
         kwargs["rank"] = rank
     if world_size is not None:
         kwargs["world_size"] = world_size
+    if timeout is not None:
+        kwargs["timeout"] = timeout
     if device is not None and device.type == "cuda":
         kwargs["device_id"] = device
     dist.init_process_group(**kwargs)
@@ -248,6 +262,28 @@ def all_reduce_mean(values: Mapping[str, torch.Tensor]) -> dict[str, torch.Tenso
         out[name] = flat[offset : offset + v.numel()].reshape(v.shape).to(device=v.device, dtype=v.dtype)
         offset += v.numel()
     return out
+
+
+def ranks_where(flag: bool) -> list[int]:
+    """The ranks on which ``flag`` is true, in rank order: the same list on every rank.
+
+    One all-reduce (``MAX``) of ``world_size`` small integers on the
+    collective device. Every rank must call it at the same point of its
+    run, like any collective. Without a process group (or with one rank) no
+    collective runs: the result is ``[rank()]`` or ``[]``.
+
+    Examples
+    --------
+    >>> ranks_where(True), ranks_where(False)
+    ([0], [])
+    """
+    if not is_distributed():
+        return [rank()] if flag else []
+    flags = torch.zeros(world_size(), dtype=torch.int32, device=_collective_device())
+    if flag:
+        flags[rank()] = 1
+    dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+    return [index for index, value in enumerate(flags.tolist()) if value]
 
 
 def _all_gather_bytes(data: bytes) -> list[bytes]:

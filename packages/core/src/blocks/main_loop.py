@@ -109,9 +109,15 @@ class MainLoop:
     ran (monitoring), at the end of every epoch before ``after_epoch`` (the
     parameters are checked too) and before ``after_training``; so a run
     stops within one monitoring period and its epoch's ``after_epoch``
-    extensions never see the non-finite state. ``Checkpoint`` protects the
-    last good checkpoint on its own. Turn the guard off to train on through
-    non-finite values on purpose (``RemoveNotFinite``). The ``CheckNumerics``
+    extensions never see the non-finite state. Under torch.distributed
+    (a process group of several ranks) the ranks decide together at those
+    same points (one all-reduce of one small tensor; none per batch, none
+    with one process): when any rank saw a non-finite value, every rank
+    raises the same error at the same batch, naming the ranks, instead of
+    one rank stopping while the others wait for it in their next collective.
+    ``Checkpoint`` protects the last good checkpoint on its own. Turn the
+    guard off to train on through non-finite values on purpose
+    (``RemoveNotFinite``). The ``CheckNumerics``
     extension of blocks-extensions is the detailed diagnosis: it checks every
     batch (one host synchronisation each) and names the first non-finite
     gradient or parameter.
@@ -183,6 +189,7 @@ class MainLoop:
         self._guard_since = 0  # iteration of the guard's last check
         self._guard_parameters_at = -1  # iteration of its last check of the parameters
         self._device_synced = False  # set by extensions with ``reads_device`` that ran on this batch
+        self._guard_collective = False  # whether the guard's decision is taken by all ranks together
 
     # -- properties ---------------------------------------------------------------------------------------------
     @property
@@ -330,28 +337,67 @@ class MainLoop:
         self._guard_since = self.status["iterations_done"]
         self._guard_parameters_at = -1
         self._device_synced = False
+        self._guard_collective = False
+        if tracking:
+            from blocks import distributed
+
+            if distributed.is_distributed():  # every rank must check at the same points and decide together
+                self._guard_collective = True
+                on = distributed.ranks_where(self._guard)
+                if on and len(on) != distributed.world_size():
+                    raise ValueError(
+                        f"the non-finite guard (stop_on_nonfinite) is on for rank(s) {_ranks(on)} only, of "
+                        f"{distributed.world_size()}: the ranks decide together whether to stop, so give every "
+                        "rank the same MainLoop(stop_on_nonfinite=...) and BLOCKS_STOP_ON_NONFINITE"
+                    )
+
+    def _note_device_read(self, extension: TrainingExtension, every_rank: bool) -> None:
+        """An extension with ``reads_device`` ran after this batch: the guard may read its record for free.
+
+        In a distributed run the guard's check is a collective, so only a
+        point that every rank reaches on the same batch counts: not an
+        extension that runs on rank 0 alone (``main_process_only``) nor one
+        fired by a trigger the ranks do not share (``every_n_seconds``: each
+        rank's clock; ``every_rank`` is then false).
+        """
+        if self._guard_collective and (extension.main_process_only or not every_rank):
+            return
+        self._device_synced = True
 
     def _check_finite(self, parameters: bool) -> None:
-        """The guard: raise :class:`NonFiniteError` when the algorithm recorded a non-finite value."""
-        if not self.stop_on_nonfinite:  # turned off during the run (CheckNumerics(action="finish") does)
+        """The guard: raise :class:`NonFiniteError` when the algorithm recorded a non-finite value.
+
+        In a distributed run every rank reads its own record and the ranks
+        then decide together (one small all-reduce): all raise the same
+        error at the same boundary, naming the ranks that saw the problem,
+        rather than one rank stopping while the others wait for it in their
+        next collective.
+        """
+        active = self.stop_on_nonfinite  # turned off during the run by CheckNumerics(action="finish")
+        if not active and not self._guard_collective:
             return
-        found = self.algorithm.nonfinite_quantities(parameters=parameters)
+        found = self.algorithm.nonfinite_quantities(parameters=parameters) if active else []
         status = self.status
         first, last = self._guard_since + 1, status["iterations_done"]
         self._guard_since = last
         if parameters:
             self._guard_parameters_at = last
-        if not found:
+        if self._guard_collective:
+            from blocks import distributed
+
+            if not distributed.ranks_where(bool(found)):
+                return
+            if not found and not parameters:  # another rank stops us: say whether our parameters are finite too
+                found = self.algorithm.nonfinite_quantities(parameters=True)
+            what = _describe_by_rank(distributed.all_gather_json(found))
+        elif not found:
             return
-        names = [item.partition(" ")[2] for item in found if item.startswith("parameter ")]
-        what = [item for item in found if not item.startswith("parameter ")]
-        if names:
-            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-            what.append(f"parameter{'s' if len(names) > 1 else ''} {shown}")
+        else:
+            what = f"not finite: {_describe(found)}"
         epoch = status["epochs_done"] + (1 if status["epoch_started"] else 0)
         where = f"after batch {last}" if first >= last else f"after batch {last} (in one of batches {first}-{last})"
         raise NonFiniteError(
-            f"training went non-finite in epoch {epoch}, {where}: not finite: {'; '.join(what)}. Training stops "
+            f"training went non-finite in epoch {epoch}, {where}: {what}. Training stops "
             "here. CheckNumerics (blocks-extensions) finds the first non-finite gradient or parameter batch by "
             "batch; to train on through non-finite values (e.g. with RemoveNotFinite) pass "
             "MainLoop(stop_on_nonfinite=False) or set BLOCKS_STOP_ON_NONFINITE=false"
@@ -609,3 +655,25 @@ def _copy_state(value: Any) -> Any:
     if type(value).__module__ == "numpy" and callable(getattr(value, "copy", None)):
         return value.copy()
     return value
+
+
+def _ranks(ranks: list[int]) -> str:
+    return ", ".join(map(str, ranks))
+
+
+def _describe(found: list[str]) -> str:
+    """``"cost; gradient norm; parameters /a, /b"`` from :meth:`TrainingAlgorithm.nonfinite_quantities`' list."""
+    names = [item.partition(" ")[2] for item in found if item.startswith("parameter ")]
+    what = [item for item in found if not item.startswith("parameter ")]
+    if names:
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        what.append(f"parameter{'s' if len(names) > 1 else ''} {shown}")
+    return "; ".join(what) if what else "all finite"
+
+
+def _describe_by_rank(found_by_rank: list[list[str]]) -> str:
+    """What each rank found, the same text on every rank (``found_by_rank`` is in rank order)."""
+    flagged = [rank for rank, found in enumerate(found_by_rank) if found]
+    parts = [f"rank {rank} [{_describe(found)}]" for rank, found in enumerate(found_by_rank)]
+    return (f"not finite on rank{'s' if len(flagged) > 1 else ''} {_ranks(flagged)} of {len(found_by_rank)}: "
+            f"{', '.join(parts)}; every rank stops at this batch")

@@ -99,8 +99,11 @@ class TrainingExtension:
         Class attribute: whether the extension's work reads values from the
         device (a host synchronisation), as monitoring does. After a batch on
         which such a :class:`SimpleExtension` ran, the main loop's non-finite
-        guard reads its own record, at no extra synchronisation. Default
-        ``False``.
+        guard reads its own record, at no extra synchronisation. In a
+        torch.distributed run that check is a collective, so only runs that
+        every rank makes on the same batch count: not those of a
+        ``main_process_only`` extension, nor those fired by
+        ``every_n_seconds`` (each rank's own clock). Default ``False``.
 
     Examples
     --------
@@ -368,8 +371,8 @@ class SimpleExtension(TrainingExtension, metaclass=ABCMeta):
             if predicate is None or predicate(log):
                 self.fired[callback_invoked] = self.fired.get(callback_invoked, 0) + 1
                 self.do(_CALLBACKS[callback_invoked], *from_main_loop, *arguments)
-                if self.reads_device and callback_invoked == "after_batch":
-                    self.main_loop._device_synced = True  # the guard may read its record now (MainLoop)
+                if self.reads_device and callback_invoked == "after_batch":  # the guard may read its record now
+                    self.main_loop._note_device_read(self, not isinstance(predicate, _EverySeconds))
 
     @staticmethod
     def parse_args(which_callback: str, args: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
