@@ -269,6 +269,14 @@ def test_data_parallel_equals_one_process_with_uneven_shards_and_resumes(world, 
     outputs = [p.communicate(timeout=240)[0] for p in ranks]
     assert [p.returncode for p in ranks] == [0] * world
     results = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(world)]
+    stopped = [result.pop("nonfinite") for result in results]
+    assert stopped[0]["error"] == "NonFiniteError", stopped[0]
+    assert stopped == [stopped[0]] * world, "every rank must stop with the same error at the same batch"
+    assert stopped[0]["iteration"] == NAN_BATCH
+    message = stopped[0]["message"]
+    assert f"after batch {NAN_BATCH} (in one of batches 1-{NAN_BATCH}): not finite on ranks " in message, message
+    assert "rank 0 [parameter /w]" in message and "rank 1 [cost; parameter /w]" in message, message
+
     for other in results[1:]:
         assert other == results[0], "every rank must hold the same parameters and monitored values"
     _assert_same_run(results[0]["train"], reference, 0, "train")
@@ -284,14 +292,6 @@ def test_data_parallel_equals_one_process_with_uneven_shards_and_resumes(world, 
     resumed.resume(str(tmp_path / "parallel.tar"))
     resumed.run()
     _assert_same_run(_result(resumed), reference, CHECKPOINT_AT, "resumed in one process")
-
-    stopped = [result["nonfinite"] for result in results]
-    assert stopped[0]["error"] == "NonFiniteError", stopped[0]
-    assert stopped == [stopped[0]] * world, "every rank must stop with the same error at the same batch"
-    assert stopped[0]["iteration"] == NAN_BATCH
-    message = stopped[0]["message"]
-    assert f"after batch {NAN_BATCH} (in one of batches 1-{NAN_BATCH}): not finite on ranks " in message, message
-    assert "rank 0 [parameter /w]" in message and "rank 1 [cost; parameter /w]" in message, message
 
     assert "train_cost" in outputs[0] and all("train_cost" not in out for out in outputs[1:]), "only rank 0 prints"
     from blocks.log import SQLiteLog

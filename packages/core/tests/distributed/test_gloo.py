@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -85,6 +86,11 @@ def test_single_process_fallbacks():
     assert torch.equal(distributed.all_reduce_mean(values)["x"], values["x"])
     with pytest.raises(ValueError, match="gloo"):
         distributed.init_distributed("mpi", init_method="file:///nonexistent", rank=0, world_size=1)
+    assert distributed.ranks_where(True) == [0] and distributed.ranks_where(False) == []
+    for timeout in (30, datetime.timedelta(0)):
+        with pytest.raises(ValueError, match="timeout must be a positive datetime.timedelta"):
+            distributed.init_distributed("gloo", init_method="file:///nonexistent", rank=0, world_size=1,
+                                         timeout=timeout)
 
 
 if __name__ == "__main__":

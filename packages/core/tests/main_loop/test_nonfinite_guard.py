@@ -183,3 +183,118 @@ def test_huge_finite_costs_are_not_reported():
     loop = MainLoop(algorithm, stream, log=TrainingLog(), extensions=[FinishAfter(after_n_epochs=2)])
     loop.run()
     assert loop.status["iterations_done"] == 20
+
+
+class TwoRanks:
+    """Stands for a torch.distributed group of two ranks, this process being rank 0.
+
+    ``ranks_where`` answers as the group would: its first call is the guard's agreement at the start of the run
+    (rank 1's guard is ``peer_guard``), later calls are read points, where rank 1 flags at ``peer_flags_at``.
+    """
+
+    def __init__(self, monkeypatch, peer_flags_at=(), peer_guard=True):
+        from blocks import distributed
+
+        self.peer_flags_at, self.peer_guard, self.loop, self.calls = set(peer_flags_at), peer_guard, None, []
+        monkeypatch.setattr(distributed, "is_distributed", lambda: True)
+        monkeypatch.setattr(distributed, "world_size", lambda: 2)
+        monkeypatch.setattr(distributed, "ranks_where", self.ranks_where)
+        monkeypatch.setattr(distributed, "all_gather_json", lambda found: [found, ["cost", "parameter /w"]])
+
+    def ranks_where(self, flag):
+        iteration = self.loop.status["iterations_done"]
+        peer = self.peer_guard if not self.calls else iteration in self.peer_flags_at
+        self.calls.append((iteration, flag))
+        return [rank for rank, flagged in ((0, flag), (1, peer)) if flagged]
+
+
+class TurnGuardOff(SimpleExtension):
+    """What CheckNumerics(action="finish") does to this rank's guard."""
+
+    def do(self, which_callback, *args):
+        self.main_loop.stop_on_nonfinite = False
+
+
+@pytest.mark.parametrize("guard_turned_off_here", [False, True])
+def test_under_distributed_a_rank_whose_values_are_finite_stops_with_the_rank_that_saw_nan(
+        monkeypatch, guard_turned_off_here):
+    # rank 1 saw a NaN cost on batch 5: this rank (finite) must raise at the same read point, not train on into the
+    # next gradient all-reduce and wait there for a rank that has stopped
+    world = TwoRanks(monkeypatch, peer_flags_at={6})
+    algorithm, stream, _ = regression(features_with_nan_at(None))
+    algorithm.distributed = False  # the group is simulated: no DDP
+    extensions = [Monitor(every_n_batches=3), FinishAfter(after_n_epochs=2)]
+    if guard_turned_off_here:
+        extensions.append(TurnGuardOff(after_n_batches=4))
+    world.loop = loop = MainLoop(algorithm, stream, log=TrainingLog(), extensions=extensions)
+    with pytest.raises(NonFiniteError) as info:
+        loop.run()
+    assert loop.status["iterations_done"] == 6
+    assert world.calls == [(0, True), (3, False), (6, False)]  # the start, then each monitored batch
+    assert ("in epoch 1, after batch 6 (in one of batches 4-6): not finite on rank 1 of 2: rank 0 [all finite], "
+            "rank 1 [cost; parameter /w]; every rank stops at this batch. Training stops here.") in str(info.value)
+
+
+def test_under_distributed_only_read_points_that_every_rank_shares_count(monkeypatch):
+    # a main_process_only monitor (rank 0 alone) and a wall-clock trigger (each rank's clock) read the device on
+    # this rank only: a collective there would pair with another collective on the other ranks
+    import blocks.extensions.base as base
+
+    now = [0.0]
+    monkeypatch.setattr(base, "_clock", lambda: now[0])
+
+    class RankZeroMonitor(Monitor):
+        main_process_only = True
+
+    class Tick(TrainingExtension):
+        def after_batch(self, batch):
+            now[0] += 1.0
+
+    def run(distributed):
+        world = TwoRanks(monkeypatch) if distributed else None
+        algorithm, stream, _ = regression(features_with_nan_at(None))
+        algorithm.distributed = False
+        calls = []
+        original = algorithm.nonfinite_quantities
+
+        def spy(parameters=True):
+            calls.append((loop.status["iterations_done"], parameters))
+            return original(parameters=parameters)
+
+        algorithm.nonfinite_quantities = spy
+        loop = MainLoop(algorithm, stream, log=TrainingLog(),
+                        extensions=[Tick(), RankZeroMonitor(every_n_batches=4), Monitor(every_n_seconds=3.0),
+                                    FinishAfter(after_n_epochs=1)])
+        if world is not None:
+            world.loop = loop
+        loop.run()
+        return calls, world
+
+    alone, _ = run(distributed=False)
+    assert alone == [(4, False), (7, False), (8, False), (10, False), (10, True)]  # every 4 batches, every 3 s
+    together, world = run(distributed=True)
+    assert together == [(10, True)] and world.calls == [(0, True), (10, False)]  # the start, the epoch end
+
+
+def test_one_process_takes_no_collective_decision(monkeypatch):
+    from blocks import distributed
+
+    def no_collective(flag):
+        raise AssertionError("a collective in a single-process run")
+
+    monkeypatch.setattr(distributed, "ranks_where", no_collective)
+    algorithm, stream, _ = regression(features_with_nan_at(None))
+    loop = MainLoop(algorithm, stream, log=TrainingLog(), extensions=[Monitor(every_n_batches=3),
+                                                                      FinishAfter(after_n_epochs=2)])
+    loop.run()
+    assert loop.status["iterations_done"] == 20
+
+
+def test_under_distributed_the_guard_must_be_on_for_every_rank_or_none(monkeypatch):
+    world = TwoRanks(monkeypatch, peer_guard=False)
+    algorithm, stream, _ = regression(features_with_nan_at(None))
+    algorithm.distributed = False
+    world.loop = loop = MainLoop(algorithm, stream, log=TrainingLog(), extensions=[FinishAfter(after_n_epochs=1)])
+    with pytest.raises(ValueError, match=r"is on for rank\(s\) 0 only, of 2: .* same MainLoop\(stop_on_nonfinite"):
+        loop.run()
+    assert loop.status["iterations_done"] == 0
