@@ -38,7 +38,9 @@ class LSTM(BaseRecurrent, Initializable):
     -----
     Parameters: ``W_state`` ``(dim, 4 * dim)``, ``W_cell_to_in``, ``W_cell_to_forget``, ``W_cell_to_out``
     (``WEIGHT``), ``initial_state`` and ``initial_cells`` (``INITIAL_STATE``, zeros). Outputs ``states`` and
-    ``cells``; masked steps carry both over.
+    ``cells``; masked steps carry both over. In the step's inner graph (``cg.scan_variables``) the three
+    gate activations are the calls of ``gate_activation`` with ``call_id`` ``"in_gate"``, ``"forget_gate"``
+    and ``"out_gate"``.
 
     **Not** ``torch.nn.LSTM``: the diagonal peepholes (``W_cell_to_*``) have no counterpart there, and torch
     adds two biases where the inputs here carry one. For ``torch.nn.LSTM``'s formulation, its fused kernel and
@@ -93,10 +95,11 @@ class LSTM(BaseRecurrent, Initializable):
         """One step of the LSTM; returns ``[states, cells]``."""
         d = self.dim
         activation = states.matmul(self.W_state) + inputs
-        in_gate = self.gate_activation.apply(activation[:, :d] + cells * self.W_cell_to_in)
-        forget_gate = self.gate_activation.apply(activation[:, d:2 * d] + cells * self.W_cell_to_forget)
+        gate = self.gate_activation.apply
+        in_gate = gate(activation[:, :d] + cells * self.W_cell_to_in, call_id="in_gate")
+        forget_gate = gate(activation[:, d:2 * d] + cells * self.W_cell_to_forget, call_id="forget_gate")
         next_cells = forget_gate * cells + in_gate * self.activation.apply(activation[:, 2 * d:3 * d])
-        out_gate = self.gate_activation.apply(activation[:, 3 * d:] + next_cells * self.W_cell_to_out)
+        out_gate = gate(activation[:, 3 * d:] + next_cells * self.W_cell_to_out, call_id="out_gate")
         next_states = out_gate * self.activation.apply(next_cells)
         return [carry(mask, next_states, states), carry(mask, next_cells, cells)]
 

@@ -10,7 +10,10 @@ On tensors the loop runs eagerly, through the brick's fast path when it has one 
 PyTorch kernel or a hand-written BPTT kernel) and a Python loop over the step otherwise. On symbolic inputs
 the whole call is ONE node of the annotated graph (``@application(opaque=True)``, the way Theano's ``scan``
 was one op): its inputs/outputs are annotated as usual, the brick's parameters (and its children's) are inputs
-of the node, so ``VariableFilter`` finds them and ``apply_noise`` on them takes effect inside the loop.
+of the node, so ``VariableFilter`` finds them and ``apply_noise`` on them takes effect inside the loop. The
+step is also traced once on symbolic inputs (its *inner graph*, :mod:`blocks.graph.inner`): its variables are
+the graph's ``scan_variables``, and a transform of them (dropout on hidden states) gives a graph whose
+recurrence runs the rewritten step in a Python loop; graphs that leave the step alone keep the fused path.
 """
 
 from __future__ import annotations
@@ -155,12 +158,86 @@ class RecurrentApplication(Application):
             return [p for p in unused if p is not None]
         return []
 
+    def inner_graph(self, brick: Brick, args: tuple, kwargs: dict[str, Any]) -> Any:
+        """The step of an iterated symbolic call traced once (its variables are the graph's scan variables).
+
+        ``None`` for one step (``iterate=False``: traced inline) or when the step cannot be traced
+        symbolically (a warning says why; the recurrence still runs, but its step cannot be transformed).
+        """
+        if kwargs.get("iterate", True) is False:
+            return None
+        from blocks_rnn._inner import trace_step
+
+        return trace_step(self, brick, args, kwargs)
+
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
         bound = _BoundRecurrentApplication(self, instance)
         instance.__dict__[self.name] = bound
         return bound
+
+
+def _bind(app: Application, brick: Brick, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` with the positional ``args`` named (the step's arguments; per brick for variadic steps)."""
+    if app.variadic:  # names come from the (per-brick) declaration; positional: sequences, then contexts
+        arg_names = _names(app, brick, "sequences") + _names(app, brick, "contexts")
+        arg_names += [n for n in _names(app, brick, "states") if n not in arg_names]
+    else:
+        arg_names = app.argument_names
+    if len(args) > len(arg_names):
+        raise ValueError(f"{brick.name}.{app.name} takes at most {len(arg_names)} positional arguments "
+                         f"({arg_names}), got {len(args)}")
+    kwargs = dict(kwargs)
+    for name, value in zip(arg_names, args):
+        if name in kwargs:
+            raise ValueError(f"{brick.name}.{app.name}: argument {name!r} given twice")
+        kwargs[name] = value
+    unknown = [name for name in kwargs if name not in arg_names]
+    if unknown:
+        raise ValueError(f"{brick.name}.{app.name}: unknown argument(s) {unknown}; it takes {arg_names} "
+                         f"and the options {list(_OPTIONS)}")
+    return kwargs
+
+
+def _iterate(brick: Brick, app: Application, step: Callable[..., Any], kwargs: dict[str, Any], *,
+                 reverse: bool = False, return_initial_states: bool = False, n_steps: int | None = None,
+                 batch_size: int | None = None, fast: bool = True, num_extra: int = 0) -> list[Any]:
+    """Run ``step`` over time for a call of the recurrent application ``app`` with (named) ``kwargs``.
+
+    The initial states missing from ``kwargs`` come from ``brick.initial_states``. With ``fast``, the brick's
+    fused implementation (``_scan_fast``) runs the loop when it has one. ``step`` returns the application's
+    outputs followed by ``num_extra`` values that are stacked over time too. Returns one tensor per output
+    (then per extra value); ``return_initial_states`` prepends the initial states to the outputs that are
+    states.
+    """
+    sequence_names = _names(app, brick, "sequences")
+    state_names = _names(app, brick, "states")
+    context_names = _names(app, brick, "contexts")
+    output_names = _names(app, brick, "outputs")
+    sequences = {n: kwargs[n] for n in sequence_names if kwargs.get(n) is not None}
+    contexts = {n: kwargs[n] for n in context_names if kwargs.get(n) is not None}
+    if not sequences and (n_steps is None or batch_size is None):
+        raise ValueError(f"{brick.name}.{app.name}: give at least one of the sequences {sequence_names}, "
+                         "or n_steps and batch_size, or call it with iterate=False for one step")
+    if sequences:
+        batch_size = next(iter(sequences.values())).shape[1]
+    states = {n: kwargs[n] for n in state_names if kwargs.get(n) is not None}
+    missing = [n for n in state_names if n not in states]
+    if missing:
+        initial = brick.initial_states(batch_size, as_dict=True, **sequences, **contexts)
+        for name in missing:
+            states[name] = initial[name]
+    result = brick._scan_fast(app.name, sequences, states, contexts, reverse) if (fast and sequences) else None
+    if result is None:
+        extra_names = [f"extra output {i}" for i in range(num_extra)]
+        result = scan(step, sequences, states, contexts, output_names + extra_names, reverse, n_steps=n_steps)
+    result = list(result)
+    if return_initial_states:
+        result[:len(output_names)] = [
+            torch.cat([states[name].unsqueeze(0), value]) if name in states and value is not None else value
+            for name, value in zip(output_names, result)]
+    return result
 
 
 def recurrent(*args: Any, **kwargs: Any) -> Any:
@@ -209,50 +286,12 @@ def recurrent(*args: Any, **kwargs: Any) -> Any:
                             return_initial_states: bool = False, n_steps: int | None = None,
                             batch_size: int | None = None, **kwargs: Any) -> Any:
             app = holder[0]
-            if variadic:  # names come from the (per-brick) declaration; positional: sequences, then contexts
-                arg_names = _names(app, self, "sequences") + _names(app, self, "contexts")
-                arg_names += [n for n in _names(app, self, "states") if n not in arg_names]
-            else:
-                arg_names = declared
-            if len(args) > len(arg_names):
-                raise ValueError(f"{self.name}.{app.name} takes at most {len(arg_names)} positional arguments "
-                                 f"({arg_names}), got {len(args)}")
-            for name, value in zip(arg_names, args):
-                if name in kwargs:
-                    raise ValueError(f"{self.name}.{app.name}: argument {name!r} given twice")
-                kwargs[name] = value
-            unknown = [name for name in kwargs if name not in arg_names]
-            if unknown:
-                raise ValueError(f"{self.name}.{app.name}: unknown argument(s) {unknown}; it takes {arg_names} "
-                                 f"and the options {list(_OPTIONS)}")
+            kwargs = _bind(app, self, args, kwargs)
             if not iterate:
                 return step(self, **kwargs)
-            sequence_names = _names(app, self, "sequences")
-            state_names = _names(app, self, "states")
-            context_names = _names(app, self, "contexts")
-            output_names = _names(app, self, "outputs")
-            sequences = {n: kwargs[n] for n in sequence_names if kwargs.get(n) is not None}
-            contexts = {n: kwargs[n] for n in context_names if kwargs.get(n) is not None}
-            if not sequences and (n_steps is None or batch_size is None):
-                raise ValueError(f"{self.name}.{app.name}: give at least one of the sequences {sequence_names}, "
-                                 "or n_steps and batch_size, or call it with iterate=False for one step")
-            if sequences:
-                batch_size = next(iter(sequences.values())).shape[1]
-            states = {n: kwargs[n] for n in state_names if kwargs.get(n) is not None}
-            missing = [n for n in state_names if n not in states]
-            if missing:
-                initial = self.initial_states(batch_size, as_dict=True, **sequences, **contexts)
-                for name in missing:
-                    states[name] = initial[name]
-            result = self._scan_fast(app.name, sequences, states, contexts, reverse) if sequences else None
-            if result is None:
-                result = scan(functools.partial(step, self), sequences, states, contexts, output_names, reverse,
-                              n_steps=n_steps)
-            result = list(result)
-            if return_initial_states:
-                result = [torch.cat([states[name].unsqueeze(0), value]) if name in states and value is not None
-                          else value
-                          for name, value in zip(output_names, result)]
+            result = _iterate(self, app, functools.partial(step, self), kwargs, reverse=reverse,
+                                  return_initial_states=return_initial_states, n_steps=n_steps,
+                                  batch_size=batch_size)
             return result[0] if len(result) == 1 else result
 
         attributes = dict(kwargs)

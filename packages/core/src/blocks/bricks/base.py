@@ -295,6 +295,17 @@ class Application:
         """
         return []
 
+    def inner_graph(self, brick: Brick, args: tuple, kwargs: dict[str, Any]) -> Any:
+        """The step of an opaque call with these (symbolic) arguments, traced once, or ``None``.
+
+        The extension point for recurrences defined outside core (see
+        :mod:`blocks.graph.inner`): an opaque application running a time loop
+        returns a :class:`blocks.graph.inner.InnerGraph` of its step, whose
+        variables become the graph's ``scan_variables``. Consulted only for
+        opaque applications, on symbolic calls; the default is none.
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"<application {self.function.__qualname__}>"
 
@@ -446,15 +457,18 @@ class BoundApplication:
                 kwargs["application_call"] = _EagerApplicationCall(self)
             if application.wants_application:
                 kwargs["application"] = self
+            inner = application.inner_graph(brick, args, kwargs)
             _CALL_STACK.append(call)
             try:
                 result = opaque_call(functools.partial(function, brick), *args, modules=[brick],
                                      num_outputs=len(output_names) if len(output_names) > 1 else None,
                                      name=f"{_identifier(brick.name)}_{application.name}",
-                                     exclude=application.unused_tensors(brick, args, kwargs), **kwargs)
+                                     exclude=application.unused_tensors(brick, args, kwargs), inner=inner, **kwargs)
             finally:
                 _CALL_STACK.pop()
             call.metadata["node"] = (result[0] if isinstance(result, tuple) else result).node
+            if inner is not None:
+                call.metadata["inner_graph"] = inner
             outputs = list(result) if isinstance(result, tuple) else result
         else:
             if application.wants_call:

@@ -12,7 +12,11 @@ Recurrences and other Python control flow: ``@application(..., opaque=True)``
 node that runs eagerly when the compiled graph runs; its inputs and outputs
 are annotated and every parameter/buffer of the brick's tree is an input of
 the node, so ``VariableFilter`` finds them and ``apply_noise``/``apply_dropout``
-on them take effect inside the call.
+on them take effect inside the call. A recurrence also records its step traced
+once symbolically (an :class:`InnerGraph`): ``cg.scan_variables`` lists the
+variables inside the step, transforms rewrite them (dropout on an LSTM's
+hidden states, per step or per sequence) and :func:`expose_inner` makes their
+values over time outer variables (see :mod:`blocks.graph.inner`).
 
 A brick's parameters enter expressions through its applications, through
 ``VariableFilter(...)(cg.variables)``, or lifted explicitly with
@@ -32,6 +36,7 @@ Examples
 
 from blocks.graph.batch_norm import apply_batch_normalization, batch_normalization, get_batch_normalization_updates
 from blocks.graph.computation_graph import CompiledGraph, ComputationGraph
+from blocks.graph.inner import InnerGraph, expose_inner
 from blocks.graph.transforms import apply_dropout, apply_noise, l2_norm, shared_like
 from blocks.graph.variables import (
     Variable,
@@ -68,6 +73,8 @@ __all__ = [
     "shared_like",
     "CompiledGraph",
     "ComputationGraph",
+    "InnerGraph",
+    "expose_inner",
     "Variable",
     "annotate",
     "as_variable",

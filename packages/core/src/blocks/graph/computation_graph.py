@@ -10,6 +10,7 @@ import numpy
 import torch
 import torch.fx as fx
 
+from blocks.graph.inner import lift_inner_replacements, recurrences, scan_variables
 from blocks.graph.rewrites import apply_rewrites, resolve_rewrites
 from blocks.graph.variables import _TRACER, Variable, _annotated, as_variable, current_tensor
 from blocks.roles import AUXILIARY, has_roles
@@ -178,6 +179,13 @@ class ComputationGraph:
         The parameters the outputs depend on, in order of first use (not those
         read only by auxiliary variables, nor the initial states of a
         recurrence given its states explicitly).
+    scan_variables : list of Variable
+        The variables inside the steps of the graph's recurrences (Blocks'
+        ``scan_variables``): each recurrent application records its step
+        traced once symbolically; ``VariableFilter`` selects them and
+        transforms rewrite them (see :mod:`blocks.graph.inner`).
+    inner_graphs : list of InnerGraph
+        Those steps, one per recurrence of the graph, in graph order.
     auxiliary_variables, intermediary_variables : list of Variable
     updates : list of (torch.Tensor, Variable)
         Pairs ``(buffer, new_value)`` to apply after a forward pass (e.g. batch
@@ -245,6 +253,14 @@ class ComputationGraph:
         return [(current_tensor(buffer), value) for buffer, value in self._updates]
 
     @property
+    def scan_variables(self) -> list[Variable]:
+        return scan_variables(self)
+
+    @property
+    def inner_graphs(self) -> list[Any]:
+        return [inner for _, inner in recurrences(self)]
+
+    @property
     def auxiliary_variables(self) -> list[Variable]:
         return [v for v in self.variables if has_roles(v, [AUXILIARY])]
 
@@ -300,7 +316,9 @@ class ComputationGraph:
 
         The original graph is untouched and keeps working; the new one shares
         its parameters. Keys may be variables or the tensors (parameters) they
-        stand for.
+        stand for, or variables of the steps of the graph's recurrences
+        (:attr:`scan_variables`): their recurrences then run the rewritten
+        step. A key that is in neither is an error.
 
         Examples
         --------
@@ -315,6 +333,7 @@ class ComputationGraph:
         >>> cg.compile()(batch)[0].item(), cg2.compile()(batch)[0].item()
         (0.0, 2.0)
         """
+        replacements = lift_inner_replacements(self, replacements)
         env: dict[fx.Node, fx.Node] = {}
         pairs = sorted(((self._node_of(old), as_variable(new).node) for old, new in replacements.items()),
                        key=lambda pair: _sort_key(pair[0]))

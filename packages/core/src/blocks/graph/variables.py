@@ -466,34 +466,66 @@ class _OpaqueCall:
     ``tensors`` are ``(module, attribute, kind)`` slots whose current values the
     node receives as arguments; when a graph transform replaced one (e.g. weight
     noise), the replacement is swapped into the module for the duration of the call.
+    ``recorded`` are the tensors the node receives, in order (the slots' tensors,
+    then those only the inner graph reads); ``inner`` is the recorded
+    :class:`blocks.graph.inner.InnerGraph` of a recurrence, if any.
     """
 
     def __init__(self, function: Callable[..., Any], slots: list[tuple[torch.nn.Module, str, str]],
-                 name: str) -> None:
+                 name: str, recorded: Sequence[torch.Tensor] = (), inner: Any = None) -> None:
         self.function = function
         self.slots = slots
+        self.recorded = list(recorded)
+        self.inner = inner
         self.__name__ = self.__qualname__ = name
         self.__module__ = __name__
 
     def __call__(self, tensors: Sequence[torch.Tensor], *args: Any, **kwargs: Any) -> Any:
-        swapped = []
+        swapped = _swap_in(self.slots, tensors)
         try:
-            for (module, attr, kind), value in zip(self.slots, tensors):
-                store = module._parameters if kind == "parameter" else module._buffers
-                original = store[attr]
-                if original is not value:
-                    store[attr] = value
-                    swapped.append((store, attr, original))
             return self.function(*args, **kwargs)
         finally:
-            for store, attr, original in swapped:
-                store[attr] = original
+            _swap_out(swapped)
 
     def __repr__(self) -> str:
         return f"<opaque call {self.__name__}>"
 
 
+def _swap_in(slots: Sequence[tuple[torch.nn.Module, str, str]], tensors: Sequence[torch.Tensor]) -> list[Any]:
+    """Put replaced tensors (``tensors`` differing from the slots' current values) into their modules."""
+    swapped = []
+    try:
+        for (module, attr, kind), value in zip(slots, tensors):
+            store = module._parameters if kind == "parameter" else module._buffers
+            original = store[attr]
+            if original is not value:
+                store[attr] = value
+                swapped.append((store, attr, original))
+    except BaseException:
+        _swap_out(swapped)
+        raise
+    return swapped
+
+
+def _swap_out(swapped: list[Any]) -> None:
+    for store, attr, original in swapped:
+        store[attr] = original
+
+
 _CONSTANTS = (int, float, bool, str, type(None), torch.dtype, torch.device, slice, range, torch.Tensor, fx.Proxy)
+
+
+def _owner_slot(tensor: torch.Tensor) -> tuple[torch.nn.Module, str, str] | None:
+    """The ``(module, attribute, kind)`` slot holding an annotated brick tensor, if any."""
+    brick = getattr(tensor, "_blocks_brick", None)
+    name = getattr(tensor, "_blocks_name", None)
+    if brick is None or not isinstance(name, str):
+        return None
+    if brick._parameters.get(name) is tensor:
+        return brick, name, "parameter"
+    if brick._buffers.get(name) is tensor:
+        return brick, name, "buffer"
+    return None
 
 
 def _graphable(value: Any) -> bool:
@@ -507,7 +539,7 @@ def _graphable(value: Any) -> bool:
 
 def opaque_call(function: Callable[..., Any], *args: Any, modules: Sequence[torch.nn.Module] = (),
                 num_outputs: int | None = None, name: str | None = None,
-                exclude: Sequence[torch.Tensor] = (), **kwargs: Any) -> Any:
+                exclude: Sequence[torch.Tensor] = (), inner: Any = None, **kwargs: Any) -> Any:
     """Record ``function(*args, **kwargs)`` as ONE node that runs eagerly (e.g. a Python time loop).
 
     This is the recurrence helper (Theano's ``scan`` was one op too): the node
@@ -578,7 +610,21 @@ def opaque_call(function: Callable[..., Any], *args: Any, modules: Sequence[torc
     if not all(_graphable(value) for value in args):
         raise ValueError(f"opaque call {name}: positional arguments must be variables, tensors or plain constants; "
                          "pass other objects (initializers, callables) as keyword arguments")
-    target = _OpaqueCall(function, slots, name)
+    if inner is not None:  # tensors read only by the step (e.g. of a brick outside ``modules``): inputs too
+        known = {id(value) for value in values}
+        unowned = []
+        for tensor in inner.tensors:
+            if id(tensor) in known:
+                continue
+            known.add(id(tensor))
+            slot = _owner_slot(tensor)
+            if slot is None:
+                unowned.append(tensor)  # a constant: only the inner graph's compiled step can take a replacement
+            else:
+                slots.append(slot)
+                values.append(tensor)
+        values.extend(unowned)
+    target = _OpaqueCall(function, slots, name, recorded=values, inner=inner)
     result = _TRACER.create_proxy("call_function", target, (tuple(values), *args), kwargs)
     if num_outputs is None:
         return result

@@ -4,8 +4,9 @@
 targets own ``torch.Generator`` objects and have ``state_dict()`` /
 ``load_state_dict()``. Neither the model's persistent tensors nor the
 algorithm's state holds them, so a checkpoint collects them from the
-algorithm's graph (in the graph's deterministic variable order) and an exact
-resume puts them back.
+algorithm's graph (in the graph's deterministic variable order, then those
+inside the steps of its recurrences: per-step and per-sequence dropout masks)
+and an exact resume puts them back.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ __all__ = ["capture_graph_rng", "graph_random_ops", "restore_graph_rng"]
 
 
 def graph_random_ops(main_loop: Any) -> list[Any]:
-    """The distinct random node targets of ``main_loop.algorithm.graph``, in graph order."""
+    """The distinct random node targets of ``main_loop.algorithm.graph`` (and of its steps), in graph order."""
     graph = getattr(getattr(main_loop, "algorithm", None), "graph", None)
     ops: list[Any] = []
     seen: set[int] = set()
-    for variable in getattr(graph, "variables", None) or []:
+    variables = list(getattr(graph, "variables", None) or []) + list(getattr(graph, "scan_variables", None) or [])
+    for variable in variables:
         target = getattr(getattr(variable, "node", None), "target", None)
         if id(target) in seen or isinstance(target, str):
             continue
