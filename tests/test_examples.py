@@ -61,6 +61,7 @@ ALL = [
     "cifar10_mlp",
     "cifar10_convnet",
     "alexnet",
+    "char_lm",
 ]
 
 
@@ -213,6 +214,25 @@ def test_markov_chain():
     assert result["valid_cost_per_step"] < result["entropy_rate"] + 0.1
     assert result["max_transition_error"] < 0.15
     assert "true transitions" in printed
+
+
+def test_char_lm_with_variational_dropout():
+    result, printed = run("char_lm", "--quiet")
+    assert result["dropout"] == 0.25 and result["epochs"] == 4
+    assert result["valid_perplexity"] < 22  # the unigram model of Python source is about 28
+    assert 0 < result["mean_forget_gate"] < 1  # a value inside the LSTM's step, monitored on validation data
+    assert "standard library" in printed and "dropout 0.25 on the hidden states" in printed
+
+
+def test_char_lm_compare_and_full_settings():
+    module = load("char_lm")
+    args = module.parse_args(["--full", "--epochs", "2"])
+    assert (args.dim, args.chars, args.epochs) == (512, 1_000_000, 2)  # --full, except what is given
+    result, printed = run("char_lm", "--quiet", "--compare", "--chars", "2000", "--valid-chars", "800", "--epochs",
+                          "1", "--dim", "8", "--embed", "4", "--seq-length", "20")
+    assert "baseline_valid_perplexity" in result and "dropout 0.00" in printed
+    with pytest.raises(SystemExit):
+        module.parse_args(["--dropout", "1"])
 
 
 def test_cifar10_mlp(data_dir):

@@ -34,3 +34,12 @@ def test_tiny_run(example, capsys):
     accuracy = example.main(["--iterations", "3", "--test-size", "3", "--dim", "8", "--beam-size", "2"])
     assert 0.0 <= accuracy <= 1.0
     assert "accuracy" in capsys.readouterr().out
+
+
+def test_decoder_dropout_inside_the_attention_recurrence_still_trains(example, capsys):
+    """Variational dropout on the decoder's hidden states, inside the attention recurrence (its scan variables)."""
+    example.main(["--iterations", "120", "--minutes", "2", "--test-size", "20", "--dim", "16", "--beam-size", "2",
+                  "--decoder-dropout", "0.2"])
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("held-out cost"))
+    before, after = (float(value) for value in line.split()[2::2])
+    assert after < 0.8 * before

@@ -13,7 +13,7 @@ MODULES = [
     "blocks.bricks.sequences", "blocks.bricks.cost", "blocks.bricks.conv", "blocks.bricks.bn",
     "blocks.bricks.lookup", "blocks.bricks.parallel", "blocks.bricks.wrappers",
     "blocks.graph", "blocks.graph.variables", "blocks.graph.computation_graph", "blocks.graph.transforms",
-    "blocks.graph.batch_norm",
+    "blocks.graph.batch_norm", "blocks.graph.inner",
 ]
 
 

@@ -602,7 +602,7 @@ def opaque_call(function: Callable[..., Any], *args: Any, modules: Sequence[torc
                     seen.add(id(value))
                     slots.append((module, attr, kind))
                     values.append(value)
-    name = name or getattr(function, "__name__", "opaque")
+    name = _identifier(name or getattr(function, "__name__", "opaque"))  # fx cannot name a "<lambda>"
     bound = {key: value for key, value in kwargs.items() if not _graphable(value)}
     if bound:
         function = functools.partial(function, **bound)
