@@ -382,3 +382,35 @@ def test_resume_with_inner_masks_is_bitwise_exact(tmp_path, monkeypatch):
     assert resumed.status["iterations_done"] == 7
     for name, value in resumed.model.get_persistent_dict().items():
         assert torch.equal(value, expected[name]), name
+
+
+# ---------------------------------------------------------------------------------------------- memory
+def test_inner_graphs_of_dropped_models_are_freed():
+    """Steps, rewritten steps and exposed values live with their model, not on the process-wide tape."""
+    import gc
+    import weakref
+
+    import torch.fx as fx
+
+    from blocks.graph import get_tape
+
+    def live_tape_nodes():
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if type(o) is fx.Node and o.graph is get_tape())
+
+    def model():
+        brick, cg, values = _graph("lstm")
+        dropped = apply_dropout(cg, [_states_input(brick, cg)], 0.5, seed=1, recurrent_mask="sequence")
+        (forget,) = VariableFilter(roles=[OUTPUT], call_id="forget_gate")(dropped.scan_variables)
+        exposed, _ = expose_inner(dropped, [forget])
+        exposed.compile()(values)
+        return weakref.ref(brick)
+
+    model()
+    matrix("newest")  # the tape keeps its newest node (and what it uses)
+    before = live_tape_nodes()
+    bricks = [model() for _ in range(3)]
+    matrix("newest")
+    gc.collect()
+    assert all(ref() is None for ref in bricks)
+    assert live_tape_nodes() <= before

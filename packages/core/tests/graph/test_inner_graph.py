@@ -229,3 +229,23 @@ def test_clear_errors(model):
     (op,) = graph_random_ops(type("Loop", (), {"algorithm": type("A", (), {"graph": dropped})}))
     with pytest.raises(ValueError, match="give a generator on that device"):  # values on another device
         op.generator(torch.device("meta"))
+
+
+def test_a_dropped_recurrence_and_its_step_are_freed():
+    """Before: fx's lookup table kept an entry keyed by each opaque call's target, and so its brick, forever."""
+    import gc
+    import weakref
+
+    def build():
+        owner = Linear(DIM, DIM, weights_init=Constant(0.0), biases_init=Constant(0.9))
+        owner.initialize()
+        rnn = Recurrence(owner, weights_init=IsotropicGaussian(0.5))
+        cg = ComputationGraph([rnn.apply(tensor3("x")).sum()])
+        h_in = VariableFilter(roles=[INPUT], bricks=[rnn], name="h")(cg.scan_variables)
+        apply_dropout(cg, h_in, 0.5, seed=1, recurrent_mask="step").compile()({"x": torch.ones(T, B, DIM)})
+        return weakref.ref(rnn), weakref.ref(owner)
+
+    refs = [build() for _ in range(2)]
+    matrix("newest")  # the tape keeps its newest node (and what that node uses)
+    gc.collect()
+    assert all(ref() is None for pair in refs for ref in pair)

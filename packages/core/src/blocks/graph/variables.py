@@ -82,6 +82,19 @@ _CALL_STACK: list[Any] = []
 """Application calls being recorded (innermost last); nodes remember the call they were made in."""
 
 
+class _Lookup(fx.graph._FindNodesLookupTable):
+    """fx's node lookup table, except that asking whether a node is in it adds no entry.
+
+    ``fx.Node.__setattr__`` asks on every attribute change (``node.meta = ...``,
+    the list pointers); fx's table is a ``defaultdict`` and kept an empty entry
+    keyed by the node's target, holding an opaque call's brick forever.
+    """
+
+    def __contains__(self, node: fx.Node) -> bool:
+        entry = self.table.get(self._key(node))
+        return entry is not None and node in entry
+
+
 class _Tape(fx.Graph):
     """The process-wide graph nodes are created in; it holds none of them.
 
@@ -102,6 +115,7 @@ class _Tape(fx.Graph):
 
     def __init__(self) -> None:
         super().__init__()
+        self._find_nodes_lookup_table = _Lookup()
         self._alive: weakref.WeakSet[fx.Node] = weakref.WeakSet()
 
     def live_nodes(self) -> int:
