@@ -15,8 +15,10 @@ splits ``train`` and a held-out one): either fixed-size ``features`` (batch,
 3, height, width) uint8, or ``encoded_images`` (JPEG bytes, as written by
 ``fuel-convert ilsvrc2012``) decoded on the fly; images are upscaled to at
 least ``--image-size`` and randomly cropped to it. Reading and decoding run
-in a background process (``fuel.transformers.MultiProcessing``,
-``--workers 1``), overlapped with training; on a GPU the main loop also copies
+in a pool of ``--workers`` processes (``fuel.transformers.MultiProcessing``;
+default: the machine's cores minus one; ``0``: in the training process),
+overlapped with training; the batches and a resume are exactly those of the
+serial stream, whatever the number of workers; on a GPU the main loop also copies
 the next batch to the device while this one trains (``Backend.prefetch``). With ``--generated [N]`` instead
 of ``--data-file``: N (64) generated images at a reduced image size and width (``--width`` scales every
 layer), for CI and throughput figures.
@@ -29,7 +31,7 @@ one process would); rank 0 prints.
 
     python examples/alexnet.py --generated                         # generated 64x64 images, width 1/16, seconds
     python examples/alexnet.py --data-file ilsvrc2012.hdf5 --image-size 224 --width 1 --classes 1000 \\
-        --batch-size 128 --epochs 90 --device cuda --lrn --workers 1
+        --batch-size 128 --epochs 90 --device cuda --lrn --workers 15
     torchrun --nproc_per_node 8 examples/alexnet.py --data-file ilsvrc2012.hdf5 --image-size 224 --width 1 \\
         --classes 1000 --batch-size 256 --device cuda
 """
@@ -183,6 +185,34 @@ def h5_stream(path: str, split: str, image_size: int, batch_size: int, seed: int
     return Mapping(stream, to_float)
 
 
+def default_workers() -> int:
+    """The machine's cores (those this process may run on) minus one, for the trainer.
+
+    Under torchrun the cores are shared between the processes of the machine (``LOCAL_WORLD_SIZE``).
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        local_processes = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        local_processes = 1
+    return max(0, cores // local_processes - 1)
+
+
+def _workers(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--workers takes a number of processes (0 or more), got {text!r}")
+    return value
+
+
 def parse_args(argv: list[str] | None = None):
     parser = _common.base_parser(__doc__, epochs=2, batch_size=16, learning_rate=0.01, generated=False)
     parser.add_argument("--data-file", help="ImageNet-layout HDF5 file (or --generated)")
@@ -194,7 +224,13 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--dropout", type=float, default=0.5, help="dropout of the hidden layers (default 0.5)")
     parser.add_argument("--weight-decay", type=float, default=5e-4, help="L2 on the weights (default 5e-4)")
     parser.add_argument("--momentum", type=float, default=0.9, help="momentum (default 0.9)")
-    parser.add_argument("--workers", type=int, default=0, choices=[0, 1], help="background reading process (0)")
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=default_workers(),
+        help=f"processes that read and decode batches (default: cores minus one, here {default_workers()}; 0: "
+        "in the training process)",
+    )
     parser.add_argument(
         "--generated",
         type=int,
@@ -266,7 +302,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         valid_stream = _common.stream_of({"features": valid_images, "targets": valid_targets}, args.batch_size)
         note = f"generated {args.generated} images"
     if args.workers:
-        train_stream = MultiProcessing(train_stream, max_store=4)
+        # two batches in flight per worker bound the read-ahead (and the shared memory it takes)
+        train_stream = MultiProcessing(train_stream, max_store=max(4, 2 * args.workers), workers=args.workers)
     main_loop, seconds = _common.run_loop(
         algorithm,
         train_stream,
@@ -277,7 +314,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         model=Model(cost),
         quiet=args.quiet or not main_process,
     )
-    train_stream.close()  # stops the background reading process, if any
+    train_stream.close()  # stops the reading processes, if any
     row = _common.latest_values(main_loop.log, "valid_error_rate", "train_cost")
     parameters = sum(p.numel() for p in cg.parameters)
     result = {

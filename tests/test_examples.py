@@ -307,8 +307,7 @@ def test_alexnet_h5_file(tmp_path, layout):
             ],
         )
     argv = ["--quiet", "--data-file", str(path), "--epochs", "1", "--batch-size", "4"]
-    if layout == "encoded_images":
-        argv += ["--workers", "1"]  # decoding in the background process
+    argv += ["--workers", "2" if layout == "encoded_images" else "0"]  # decoding in a pool of two processes
     result, printed = run("alexnet", *argv)
     assert result["batches"] == 3 and str(path) in printed and math.isfinite(result["train_cost"])
 

@@ -92,7 +92,7 @@ class Kill(SimpleExtension):
 
 
 def build(background=False, kill=None):
-    """The same training run from scratch, deterministic in every process."""
+    """The same training run from scratch, deterministic in every process (``background``: False or workers)."""
     rng = np.random.default_rng(0)
     data = {"features": rng.standard_normal((30, 1, 6, 6)).astype(np.float32),
             "targets": rng.integers(0, 3, (30, 1)).astype(np.int64)}
@@ -100,7 +100,7 @@ def build(background=False, kill=None):
     stream = RandomFixedSizeCrop(stream, (4, 4), which_sources=("features",), rng=5)
     stream = Flatten(stream, which_sources=("features",))
     if background:
-        stream = MultiProcessing(stream, max_store=3)
+        stream = MultiProcessing(stream, max_store=3, workers=int(background))
     x, y = matrix("features"), lmatrix("targets")
     mlp = BatchNormalizedMLP([Rectifier(), Softmax()], [16, 8, 3], weights_init=IsotropicGaussian(0.1),
                              biases_init=Constant(0))
@@ -173,12 +173,16 @@ def assert_same(result, reference):
 
 
 def interrupted(kills, background=False):
-    """Run until each kill in turn, resume each time from the checkpoint, then finish."""
-    loop = build(background, kill=kills[0])
+    """Run until each kill in turn, resume each time from the checkpoint, then finish.
+
+    ``background`` is the same for every run, or a list with one value per run.
+    """
+    runs = background if isinstance(background, list) else [background] * (len(kills) + 1)
+    loop = build(runs[0], kill=kills[0])
     with pytest.raises(Killed):
         loop.run()
-    for kill in [*kills[1:], None]:
-        loop = build(background, kill=kill)
+    for kill, workers in zip([*kills[1:], None], runs[1:]):
+        loop = build(workers, kill=kill)
         loop.resume(CHECKPOINT)
         if kill is None:
             loop.run()
@@ -223,6 +227,13 @@ def test_two_successive_resumes_are_exact(in_tmp, reference):
 def test_resume_with_background_loading_is_exact(in_tmp, reference):
     assert_same(reference(True), reference())  # background loading gives the same data
     loop = interrupted([Kill(at=4), Kill(at=12)], background=True)
+    assert_same(outcome(loop), reference())
+
+
+def test_resume_with_a_pool_of_workers_changed_at_every_resume_is_exact(in_tmp, reference):
+    """Three runs through real checkpoints: 2 workers, then 3 (mid-epoch), then 1 (mid-epoch)."""
+    assert_same(reference(2), reference())  # a pool gives the same data as the serial stream
+    loop = interrupted([Kill(at=8), Kill(at=12)], background=[2, 3, 1])
     assert_same(outcome(loop), reference())
 
 

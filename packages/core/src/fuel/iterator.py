@@ -60,6 +60,18 @@ class Cursor(ABC):
     def state_dict(self) -> dict[str, Any]:
         """The position inside the epoch (JSON-able values and arrays)."""
 
+    def seek(self, position: int) -> None:
+        """Make item ``position`` of this epoch the next one, without reading the items between (O(1)).
+
+        Only cursors of *seekable* streams (``stream.seekable``) can seek:
+        a pool of workers computes items ``k, k + N, ...`` of an epoch in
+        worker ``k`` this way. A position past the end of the epoch makes
+        the next :meth:`next` raise ``StopIteration``.
+        """
+        raise NotImplementedError(
+            f"a {type(self).__name__} cannot seek: its stream computes items in order (stream.seekable is False)"
+        )
+
     def close(self) -> None:
         """Release resources (files, processes, sockets)."""
 

@@ -264,6 +264,16 @@ class AbstractDataStream(ABC):
         return False
 
     @property
+    def seekable(self) -> bool:
+        """Whether this stream's cursors can :meth:`~fuel.iterator.Cursor.seek` to any item of an epoch in O(1).
+
+        A pool of workers (``MultiProcessing(..., workers=N)``) needs it:
+        each worker computes every ``N``-th item. A dataset with a scheme is
+        seekable; so is a one-to-one transformer of a seekable stream.
+        """
+        return False
+
+    @property
     def num_requests(self) -> int | None:
         """Batches (or examples) per epoch, ``None`` when unknown."""
         if self.iteration_scheme is not None:
@@ -481,6 +491,13 @@ class _SchemeCursor(Cursor):
     def state_dict(self) -> dict[str, Any]:
         return {"position": self.requests.position}
 
+    def seek(self, position: int) -> None:
+        requests = self.requests
+        if not self.owns_state or not hasattr(requests, "seek"):
+            super().seek(position)
+        length = requests.num_requests
+        requests.seek(min(int(position), length) if length is not None else int(position))
+
     def close(self) -> None:
         if self.data_state is not None and self.owns_state:
             state, self.data_state = self.data_state, None
@@ -617,6 +634,11 @@ class DataStream(AbstractDataStream):
     def sequential(self) -> bool:
         """Whether iteration state lives in stream objects (see :class:`AbstractDataStream`)."""
         return self._epoch_state or super().sequential
+
+    @property
+    def seekable(self) -> bool:
+        """True with an iteration scheme (requests are computed from the position), unless sequential."""
+        return self.iteration_scheme is not None and not self.sequential
 
     @property
     def num_requests(self) -> int | None:

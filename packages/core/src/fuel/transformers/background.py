@@ -1,13 +1,25 @@
-"""Reading a stream in a background process (Fuel's ``MultiProcessing``).
+"""Reading a stream ahead of time in background processes (Fuel's ``MultiProcessing``), one or a pool.
 
-A worker process runs the wrapped stream's epoch and hands batches to the
-trainer through a bounded queue; numpy arrays travel through shared memory
-(a recycled pool of segments, one per batch in flight), only a small header
-goes through the queue. Each message also carries the wrapped stream's cursor
-state *after* that batch, so the trainer's epoch iterator can report the
-position of what it has consumed, not of what the worker has read ahead:
-resuming restarts the worker exactly there. An error in the worker is
-re-raised in the trainer with the worker's traceback as its cause.
+With one worker (the default) a background process runs the wrapped
+stream's epochs, in order, as the trainer would. With ``workers=N`` a pool
+of ``N`` processes splits every epoch: worker ``k`` computes items ``k,
+k + N, ...`` of it by moving its cursor straight to them
+(:meth:`~fuel.iterator.Cursor.seek`), so the wrapped stream must be
+*seekable* (a dataset with a scheme under one-to-one transformers: decoding,
+crops, flips, mappings...). The trainer takes the items in order, from
+worker ``0``, ``1``, ... in turn, so the output is exactly the serial
+stream's, whatever ``N``: random transformers draw from generators derived
+from (seed, epoch, position), never from the order of calls.
+
+Numpy arrays travel through shared memory (segments owned by the worker that
+wrote them, recycled once the arrays handed out over them are gone; nothing
+is copied in the trainer); only a small header goes through a queue. Each
+message also carries the wrapped stream's cursor state *after* that item,
+so the epoch iterator's state is the position of what the trainer has
+consumed, not of what the workers have read ahead: resuming restarts the
+workers exactly there, with any number of workers. An error in a worker is
+re-raised in the trainer with the worker's traceback as its cause; a worker
+that dies is a :class:`WorkerDiedError` within about a second.
 
 Examples
 --------
@@ -15,20 +27,28 @@ Examples
 >>> from fuel.datasets import IndexableDataset
 >>> from fuel.schemes import SequentialScheme
 >>> from fuel.streams import DataStream
->>> stream = DataStream(IndexableDataset({"x": np.arange(6)}), iteration_scheme=SequentialScheme(6, 4))
+>>> stream = DataStream(IndexableDataset({"x": np.arange(6)}), iteration_scheme=SequentialScheme(6, 2))
 >>> [b[0].tolist() for b in MultiProcessing(stream, max_store=2).get_epoch_iterator()]
-[[0, 1, 2, 3], [4, 5]]
+[[0, 1], [2, 3], [4, 5]]
+>>> pool = MultiProcessing(stream, max_store=4, workers=2)
+>>> [b[0].tolist() for b in pool.get_epoch_iterator()]
+[[0, 1], [2, 3], [4, 5]]
+>>> pool.close()
 """
 
 from __future__ import annotations
 
 import atexit
+import collections
 import logging
+import math
+import mmap
 import multiprocessing
 import os
 import pickle
 import queue as queue_module
-import traceback
+import secrets
+import signal
 import weakref
 from collections.abc import Iterator
 from multiprocessing import shared_memory
@@ -38,14 +58,23 @@ import numpy as np
 
 from fuel.iterator import Cursor
 from fuel.streams import AbstractDataStream
+from fuel.transformers._worker import worker_main
 from fuel.transformers.base import Transformer
 
-__all__ = ["BackgroundProcess", "MultiProcessing", "RemoteTraceback", "check_worker_safe", "iter_chain"]
+__all__ = [
+    "BackgroundProcess",
+    "MultiProcessing",
+    "RemoteTraceback",
+    "WorkerDiedError",
+    "check_pool_safe",
+    "check_worker_safe",
+    "iter_chain",
+]
 
 logger = logging.getLogger(__name__)
 
-_ALIGN = 64
-_POLL_S = 0.1
+_WAIT_S = 1.0  # how often a trainer waiting for an item checks that its worker is alive
+_SHM_DIRECTORY = "/dev/shm"
 
 
 class RemoteTraceback(Exception):
@@ -59,190 +88,14 @@ class RemoteTraceback(Exception):
         return f"\n\"\"\"\n{self.tb}\"\"\""
 
 
-def _encode(data: tuple[Any, ...], pool: "_SegmentPool") -> tuple[str | None, list[Any]]:
-    arrays = [(i, d) for i, d in enumerate(data) if isinstance(d, np.ndarray) and not d.dtype.hasobject]
-    if not arrays:
-        return None, [("obj", d) for d in data]
-    sizes = [-(-d.nbytes // _ALIGN) * _ALIGN for _, d in arrays]
-    segment = pool.acquire(max(sum(sizes), 1))
-    items: list[Any] = [("obj", d) for d in data]
-    offset = 0
-    for (i, array), size in zip(arrays, sizes):
-        target = np.ndarray(array.shape, dtype=array.dtype, buffer=segment.buf, offset=offset)
-        np.copyto(target, array, casting="no")
-        items[i] = ("arr", array.dtype.str, array.shape, offset)
-        offset += size
-    return segment.name, items
+class WorkerDiedError(RuntimeError):
+    """A background worker process ended without reporting an error (killed, out of memory, a crash).
 
-
-class _SegmentPool:
-    """Shared-memory segments owned by the worker, recycled through the free queue."""
-
-    def __init__(self, free: Any, limit: int, stop: Any):
-        self.free = free
-        self.limit = limit
-        self.stop = stop
-        self.segments: dict[str, shared_memory.SharedMemory] = {}
-
-    def acquire(self, nbytes: int) -> shared_memory.SharedMemory:
-        while True:
-            name = None
-            if len(self.segments) < self.limit:
-                try:
-                    name = self.free.get_nowait()
-                except queue_module.Empty:
-                    segment = shared_memory.SharedMemory(create=True, size=max(nbytes, 1 << 16))
-                    self.segments[segment.name] = segment
-                    return segment
-            else:
-                while name is None:
-                    if self.stop.is_set():
-                        raise _Stopped
-                    try:
-                        name = self.free.get(timeout=_POLL_S)
-                    except queue_module.Empty:
-                        continue
-            segment = self.segments[name]
-            if segment.size >= nbytes:
-                return segment
-            segment.close()
-            segment.unlink()
-            del self.segments[name]
-            bigger = shared_memory.SharedMemory(create=True, size=nbytes)
-            self.segments[bigger.name] = bigger
-            return bigger
-
-    def release_all(self) -> None:
-        for segment in self.segments.values():
-            try:
-                segment.close()
-                segment.unlink()
-            except (FileNotFoundError, OSError):
-                pass
-        self.segments.clear()
-
-
-class _Stopped(Exception):
-    pass
-
-
-class _Interrupted(Exception):
-    def __init__(self, command: Any):
-        super().__init__("new command")
-        self.command = command
-
-
-def _put(ready: Any, message: Any, stop: Any, parent: int, commands: Any) -> None:
-    """Put ``message``; give up with :class:`_Interrupted` if a command arrives meanwhile."""
-    while True:
-        if stop.is_set() or os.getppid() != parent:
-            raise _Stopped
-        try:
-            ready.put(message, timeout=_POLL_S)
-            return
-        except queue_module.Full:
-            try:
-                command = commands.get_nowait()
-            except queue_module.Empty:
-                continue
-            raise _Interrupted(command) from None
-
-
-def _wait_command(commands: Any, stop: Any, parent: int) -> Any:
-    while True:
-        if stop.is_set() or os.getppid() != parent:
-            raise _Stopped
-        try:
-            return commands.get(timeout=_POLL_S)
-        except queue_module.Empty:
-            continue
-
-
-def _error_message(generation: Any, err: BaseException) -> tuple[Any, ...]:
-    text = traceback.format_exc()
-    try:
-        payload = pickle.dumps(err)
-    except Exception:  # noqa: BLE001 - unpicklable exceptions travel as text only
-        payload = None
-    return ("error", generation, payload, text, repr(err))
-
-
-def _worker_main(
-    stream: AbstractDataStream, commands: Any, ready: Any, free: Any, stop: Any, slots: int, parent: int
-) -> None:
-    """Serve epochs on command; after finishing one, speculatively compute the next from its start."""
-    pool = _SegmentPool(free, slots, stop)
-    cursor: Cursor | None = None
-    generation: Any = None
-    epoch = 0
-    pending: Any = None
-    try:
-        while True:
-            command = pending
-            pending = None
-            if command is None:
-                if cursor is None:
-                    command = _wait_command(commands, stop, parent)
-                else:
-                    try:
-                        command = commands.get_nowait()
-                    except queue_module.Empty:
-                        command = None
-            if command is not None:
-                if command[0] == "quit":
-                    break
-                _, generation, epoch, state = command
-                if cursor is not None:
-                    cursor.close()
-                    cursor = None
-                try:
-                    cursor = stream.open_cursor(epoch, state)
-                except Exception as err:  # noqa: BLE001 - reported to the trainer
-                    _put(ready, _error_message(generation, err), stop, parent, commands)
-                continue
-            assert cursor is not None
-            try:
-                data = cursor.next()
-            except StopIteration:
-                cursor.close()
-                cursor = None
-                try:
-                    _put(ready, ("stop", generation), stop, parent, commands)
-                except _Interrupted as interrupted:
-                    pending = interrupted.command
-                    continue
-                # Speculate: the next epoch from its start is what a trainer usually asks for next.
-                generation = (generation[0], generation[1] + 1)
-                epoch += 1
-                try:
-                    cursor = stream.open_cursor(epoch, None)
-                except Exception as err:  # noqa: BLE001 - reported to the trainer if it adopts this epoch
-                    _put(ready, _error_message(generation, err), stop, parent, commands)
-                continue
-            except Exception as err:  # noqa: BLE001 - reported to the trainer
-                cursor.close()
-                cursor = None
-                try:
-                    _put(ready, _error_message(generation, err), stop, parent, commands)
-                except _Interrupted as interrupted:
-                    pending = interrupted.command
-                continue
-            name, items = _encode(tuple(data), pool)
-            try:
-                _put(ready, ("data", generation, name, items, cursor.state_dict()), stop, parent, commands)
-            except _Interrupted as interrupted:
-                if name is not None:
-                    free.put(name)
-                pending = interrupted.command
-    except _Stopped:
-        pass
-    finally:
-        if cursor is not None:
-            cursor.close()
-        # Segments named in queued messages must outlive them: wait until the trainer closes us (or is gone).
-        while not stop.wait(timeout=_POLL_S) and os.getppid() == parent:
-            pass
-        pool.release_all()
+    Examples
+    --------
+    >>> issubclass(WorkerDiedError, RuntimeError)
+    True
+    """
 
 
 def _close_at_exit(reference: "weakref.ref[BackgroundProcess]") -> None:
@@ -304,23 +157,287 @@ def check_worker_safe(data_stream: Any) -> None:
             check(item)
 
 
-class BackgroundProcess:
-    """A worker process that computes epochs of a stream ahead of the trainer.
+def _children(stream: Any) -> list[Any]:
+    attributes = vars(stream) if hasattr(stream, "__dict__") else {}
+    children = []
+    if isinstance(attributes.get("data_stream"), AbstractDataStream):
+        children.append(attributes["data_stream"])
+    nested = attributes.get("data_streams")
+    if isinstance(nested, (list, tuple)):
+        children.extend(s for s in nested if isinstance(s, AbstractDataStream))
+    return children
 
-    The worker runs an epoch on command (:meth:`start_epoch`) and, when it
-    finishes one, goes on with the next epoch from its start, which is what
-    the trainer normally asks for next (epoch ``e + 1`` then costs no start-up).
+
+def _why_not_seekable(stream: AbstractDataStream) -> str:
+    """What makes ``stream`` (whose wrapped streams are all seekable) unable to seek."""
+    from fuel.streams import DataStream
+
+    name = type(stream).__name__
+    if stream.sequential:
+        return (
+            f"{name} keeps its iteration state in itself (Fuel's get_data protocol, a dataset with epoch state, "
+            "a scheme with its own get_request_iterator, or random draws from self.rng in call order), so its "
+            "items can only be computed in order, in one process"
+        )
+    if isinstance(stream, Transformer) and not stream.is_one_to_one():
+        return (
+            f"{name} does not make each output from the wrapped stream's item at the same position (it batches, "
+            "filters, caches or reads several items); a transformer that does sets one_to_one = True"
+        )
+    if isinstance(stream, DataStream) and stream.iteration_scheme is None:
+        return f"{name} has no iteration scheme: its dataset is read in order"
+    return f"{name} cannot move to an item of an epoch without reading the items before it"
+
+
+def check_pool_safe(data_stream: AbstractDataStream, workers: int = 2) -> None:
+    """Raise ``ValueError`` unless ``workers`` processes can split the epochs of ``data_stream``.
+
+    A pool needs a *seekable* stream (``data_stream.seekable``): every
+    stream of the pipeline computes any item from its position alone. The
+    message names the first stream, from the dataset up, that does not.
+
+    Examples
+    --------
+    >>> from fuel.datasets import IndexableDataset
+    >>> from fuel.schemes import ConstantScheme, SequentialScheme
+    >>> from fuel.streams import DataStream
+    >>> from fuel.transformers import Batch
+    >>> check_pool_safe(DataStream(IndexableDataset([1, 2]), iteration_scheme=SequentialScheme(2, 1)))
+    >>> try:
+    ...     check_pool_safe(Batch(DataStream(IndexableDataset([1, 2])), ConstantScheme(2)))
+    ... except ValueError as err:
+    ...     print(str(err).split("; ")[1][:30])
+    Batch does not make each outpu
+    """
+    if data_stream.seekable:
+        return
+    culprit = data_stream
+    while True:
+        blocked = [child for child in _children(culprit) if not child.seekable]
+        if not blocked:
+            break
+        culprit = blocked[0]
+    raise ValueError(
+        f"MultiProcessing(workers={workers}) splits every epoch between processes, so every stream of the "
+        f"pipeline must compute an item from its position alone; {_why_not_seekable(culprit)}. Use workers=1 "
+        "(one background process computes the items in order, exactly as the main process would), or wrap "
+        "only the part of the pipeline below it in the pool"
+    )
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+class _Segments:
+    """The trainer's side of one worker's shared-memory segments.
+
+    Where POSIX shared memory is a directory of files (``/dev/shm``, Linux),
+    a segment is mapped once and the arrays handed out are views of it, no
+    copy: the segment goes back to the worker when the last of them is gone,
+    and a mapping dropped while arrays use it goes with them. Elsewhere the
+    arrays are copied out and the segment goes back at once.
+    """
+
+    def __init__(self, free: Any):
+        self.free = free
+        self.zero_copy = os.path.isdir(_SHM_DIRECTORY)
+        self.attached: dict[str, Any] = {}
+        # names whose arrays are all gone: appended by finalizers (any thread, any time), sent back by the trainer
+        self.released: collections.deque[str] = collections.deque()
+
+    def _buffer(self, name: str) -> Any:
+        buffer = self.attached.get(name)
+        if buffer is None:
+            if self.zero_copy:
+                fd = os.open(os.path.join(_SHM_DIRECTORY, name), os.O_RDWR)
+                try:
+                    buffer = mmap.mmap(fd, os.fstat(fd).st_size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+                finally:
+                    os.close(fd)
+            else:
+                # The workers share this process's resource tracker, so attaching adds nothing to unregister;
+                # each worker unlinks what it created.
+                buffer = shared_memory.SharedMemory(name=name)
+            self.attached[name] = buffer
+        return buffer if self.zero_copy else buffer.buf
+
+    def arrays(self, name: str, specs: tuple[Any, ...], out: list[Any]) -> None:
+        buffer = self._buffer(name)
+        # every array below is a view of `owner` (numpy stops collapsing view chains at an array over a
+        # non-array buffer), so `owner` dies with the last of them: then the segment can be written again
+        owner = np.frombuffer(buffer, dtype=np.uint8)
+        for index, dtype, shape, offset in specs:
+            dtype = np.dtype(dtype)
+            nbytes = dtype.itemsize * math.prod(shape)
+            array = owner[offset : offset + nbytes].view(dtype).reshape(shape)
+            out[index] = array if self.zero_copy else array.copy()
+        if self.zero_copy:
+            weakref.finalize(owner, self.released.append, name)
+        else:
+            del owner
+            self.free.put(name)
+
+    def objects(self, name: str | None, where: Any) -> list[Any]:
+        if isinstance(where, bytes):
+            return pickle.loads(where)
+        offset, length = where
+        assert name is not None
+        return pickle.loads(bytes(self._buffer(name)[offset : offset + length]))
+
+    def flush(self) -> None:
+        """Send the names of released segments back to the worker."""
+        released = self.released
+        while released:
+            self.free.put(released.popleft())
+
+    def forget(self, names: list[str]) -> None:
+        """The worker unlinked these segments (it replaced them by bigger ones)."""
+        for name in names:
+            buffer = self.attached.pop(name, None)
+            if buffer is not None:
+                _close_buffer(buffer)
+
+    def close(self) -> None:
+        for buffer in self.attached.values():
+            _close_buffer(buffer)
+        self.attached.clear()
+
+
+def _close_buffer(buffer: Any) -> None:
+    """Unmap a segment here, unless arrays handed out still use it (it is unmapped when they are gone)."""
+    try:
+        buffer.close()
+    except BufferError:
+        pass
+
+
+class _Worker:
+    """One worker process of a pool, its queues and its segments."""
+
+    def __init__(self, context: Any, data_stream: Any, store: int, stop: Any, prefix: str, index: int, count: int):
+        self.index = index
+        self.count = count
+        self.prefix = prefix
+        self.commands = context.Queue()
+        self.ready = context.Queue(maxsize=store)
+        self.free = context.Queue()
+        self.segments = _Segments(self.free)
+        self.process = context.Process(
+            target=worker_main,
+            args=(data_stream, self.commands, self.ready, self.free, stop, os.getpid(), prefix, index, count),
+            daemon=True,
+            name=f"fuel-worker-{index}" if count > 1 else "fuel-background",
+        )
+
+    def describe(self) -> str:
+        if self.count == 1:
+            return f"the background worker (pid {self.process.pid})"
+        return f"worker {self.index} of {self.count} (pid {self.process.pid})"
+
+    def receive(self, generation: Any) -> Any:
+        """The next message of ``generation`` (older ones are dropped); raises if the process is gone."""
+        self.segments.flush()
+        while True:
+            try:
+                message = self.ready.get(timeout=_WAIT_S)
+            except queue_module.Empty:
+                if not self.process.is_alive():
+                    raise WorkerDiedError(
+                        f"{self.describe()} died ({_describe_exit(self.process.exitcode)}) without reporting an "
+                        "error, e.g. killed or out of memory; the pool is closed: resume from the last checkpoint"
+                    ) from None
+                continue
+            if message[1] == generation:
+                return message
+            if message[0] == "data":  # stale read-ahead of an abandoned epoch
+                self.segments.forget(message[5])
+                if message[2] is not None:
+                    self.free.put(message[2])
+
+    def decode(self, message: Any) -> tuple[tuple[Any, ...], Any]:
+        _, _, name, layout, state, retired = message
+        self.segments.forget(retired)
+        count, specs, others, objects = layout
+        out: list[Any] = [None] * count
+        if others:
+            for index, value in zip(others, self.segments.objects(name, objects)):
+                out[index] = value
+        if name is not None:
+            if specs:
+                self.segments.arrays(name, specs, out)  # gives the segment back when it may be written again
+            else:
+                self.free.put(name)  # only pickled data in it, read already
+        return tuple(out), state
+
+    def join(self, timeout: float) -> None:
+        process = self.process
+        if process.pid is None:
+            return
+        process.join(timeout=timeout)
+        if process.is_alive():
+            logger.warning("%s did not stop; terminating it", self.describe())
+            process.terminate()
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=5)
+
+    def close(self) -> None:
+        self.segments.close()
+        for q in (self.commands, self.ready, self.free):
+            q.cancel_join_thread()
+            q.close()
+        _unlink_leftovers(self.prefix)
+
+
+def _unlink_leftovers(prefix: str) -> None:
+    """Unlink segments a worker created and did not remove (it was killed)."""
+    try:
+        names = [n for n in os.listdir(_SHM_DIRECTORY) if n.startswith(prefix)]
+    except OSError:  # no /dev/shm here: nothing to look at
+        return
+    for name in names:
+        try:
+            segment = shared_memory.SharedMemory(name=name)
+        except (FileNotFoundError, OSError):
+            continue
+        try:
+            segment.unlink()  # and no longer tracked
+        except (FileNotFoundError, OSError):
+            pass
+        segment.close()
+
+
+class BackgroundProcess:
+    """Worker processes that compute the epochs of a stream ahead of the trainer.
+
+    The workers run an epoch on command (:meth:`start_epoch`) and, when they
+    finish one, go on with the next epoch from its start, which is what the
+    trainer normally asks for next (epoch ``e + 1`` then costs no start-up).
+    With ``workers=N`` worker ``k`` computes items ``s + k, s + k + N, ...``
+    of an epoch started at item ``s``; :meth:`get_next_data` takes them in
+    order.
 
     Parameters
     ----------
     data_stream : AbstractDataStream
-        The stream the worker reads (pickled for ``spawn``; inherited with ``fork``).
+        The stream the workers read (pickled for ``spawn``; inherited with
+        ``fork``); seekable when ``workers > 1`` (:func:`check_pool_safe`).
     max_store : int
-        Batches the worker may read ahead (the queue bound; shared-memory
-        segments are recycled, at most ``max_store + 2``).
+        Items the workers may compute ahead, all together (at least one each).
     start_method : str, optional
         ``'fork'``, ``'spawn'`` or ``'forkserver'`` (default: ``'fork'`` where
         available).
+    workers : int
+        Processes (default 1).
 
     Examples
     --------
@@ -333,39 +450,41 @@ class BackgroundProcess:
     >>> proc.close()
     """
 
-    def __init__(self, data_stream: AbstractDataStream, max_store: int = 100, start_method: str | None = None):
-        if not isinstance(max_store, int) or max_store < 1:
+    def __init__(
+        self, data_stream: AbstractDataStream, max_store: int = 100, start_method: str | None = None, workers: int = 1
+    ):
+        if not isinstance(max_store, int) or isinstance(max_store, bool) or max_store < 1:
             raise ValueError(f"max_store must be a positive int, got {max_store!r}")
+        workers = _check_workers(workers)
         check_worker_safe(data_stream)
+        if workers > 1:
+            check_pool_safe(data_stream, workers)
         methods = multiprocessing.get_all_start_methods()
         method = start_method or ("fork" if "fork" in methods else "spawn")
         if method not in methods:
             raise ValueError(f"start_method {method!r} is not available here; available: {methods}")
         context = multiprocessing.get_context(method)
-        # Start the resource tracker now so the worker shares it: segments it creates and this process
+        # Start the resource tracker now so the workers share it: segments they create and this process
         # attaches to are then tracked once, and unlinked once.
         from multiprocessing import resource_tracker
 
         resource_tracker.ensure_running()
-        self._commands = context.Queue()
-        self._ready = context.Queue(maxsize=max_store)
-        self._free = context.Queue()
+        self.closed = False
         self._stop = context.Event()
-        self._attached: dict[str, shared_memory.SharedMemory] = {}
+        prefix = f"fuel{secrets.token_hex(4)}_"
+        store = -(-max_store // workers)
+        self.workers = [
+            _Worker(context, data_stream, store, self._stop, f"{prefix}{k}_", k, workers) for k in range(workers)
+        ]
         self._command_id = 0
         self._generation: Any = None
         self._finished = True
         self._last_stop: tuple[Any, int] | None = None
         self._epoch = 0
-        self.closed = False
-        self.process = context.Process(
-            target=_worker_main,
-            args=(data_stream, self._commands, self._ready, self._free, self._stop, max_store + 2, os.getpid()),
-            daemon=True,
-            name="fuel-background",
-        )
+        self._turn = 0
         try:
-            self.process.start()
+            for worker in self.workers:
+                worker.process.start()
         except (pickle.PicklingError, AttributeError, TypeError) as err:
             self.close()
             raise ValueError(
@@ -373,55 +492,52 @@ class BackgroundProcess:
                 "(no lambdas) or start_method='fork'"
             ) from err
         # a stream nobody closed (a main loop does not close its stream) must not hang the interpreter's exit:
-        # stop the worker before multiprocessing joins the queues' feeder threads (atexit runs in reverse order)
+        # stop the workers before multiprocessing joins the queues' feeder threads (atexit runs in reverse order)
         atexit.register(_close_at_exit, weakref.ref(self))
 
-    def start_epoch(self, epoch: int, child_state: Any = None) -> None:
-        """Read ``epoch`` from ``child_state`` (``None``: its start) next."""
+    @property
+    def process(self) -> Any:
+        """The first worker's ``multiprocessing.Process``."""
+        return self.workers[0].process
+
+    @property
+    def processes(self) -> list[Any]:
+        """Every worker's ``multiprocessing.Process``."""
+        return [worker.process for worker in self.workers]
+
+    def start_epoch(self, epoch: int, child_state: Any = None, position: int = 0) -> None:
+        """Compute ``epoch`` from ``child_state`` (``None``: its start), which is item ``position`` of it."""
+        if self.closed:
+            raise RuntimeError("this BackgroundProcess is closed")
         last = self._last_stop
         if child_state is None and last is not None and last[1] + 1 == epoch:
-            generation = (last[0][0], last[0][1] + 1)  # the worker is already computing it
+            generation = (last[0][0], last[0][1] + 1)  # the workers are already computing it
         else:
             self._command_id += 1
             generation = (self._command_id, 0)
-            self._commands.put(("start", generation, int(epoch), child_state))
+            for worker in self.workers:
+                worker.commands.put(("start", generation, int(epoch), child_state, int(position)))
         self._generation = generation
         self._epoch = int(epoch)
         self._finished = False
         self._last_stop = None
-
-    def _segment(self, name: str) -> shared_memory.SharedMemory:
-        segment = self._attached.get(name)
-        if segment is None:
-            # The worker shares this process's resource tracker, so attaching adds nothing to unregister;
-            # the worker unlinks what it created.
-            segment = shared_memory.SharedMemory(name=name)
-            self._attached[name] = segment
-        return segment
+        self._turn = 0
 
     def get_next_data(self) -> tuple[tuple[Any, ...], Any]:
         """``(data, cursor state after it)``; raises ``StopIteration`` at the end of the epoch."""
         if self._finished:
             raise StopIteration
-        while True:
-            try:
-                message = self._ready.get(timeout=1.0)
-            except queue_module.Empty:
-                if not self.process.is_alive():
-                    self._finished = True
-                    raise RuntimeError(
-                        f"the background worker died (exit code {self.process.exitcode}) without reporting an error"
-                    ) from None
-                continue
-            kind, generation = message[0], message[1]
-            if generation != self._generation:
-                if kind == "data" and message[2] is not None:
-                    self._free.put(message[2])  # stale read-ahead of an abandoned epoch
-                continue
-            break
+        worker = self.workers[self._turn]
+        try:
+            message = worker.receive(self._generation)
+        except WorkerDiedError:
+            self._finished = True
+            self.close()
+            raise
+        kind = message[0]
         if kind == "stop":
             self._finished = True
-            self._last_stop = (generation, self._epoch)
+            self._last_stop = (self._generation, self._epoch)
             raise StopIteration
         if kind == "error":
             self._finished = True
@@ -430,60 +546,39 @@ class BackgroundProcess:
             if payload is not None:
                 error = pickle.loads(payload)
             else:
-                error = RuntimeError(f"background worker failed: {description}")
+                error = RuntimeError(f"{worker.describe()} failed: {description}")
             raise error from cause
-        _, _, name, items, state = message
-        if name is None:
-            return tuple(value for _, value in items), state
-        segment = self._segment(name)
-        out = []
-        for item in items:
-            if item[0] == "obj":
-                out.append(item[1])
-            else:
-                _, dtype, shape, offset = item
-                out.append(np.ndarray(shape, dtype=np.dtype(dtype), buffer=segment.buf, offset=offset).copy())
-        self._free.put(name)
-        return tuple(out), state
+        self._turn = (self._turn + 1) % len(self.workers)
+        return worker.decode(message)
 
     @property
     def alive(self) -> bool:
-        """Whether the worker can take another epoch."""
-        return not self.closed and self.process.is_alive()
+        """Whether the workers can take another epoch."""
+        return not self.closed and all(worker.process.is_alive() for worker in self.workers)
 
     def close(self) -> None:
-        """Stop the worker, join it, and release the shared memory."""
+        """Stop the workers, join them, and release the shared memory (arrays handed out stay valid)."""
         if self.closed:
             return
         self.closed = True
         self._finished = True
         self._stop.set()
-        process = self.process
-        if process.pid is not None:
-            process.join(timeout=10)
-            if process.is_alive():
-                logger.warning("background worker %s did not stop; terminating it", process.pid)
-                process.terminate()
-                process.join(timeout=5)
-        for segment in self._attached.values():
-            try:
-                segment.close()
-            except (BufferError, OSError):
-                pass
-            try:
-                segment.unlink()  # the worker normally did this already
-            except (FileNotFoundError, OSError):
-                pass
-        self._attached.clear()
-        for q in (self._commands, self._ready, self._free):
-            q.cancel_join_thread()
-            q.close()
+        for worker in self.workers:
+            worker.join(timeout=10)
+        for worker in self.workers:
+            worker.close()
 
     def __del__(self) -> None:
         try:
             self.close()
         except Exception:  # noqa: BLE001 - never raise from a finaliser
             pass
+
+
+def _check_workers(workers: Any) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers must be a positive int (processes), got {workers!r}")
+    return int(workers)
 
 
 class _BackgroundCursor(Cursor):
@@ -499,7 +594,7 @@ class _BackgroundCursor(Cursor):
     def next(self) -> tuple[Any, ...]:
         if self.worker is None:
             self.worker = self.transformer._acquire_worker()
-            self.worker.start_epoch(self.epoch, self.child_state)
+            self.worker.start_epoch(self.epoch, self.child_state, self.position)
         data, state = self.worker.get_next_data()
         self.child_state = state
         self.position += 1
@@ -515,33 +610,40 @@ class _BackgroundCursor(Cursor):
 
 
 class MultiProcessing(Transformer):
-    """Read the wrapped stream ahead of time in a background process.
+    """Read the wrapped stream ahead of time in a background process, or a pool of them.
 
     Parameters
     ----------
     data_stream : AbstractDataStream
         The stream to read in the background.
     max_store : int
-        Batches read ahead at most (Fuel's default, 100).
+        Items read ahead at most, by all workers together (Fuel's default,
+        100; at least one per worker).
     start_method : str, optional
         Multiprocessing start method (default ``'fork'`` where available).
+    workers : int
+        Processes (default 1). More than one splits every epoch between
+        them and needs a seekable stream (:func:`check_pool_safe`, checked
+        here): a dataset with a scheme under one-to-one transformers.
 
     Notes
     -----
-    The worker process (a :class:`BackgroundProcess`) starts on the first
-    ``next`` and is kept for the following epochs; when it finishes an epoch
-    it goes on with the next one, so epoch boundaries cost nothing. A second
-    epoch iterator open at the same time gets its own worker. The iterator's
-    ``state_dict()`` holds the wrapped stream's position after the last batch
-    the *trainer* received, so resuming neither skips nor repeats batches, and
-    random transformers give the same data because their randomness depends
-    on (seed, epoch, position). :meth:`close` stops the worker.
+    The workers (a :class:`BackgroundProcess`) start on the first ``next``
+    and are kept for the following epochs; when they finish an epoch they go
+    on with the next one, so epoch boundaries cost nothing. A second epoch
+    iterator open at the same time gets workers of its own. The iterator's
+    ``state_dict()`` holds the wrapped stream's position after the last item
+    the *trainer* received, and does not depend on the number of workers: a
+    checkpoint resumes exactly, in O(1), with any ``workers``. Random
+    transformers give the same data because their randomness depends on
+    (seed, epoch, position). :meth:`close` stops the workers. Arrays are
+    handed out without a copy, as views of shared memory that is reused once
+    they are gone.
 
     A wrapped stream that keeps its iteration state in itself (Fuel's
     ``get_data`` protocol; ``data_stream.sequential``) runs in the one worker
-    exactly as it would in the main process, resuming included. A pool that
-    splits batches between several workers must run such a stream in one of
-    them, or refuse it.
+    of ``workers=1`` exactly as it would in the main process, resuming
+    included; a pool refuses it when it is built.
 
     Examples
     --------
@@ -552,17 +654,25 @@ class MultiProcessing(Transformer):
     """
 
     def __init__(self, data_stream: AbstractDataStream, max_store: int = 100, start_method: str | None = None,
-                 **kwargs: Any):
+                 workers: int = 1, **kwargs: Any):
         super().__init__(data_stream, **kwargs)
-        if not isinstance(max_store, int) or max_store < 1:
+        if not isinstance(max_store, int) or isinstance(max_store, bool) or max_store < 1:
             raise ValueError(f"max_store must be a positive int, got {max_store!r}")
+        self.workers = _check_workers(workers)
         check_worker_safe(data_stream)
+        if self.workers > 1:
+            check_pool_safe(data_stream, self.workers)
         self.max_store = max_store
         self.start_method = start_method
         self._idle: BackgroundProcess | None = None
 
-    # an epoch iterator dropped mid-epoch must release its worker at once, not at the next epoch
+    # an epoch iterator dropped mid-epoch must release its workers at once, not at the next epoch
     _keep_latest_iterator = False
+
+    @property
+    def seekable(self) -> bool:
+        """False: items come from the workers in order."""
+        return False
 
     def _acquire_worker(self) -> BackgroundProcess:
         worker, self._idle = self._idle, None
@@ -570,7 +680,7 @@ class MultiProcessing(Transformer):
             return worker
         if worker is not None:
             worker.close()
-        return BackgroundProcess(self.data_stream, self.max_store, self.start_method)
+        return BackgroundProcess(self.data_stream, self.max_store, self.start_method, self.workers)
 
     def _release_worker(self, worker: BackgroundProcess) -> None:
         if self._idle is None and worker.alive:
@@ -579,13 +689,13 @@ class MultiProcessing(Transformer):
             worker.close()
 
     def open_cursor(self, epoch: int, state: dict[str, Any] | None = None) -> Cursor:  # type: ignore[override]
-        """A cursor whose worker starts at ``state['child']``."""
+        """A cursor whose workers start at ``state['child']``."""
         child_state = state.get("child") if state else None
         position = int(state.get("position", 0)) if state else 0
         return _BackgroundCursor(self, epoch, child_state, position)
 
     def close(self) -> None:
-        """Stop the background worker (a new one starts when needed)."""
+        """Stop the background workers (new ones start when needed)."""
         if self._idle is not None:
             worker, self._idle = self._idle, None
             worker.close()

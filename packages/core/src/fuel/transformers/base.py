@@ -114,6 +114,9 @@ class TransformerCursor(Cursor):
         state.update(self.transformer.cursor_state(self))
         return state
 
+    def seek(self, position: int) -> None:
+        self.transformer.seek_cursor(self, int(position))
+
     def close(self) -> None:
         self.transformer.close_cursor(self)
         self.child.close()
@@ -214,6 +217,12 @@ class Transformer(AbstractDataStream):
     #: keep the newest epoch iterator (Fuel's ``get_data`` reads it); ``False``: only a weak reference
     _keep_latest_iterator = True
 
+    #: whether output ``p`` is made from the wrapped stream's item ``p`` alone (and the position and epoch);
+    #: ``None``: true when the class implements only ``transform_example``/``transform_batch`` (a subclass
+    #: that overrides ``get_data_from`` sets it to ``True`` when it reads exactly one child item per output
+    #: and keeps nothing between items). Pools of workers need it (see :attr:`seekable`).
+    one_to_one: bool | None = None
+
     def __init__(
         self,
         data_stream: AbstractDataStream,
@@ -242,6 +251,33 @@ class Transformer(AbstractDataStream):
     def sequential(self) -> bool:
         """Whether this transformer or a stream it wraps keeps its iteration state in itself."""
         return super().sequential or self.data_stream.sequential
+
+    def is_one_to_one(self) -> bool:
+        """Whether each output comes from the wrapped stream's item at the same position (see :attr:`one_to_one`).
+
+        Examples
+        --------
+        >>> from fuel.datasets import IndexableDataset
+        >>> from fuel.streams import DataStream
+        >>> Transformer(DataStream(IndexableDataset([1]))).is_one_to_one()
+        True
+        """
+        if self._fuel_protocol or self.iteration_scheme is not None:
+            return False
+        declared = type(self).one_to_one
+        if declared is not None:
+            return bool(declared)
+        return type(self).get_data_from is Transformer.get_data_from
+
+    @property
+    def seekable(self) -> bool:
+        """True for a one-to-one transformer (:meth:`is_one_to_one`) of a seekable stream, unless sequential.
+
+        A subclass with cursors of its own (``open_cursor`` overridden) says so itself.
+        """
+        if type(self).open_cursor is not Transformer.open_cursor:
+            return False
+        return self.is_one_to_one() and not self.sequential and self.data_stream.seekable
 
     @property
     def num_requests(self) -> int | None:
@@ -308,6 +344,16 @@ class Transformer(AbstractDataStream):
 
     def close_cursor(self, cursor: TransformerCursor) -> None:
         """Release what ``cursor.extra`` holds."""
+
+    def seek_cursor(self, cursor: TransformerCursor, position: int) -> None:
+        """Move ``cursor`` to item ``position`` of its epoch (one-to-one transformers: the child moves too)."""
+        if not self.is_one_to_one():
+            raise NotImplementedError(
+                f"{type(self).__name__} cannot seek: its outputs are not one per item of the wrapped stream "
+                "at the same position (see Transformer.one_to_one)"
+            )
+        cursor.child.seek(position)
+        cursor.position = position
 
     def get_data_from(self, cursor: TransformerCursor) -> tuple[Any, ...]:
         """The next output of ``cursor`` (default: transform the child's next item)."""

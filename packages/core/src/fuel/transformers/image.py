@@ -129,14 +129,16 @@ class ImagesFromBytes(SourcewiseTransformer):
 
         if isinstance(example, np.ndarray):
             data = example.tobytes()
-        elif isinstance(example, (bytes, bytearray, memoryview)):
+        elif isinstance(example, bytes):
+            data = example
+        elif isinstance(example, (bytearray, memoryview)):
             data = bytes(example)
         else:
             raise TypeError(f"source {source_name!r}: expected the bytes of an image, got {type(example).__name__}")
         try:
             with Image.open(io.BytesIO(data)) as image:
-                if self.color_mode is not None:
-                    image = image.convert(self.color_mode)
+                if self.color_mode is not None and image.mode != self.color_mode:
+                    image = image.convert(self.color_mode)  # (to the same mode it would be a copy)
                 array = np.array(image)
         except UnidentifiedImageError as err:
             raise ValueError(f"source {source_name!r}: bytes are not an image Pillow can decode: {err}") from err
@@ -234,6 +236,8 @@ class _RandomImageTransformer(SourcewiseTransformer, ExpectsAxisLabels):
     seed. A subclass that overrides those methods is used through them, and
     its draws then depend on the order of calls (not resumable exactly).
     """
+
+    one_to_one = True  # the draws of output p depend only on (seed, epoch, p)
 
     def __init__(self, data_stream: AbstractDataStream, rng: Any = None, **kwargs: Any):
         super().__init__(data_stream, data_stream.produces_examples, **kwargs)

@@ -88,6 +88,8 @@ class Mapping(Transformer):
     (('x', 'y'), [(1, 10), (2, 20)])
     """
 
+    one_to_one = True
+
     def __init__(
         self,
         data_stream: AbstractDataStream,
@@ -360,6 +362,8 @@ class Rename(Transformer):
     ('features',)
     """
 
+    one_to_one = True
+
     def __init__(
         self,
         data_stream: AbstractDataStream,
@@ -404,6 +408,8 @@ class FilterSources(Transformer):
     (('x', 'z'), (1, 3))
     """
 
+    one_to_one = True
+
     def __init__(self, data_stream: AbstractDataStream, sources: Sequence[str], **kwargs: Any):
         if isinstance(sources, str):
             raise ValueError(f"sources must be a sequence of names, not the string {sources!r}")
@@ -439,6 +445,10 @@ class _ZipCursor(Cursor):
 
     def state_dict(self) -> dict[str, Any]:
         return {"children": [c.state_dict() for c in self.children]}
+
+    def seek(self, position: int) -> None:
+        for child in self.children:
+            child.seek(position)
 
     def close(self) -> None:
         for child in self.children:
@@ -490,6 +500,11 @@ class Merge(AbstractDataStream):
     def sequential(self) -> bool:
         """Whether one of the merged streams keeps its iteration state in itself (Fuel's protocol)."""
         return super().sequential or any(s.sequential for s in self.data_streams)
+
+    @property
+    def seekable(self) -> bool:
+        """Whether every merged stream is seekable (and none is sequential)."""
+        return not self.sequential and all(s.seekable for s in self.data_streams)
 
     @property
     def num_requests(self) -> int | None:
