@@ -249,3 +249,12 @@ def test_a_dropped_recurrence_and_its_step_are_freed():
     matrix("newest")  # the tape keeps its newest node (and what that node uses)
     gc.collect()
     assert all(ref() is None for pair in refs for ref in pair)
+
+
+def test_expose_refuses_a_step_shared_by_two_recurrences_of_one_graph(model):
+    rnn, owner, cg, batch = model
+    noisy = apply_noise(cg, [owner.b], 0.1, seed=1)  # a copy of the recurrence node, sharing its step
+    both = ComputationGraph([cg.outputs[0], noisy.outputs[0]])
+    (pre,) = VariableFilter(roles=[OUTPUT], bricks=[Tanh])(both.scan_variables[:len(cg.scan_variables)])
+    with pytest.raises(ValueError, match="in the step of 2 recurrences"):
+        expose_inner(both, [pre])

@@ -430,6 +430,9 @@ def expose_inner(computation_graph: ComputationGraph, variables: Iterable[Variab
         if not owners or variable.node in outer:
             raise ValueError(f"{variable!r} is not a variable of the step of a recurrence of this graph; select it "
                              "from cg.scan_variables")
+        if len(owners) > 1:
+            raise ValueError(f"{variable!r} is in the step of {len(owners)} recurrences of this graph (a graph "
+                             "holding a recurrence and a transformed copy of it); expose it on a graph of one of them")
         grouped.setdefault(owners[0], []).append(variable)
     replacements: dict[Variable, Variable] = {}
     exposed: dict[Variable, Variable] = {}
