@@ -9,7 +9,7 @@ from blocks.bricks.base import ApplicationCall, BoundApplication, Brick, get_bri
 from blocks.graph.variables import Variable
 from blocks.roles import VariableRole, has_roles
 
-__all__ = ["VariableFilter", "get_application_call", "get_brick"]
+__all__ = ["VariableFilter", "get_application_call", "get_brick", "get_name"]
 
 
 def get_application_call(variable: Any) -> ApplicationCall | None:
@@ -29,7 +29,20 @@ def get_application_call(variable: Any) -> ApplicationCall | None:
     return None
 
 
-def _name_of(variable: Any) -> str | None:
+def get_name(variable: Any) -> str | None:
+    """Blocks' name of a variable or tensor (``None`` when it has none).
+
+    A symbolic variable's ``name``; for a tensor (a parameter, a buffer, a
+    :func:`blocks.utils.shared_floatx` value) the name its brick or its
+    creator gave it.
+
+    Examples
+    --------
+    >>> from blocks.graph import matrix
+    >>> from blocks.utils import shared_floatx
+    >>> get_name(matrix("features")), get_name(shared_floatx(1.0, name="V"))
+    ('features', 'V')
+    """
     if isinstance(variable, Variable):
         return variable.name
     return getattr(variable, "_blocks_name", None)
@@ -131,10 +144,10 @@ class VariableFilter:
                 continue
             if self.under is not None and not any(_is_under(get_brick(variable), b) for b in self.under):
                 continue
-            if self.name is not None and _name_of(variable) != self.name:
+            if self.name is not None and get_name(variable) != self.name:
                 continue
             if self.name_regex is not None:
-                name = _name_of(variable)
+                name = get_name(variable)
                 if name is None or not self.name_regex.match(name):
                     continue
             if self.applications is not None or self.call_id is not None:

@@ -15,11 +15,17 @@ import time
 import traceback
 from typing import Any, Iterable
 
-from blocks.extensions.base import CALLBACK_NAMES, TrainingExtension
+from blocks.extensions.base import (
+    CALLBACK_NAMES,
+    TrainingExtension,
+    check_extension,
+    extension_responds_to,
+    state_keys,
+)
 from blocks.log.base import TrainingLogBase, default_status, jsonable_value
 from blocks.numerics import NonFiniteError
 
-__all__ = ["MainLoop", "NonFiniteError", "TrainingFinish"]
+__all__ = ["MainLoop", "NoModelError", "NonFiniteError", "TrainingFinish"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +38,19 @@ class TrainingFinish(Exception):
     Examples
     --------
     >>> issubclass(TrainingFinish, Exception)
+    True
+    """
+
+
+class NoModelError(AttributeError, ValueError):
+    """``main_loop.model`` of a main loop built without a model.
+
+    An ``AttributeError`` as in Blocks (so ``hasattr(main_loop, "model")`` is
+    ``False``), and a ``ValueError`` as before.
+
+    Examples
+    --------
+    >>> issubclass(NoModelError, AttributeError) and issubclass(NoModelError, ValueError)
     True
     """
 
@@ -53,8 +72,11 @@ class MainLoop:
         log of the backend ``config.log_backend`` (``python``).
     extensions : list of TrainingExtension, optional
         Run in list order for every callback (a composite's children run at
-        its position). The loop never adds extensions itself. Names must be
-        unique.
+        its position). The loop never adds extensions itself. Several
+        extensions may share a name (two ``Timing()``, as in Blocks): their
+        states are keyed by position (:func:`~blocks.extensions.base.state_keys`).
+        Objects with a ``dispatch`` method are accepted as extensions (Blocks'
+        duck typing); :meth:`run` refuses anything else.
     stop_on_nonfinite : bool, optional
         The non-finite guard (default: the ``stop_on_nonfinite``
         configuration option, ``BLOCKS_STOP_ON_NONFINITE``, on). See Notes.
@@ -159,15 +181,10 @@ class MainLoop:
         self.data_stream = data_stream
         self._model = model
         self.log = log
+        if isinstance(extensions, (str, bytes)) or (extensions is not None and not hasattr(extensions, "__iter__")):
+            raise ValueError(f"extensions must be a list of extensions, got {extensions!r}")
+        # Checked when training starts (Blocks built main loops with placeholders it never ran).
         self.extensions: list[TrainingExtension] = list(extensions or [])
-        names = []
-        for ext in self.extensions:
-            if not isinstance(ext, TrainingExtension):
-                raise ValueError(f"extensions must be TrainingExtension instances, got {ext!r}")
-            names.append(ext.name)
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"extension names must be unique in a main loop; repeated: {duplicates} (pass name=...)")
         self._callbacks: dict[str, list[TrainingExtension]] = {name: [] for name in CALLBACK_NAMES}
         self._epoch_iterator: Any = None
         self._algorithm_initialized = False
@@ -201,7 +218,7 @@ class MainLoop:
     def model(self) -> Any:
         """The model given to the constructor."""
         if self._model is None:
-            raise ValueError("this main loop has no model: pass model=Model(cost) to MainLoop")
+            raise NoModelError("this main loop has no model: pass model=Model(cost) to MainLoop")
         return self._model
 
     @property
@@ -246,13 +263,13 @@ class MainLoop:
         plots) run on rank 0 only.
         """
         extensions = self.extensions
-        if any(ext.main_process_only for ext in extensions):
+        if any(getattr(ext, "main_process_only", False) for ext in extensions):
             from blocks.distributed import is_main_process
 
             if not is_main_process():
-                extensions = [ext for ext in extensions if not ext.main_process_only]
+                extensions = [ext for ext in extensions if not getattr(ext, "main_process_only", False)]
         for name, listeners in self._callbacks.items():
-            listeners[:] = [ext for ext in extensions if ext.responds_to(name)]
+            listeners[:] = [ext for ext in extensions if extension_responds_to(ext, name)]
 
     # -- running ------------------------------------------------------------------------------------------------
     def _dispatch(self, callback_name: str, *args: Any) -> None:
@@ -265,6 +282,9 @@ class MainLoop:
         if resume_path and not self._resumed and not self.status["training_started"]:
             logger.info("resuming from %s (%s is set)", resume_path, RESUME_ENVIRONMENT_VARIABLE)
             self.resume(resume_path)
+        for ext in self.extensions:
+            check_extension(ext, "MainLoop's extensions")
+        state_keys(self.extensions)  # names that clash with automatic ones fail before training
         for ext in self.extensions:
             ext.main_loop = self
         self.refresh_callbacks()
@@ -541,7 +561,7 @@ class MainLoop:
         return {
             "status": jsonable_value(dict(self.status), "status"),
             "log": self.log.state_dict(),
-            "extensions": {ext.name: ext.state_dict() for ext in self.extensions},
+            "extensions": self._extension_states(),
             "algorithm": algorithm_state,
             "data": {
                 "stream": self.data_stream.state_dict(),
@@ -549,10 +569,21 @@ class MainLoop:
             },
         }
 
+    def _extension_states(self) -> dict[str, Any]:
+        for ext in self.extensions:
+            check_extension(ext, "MainLoop's extensions")
+        return {
+            key: ext.state_dict()
+            for key, ext in zip(state_keys(self.extensions), self.extensions)
+            if isinstance(ext, TrainingExtension)
+        }
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict`'s result; the next :meth:`run` resumes (``on_resumption``).
 
-        Extension states are matched by name; the algorithm's state is loaded
+        Extension states are matched by key (the name, ``name#2`` for the
+        second extension of that name, ...: :func:`~blocks.extensions.base.state_keys`);
+        the algorithm's state is loaded
         after ``algorithm.initialize()`` when this process has not run it yet.
         A saved live epoch iterator continues at its next batch.
 
@@ -604,7 +635,8 @@ class MainLoop:
         status = {**default_status(), **state["status"]}
         status["_epoch_ends"] = list(status["_epoch_ends"])
         self.log.status.update(status)
-        by_name = {ext.name: ext for ext in self.extensions}
+        by_name = {key: ext for key, ext in zip(state_keys(self.extensions), self.extensions)
+                   if isinstance(ext, TrainingExtension)}
         saved = state["extensions"]
         for name, ext_state in saved.items():
             if name in by_name:

@@ -50,6 +50,7 @@ __all__ = [
     "Mean",
     "Minimum",
     "MonitoredQuantity",
+    "Perplexity",
     "TakeLast",
     "WeightedMean",
     "concatenate",
@@ -57,6 +58,7 @@ __all__ = [
     "maximum",
     "mean",
     "minimum",
+    "perplexity",
     "take_last",
 ]
 
@@ -640,9 +642,11 @@ def mean(numerator: Any, denominator: Any = 1.0, name: str | None = None) -> Any
     >>> rate = mean(errors, 10, name="error_rate")
     >>> type(rate.meta["aggregation_scheme"]).__name__, rate.name
     ('Mean', 'error_rate')
+    >>> mean(errors, 10).name
+    'errors'
     """
     variable = numerator / denominator
-    variable.name = name or (f"{numerator.name}_mean" if getattr(numerator, "name", None) else None)
+    variable.name = name or getattr(numerator, "name", None)  # Blocks: the numerator's name
     variable.meta["aggregation_scheme"] = Mean(numerator, denominator)
     return variable
 
@@ -665,3 +669,41 @@ def maximum(variable: Any, name: str | None = None) -> Any:
 def concatenate(variable: Any, name: str | None = None) -> Any:
     """A copy of ``variable`` aggregated by :class:`Concatenate`."""
     return _with_scheme(variable, Concatenate, name)
+
+
+class _PerplexityAggregator(_MeanAggregator):
+    def readout(self) -> torch.Tensor | None:
+        value = super().readout()
+        return None if value is None else torch.exp(-value)
+
+
+class Perplexity(Mean):
+    """``exp(-mean)``: the perplexity of summed log-likelihoods over counts (Blocks' ``Perplexity``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> aggregator = Perplexity("log_likelihood", "words").get_aggregator()
+    >>> aggregator.aggregate([torch.tensor(-4.0), torch.tensor(2.0)], 2)
+    >>> round(float(aggregator.readout()), 4)
+    7.3891
+    """
+
+    def get_aggregator(self) -> Aggregator:
+        return _PerplexityAggregator(self._constant)
+
+
+def perplexity(log_likelihood: Any, n_examples: Any, name: str | None = None) -> Any:
+    """``exp(-log_likelihood / n_examples)`` aggregated by :class:`Perplexity`, named ``perplexity``.
+
+    Examples
+    --------
+    >>> from blocks.graph import vector
+    >>> log_likelihood = vector("log_likelihood").sum()
+    >>> perplexity(log_likelihood, 10).name
+    'perplexity'
+    """
+    variable = torch.exp(-log_likelihood / n_examples)
+    variable.name = name or "perplexity"
+    variable.meta["aggregation_scheme"] = Perplexity(log_likelihood, n_examples)
+    return variable

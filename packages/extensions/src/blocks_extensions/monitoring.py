@@ -9,7 +9,9 @@ from typing import Any, Iterable, Sequence
 import numpy
 import torch
 
-from blocks.extensions import CallbackName, SimpleExtension
+from blocks.extensions import CallbackName, SimpleExtension, TrainingExtension
+from blocks.filter import get_name
+from blocks.graph import as_variable
 from blocks_extensions.aggregation import Aggregator, MonitoredQuantity, get_aggregation_scheme
 
 __all__ = ["DataStreamMonitoring", "MonitoringExtension", "TrainingDataMonitoring"]
@@ -22,7 +24,9 @@ def _key(obj: Any) -> int:
 
 
 def _name(obj: Any) -> str | None:
-    name = getattr(obj, "name", None)
+    name = obj.name if isinstance(obj, MonitoredQuantity) else get_name(obj)
+    if name is None and not isinstance(obj, torch.Tensor):
+        name = getattr(obj, "name", None)  # algorithm quantities (total_gradient_norm)
     return name if isinstance(name, str) and name else None
 
 
@@ -57,7 +61,8 @@ class _Monitored:
     """The monitored items of an extension: their schemes, aggregators and required variables."""
 
     def __init__(self, items: Iterable[Any]) -> None:
-        self.items = list(items)
+        # a named tensor (a parameter, a shared_floatx value) is monitored as the graph node standing for it
+        self.items = [as_variable(item) if isinstance(item, torch.Tensor) else item for item in items]
         if not self.items:
             raise ValueError("nothing to monitor: give a non-empty list of variables or MonitoredQuantity objects")
         names = []
@@ -68,7 +73,9 @@ class _Monitored:
         for item in self.items:
             name = _name(item)
             if name is None:
-                raise ValueError(f"monitored {item!r} has no name: set variable.name = '...' before monitoring it")
+                raise ValueError(
+                    f"monitored variables must have names; {item!r} has none: set variable.name = '...'"
+                )
             names.append(name)
             if isinstance(item, MonitoredQuantity):
                 self.quantities.append((item, [self._require(v) for v in item.requires]))
@@ -85,6 +92,8 @@ class _Monitored:
             else (aggregator.aggregate, 0, operator.itemgetter(*positions) if positions else (lambda values: ()))
             for aggregator, (_, _, positions) in zip(self.aggregators, self.schemes)
         ]
+        for quantity, _ in self.quantities:  # ready for the first batch, as the aggregators are
+            quantity.initialize()
         self.count = 0
         self.examples = 0  # examples aggregated by the MonitoredQuantity objects (their data-parallel weight)
 
@@ -208,25 +217,27 @@ def _to_numpy(value: Any) -> Any:
     return numpy.asarray(value)
 
 
-class MonitoringExtension(SimpleExtension):
-    """Base of monitoring extensions: record names are ``prefix_name_suffix``.
+class MonitoringExtension(TrainingExtension):
+    """Base (a mixin, as in Blocks) of monitoring extensions: record names are ``prefix_name_suffix``.
 
     Parameters
     ----------
     prefix, suffix : str, optional
-        Joined to each monitored name with ``_``.
+        Joined to each monitored name with :attr:`SEPARATOR` (``_``).
     **kwargs
-        :class:`~blocks.extensions.SimpleExtension` arguments.
+        Passed on (a ``name``; triggers when mixed with
+        :class:`~blocks.extensions.SimpleExtension`).
 
     Examples
     --------
-    >>> class Constant(MonitoringExtension):
+    >>> class Constant(MonitoringExtension, SimpleExtension):
     ...     def do(self, which_callback, *args):
     ...         self.add_records(self.main_loop.log, {"one": 1.0}.items())
-    >>> Constant(prefix="valid").record_name("one")
+    >>> Constant(prefix="valid", after_epoch=True).record_name("one")
     'valid_one'
     """
 
+    SEPARATOR = "_"
     reads_device = True  # monitored values are read from the device: the main loop's non-finite guard checks then
 
     def __init__(self, prefix: str | None = None, suffix: str | None = None, **kwargs: Any) -> None:
@@ -234,9 +245,15 @@ class MonitoringExtension(SimpleExtension):
         self.prefix = prefix
         self.suffix = suffix
 
-    def record_name(self, name: str) -> str:
-        """The log record of a monitored name."""
-        return "_".join(part for part in (self.prefix, name, self.suffix) if part)
+    def _record_name(self, name: str) -> str:
+        """The record of a monitored name (Blocks' spelling)."""
+        if not isinstance(name, str):
+            raise ValueError("record name must be a string")
+        return self.SEPARATOR.join(part for part in (self.prefix, name, self.suffix) if part)
+
+    def record_name(self, variable: Any) -> str:
+        """The log record of a variable (or of a name)."""
+        return self._record_name(variable if isinstance(variable, str) else _name(variable))
 
     def add_records(self, log: Any, record_tuples: Iterable[tuple[str, Any]]) -> None:
         """Write ``(name, value)`` pairs to the current row under their record names.
@@ -250,6 +267,9 @@ class MonitoringExtension(SimpleExtension):
         float64 sums (see :mod:`blocks_extensions.aggregation`).
         """
         record_tuples = list(record_tuples)
+        for name, _ in record_tuples:
+            if not name:
+                raise ValueError("a monitored value without a name: name every monitored variable")
         from blocks import distributed
 
         if distributed.is_distributed():
@@ -259,7 +279,7 @@ class MonitoringExtension(SimpleExtension):
     def _write_records(self, log: Any, record_tuples: Iterable[tuple[str, Any]]) -> None:
         row = log.current_row
         for name, value in record_tuples:
-            row[self.record_name(name)] = value
+            row[self._record_name(name)] = value
 
 
 def _averaged_across_ranks(record_tuples: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -296,7 +316,7 @@ def _is_sharded(stream: Any) -> bool:
     return False
 
 
-class DataStreamMonitoring(MonitoringExtension):
+class DataStreamMonitoring(MonitoringExtension, SimpleExtension):
     """Evaluate variables over one epoch of a data stream (e.g. validation).
 
     The variables are compiled with ``ComputationGraph(...).compile()`` in
@@ -430,7 +450,7 @@ class DataStreamMonitoring(MonitoringExtension):
             self.data_stream.load_state_dict(state["data_stream"])
 
 
-class TrainingDataMonitoring(MonitoringExtension):
+class TrainingDataMonitoring(MonitoringExtension, SimpleExtension):
     """Monitor variables on the training batches, computed in the training forward pass.
 
     Before training (or on resumption) the required variables are given to

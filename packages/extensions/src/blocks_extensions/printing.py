@@ -166,11 +166,19 @@ class ProgressBar(TrainingExtension):
         self.bar: Any = None
         self._redirect: contextlib.ExitStack | None = None
 
+    def get_iter_per_epoch(self) -> int | None:
+        """Batches per epoch (the stream's ``num_requests``), or ``None`` when the stream cannot tell.
+
+        Blocks computed ``num_examples // batch_size``, which missed the last,
+        smaller batch; this counts it.
+        """
+        return getattr(self.main_loop.data_stream, "num_requests", None)
+
     def _open(self) -> None:
         from tqdm.auto import tqdm
 
         status = self.main_loop.status
-        total = getattr(self.main_loop.data_stream, "num_requests", None)
+        total = self.get_iter_per_epoch()
         ends = status["_epoch_ends"]
         done = status["iterations_done"] - (ends[-1] if ends else 0) if status["epoch_started"] else 0
         self.bar = tqdm(

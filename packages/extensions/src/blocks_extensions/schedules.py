@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable
 
+import numpy
 import torch
 
 from blocks.extensions import CallbackName, SimpleExtension
@@ -76,5 +77,7 @@ class SharedVariableModifier(SimpleExtension):
         with torch.no_grad():
             if isinstance(new_value, torch.Tensor):
                 self.parameter.copy_(new_value)
+            elif isinstance(new_value, numpy.ndarray):  # e.g. numpy.float32(...) arrays, as Blocks' schedules return
+                self.parameter.copy_(torch.as_tensor(new_value))
             else:
                 self.parameter.fill_(new_value)

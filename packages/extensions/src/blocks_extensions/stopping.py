@@ -223,9 +223,10 @@ class EarlyStopping(CompositeExtension):
             checkpoint_extension.add_condition(["after_epoch", "after_batch"], OnLogRecord(notification_name))
             children.append(checkpoint_extension)
         elif checkpoint_extension is not None:
-            checkpoint_extension.add_condition(
-                ["after_epoch", "after_batch"], OnLogRecord(notification_name), arguments=(checkpoint_filename,)
-            )
+            # Blocks' call (positional, after_batch) plus after_epoch, where TrackTheBest writes by default
+            # (after_batch alone never sees a notification written after the epoch).
+            checkpoint_extension.add_condition(["after_epoch"], OnLogRecord(notification_name), (checkpoint_filename,))
+            checkpoint_extension.add_condition(["after_batch"], OnLogRecord(notification_name), (checkpoint_filename,))
         self.checkpoint_extension = checkpoint_extension
         self.record_name = record_name
         self.notification_name = notification_name

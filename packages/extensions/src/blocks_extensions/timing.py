@@ -10,6 +10,7 @@ from blocks.extensions import CallbackName, SimpleExtension
 __all__ = ["Timestamp", "Timing"]
 
 _ACTIONS = ("train", "read_data")
+_LEVELS = {"epoch": "epochs_done", "batch": "iterations_done"}
 
 
 class Timing(SimpleExtension):
@@ -17,21 +18,24 @@ class Timing(SimpleExtension):
 
     At ``before_first_epoch``: ``time_initialization``. At every other
     trigger, for action ``train`` and ``read_data``:
-    ``time_<action>_this_<epoch|batch>`` (since the previous record at that
-    level) and ``time_<action>_total``. Times come from the main loop's
-    clocks (wall time of the host; no device sync). Totals continue across
-    resumption.
+    ``time_<action>_this_<epoch|batch>``, the time per epoch (or batch)
+    since the previous record at that level (averaged when records are
+    several epochs apart, e.g. with ``every_n_epochs=2``), and
+    ``time_<action>_total``. A second record in the same epoch (or batch)
+    writes nothing. Times come from the main loop's clocks (wall time of the
+    host; no device sync). Totals continue across resumption.
 
     Parameters
     ----------
     prefix : str, optional
-        Prepended to every record name.
+        Prepended to every record name with ``_`` (``prefix="valid"`` gives
+        ``valid_time_train_this_epoch``), as in Blocks.
     **kwargs
         Triggers; by default ``before_first_epoch`` and ``after_epoch``.
 
     Examples
     --------
-    >>> Timing(prefix="main_").prefix
+    >>> Timing(prefix="main").prefix
     'main_'
     """
 
@@ -39,9 +43,12 @@ class Timing(SimpleExtension):
         kwargs.setdefault("before_first_epoch", True)
         kwargs.setdefault("after_epoch", True)
         super().__init__(**kwargs)
-        self.prefix = prefix
+        if not isinstance(prefix, str):
+            raise ValueError(f"prefix must be a str, got {prefix!r}")
+        self.prefix = f"{prefix}_" if prefix else ""
         self.offsets = {action: 0.0 for action in _ACTIONS}
-        self.previous = {level: {action: 0.0 for action in _ACTIONS} for level in ("epoch", "batch")}
+        self.previous = {level: {action: 0.0 for action in _ACTIONS} for level in _LEVELS}
+        self.previous_count = {level: 0 for level in _LEVELS}
 
     def _totals(self) -> dict[str, float]:
         times = self.main_loop.times
@@ -53,15 +60,22 @@ class Timing(SimpleExtension):
             row[self.prefix + "time_initialization"] = self.main_loop.times["initialization"]
             return
         level = "batch" if which_callback in ("after_batch", "before_batch") else "epoch"
+        count = self.main_loop.status[_LEVELS[level]]
+        elapsed = count - self.previous_count[level]
+        if elapsed <= 0:
+            return  # a second record in the same epoch (batch) has nothing to report
         totals = self._totals()
         for action in _ACTIONS:
-            row[f"{self.prefix}time_{action}_this_{level}"] = totals[action] - self.previous[level][action]
+            row[f"{self.prefix}time_{action}_this_{level}"] = (totals[action] - self.previous[level][action]) / elapsed
             row[f"{self.prefix}time_{action}_total"] = totals[action]
             self.previous[level][action] = totals[action]
+        self.previous_count[level] = count
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
         state["totals"] = self._totals() if self._main_loop is not None else dict(self.offsets)
+        if self._main_loop is not None:
+            state["counts"] = {level: self.main_loop.status[key] for level, key in _LEVELS.items()}
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -69,7 +83,9 @@ class Timing(SimpleExtension):
         totals = {action: float(state.get("totals", {}).get(action, 0.0)) for action in _ACTIONS}
         times = self._main_loop.times if self._main_loop is not None else {a: 0.0 for a in _ACTIONS}
         self.offsets = {action: totals[action] - times[action] for action in _ACTIONS}
-        self.previous = {level: dict(totals) for level in ("epoch", "batch")}
+        self.previous = {level: dict(totals) for level in _LEVELS}
+        counts = state.get("counts", {})
+        self.previous_count = {level: int(counts.get(level, 0)) for level in _LEVELS}
 
 
 class Timestamp(SimpleExtension):

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from blocks.algorithms.base import TrainingAlgorithm
 from blocks.algorithms.gradient_descent import AlgorithmQuantity, GradientDescent
 from blocks.algorithms.step_rules import CompositeRule, Scale, StepRule
@@ -22,3 +24,10 @@ __all__ = [
     "TorchOptim",
     "TrainingAlgorithm",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Blocks' names that live in a plugin now (:mod:`blocks.compat`)."""
+    from blocks.compat import moved_attribute
+
+    return moved_attribute(__name__, name)

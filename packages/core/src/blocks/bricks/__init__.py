@@ -10,6 +10,8 @@ Examples
 torch.Size([1, 2])
 """
 
+from typing import Any
+
 from blocks.bricks.base import (
     BRICK_DELIMITER,
     Application,
@@ -120,3 +122,10 @@ __all__ = [
     "get_brick",
     "lazy",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Blocks' names that live in a plugin now (:mod:`blocks.compat`)."""
+    from blocks.compat import moved_attribute
+
+    return moved_attribute(__name__, name)

@@ -20,7 +20,7 @@ import inspect
 import logging
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence, SupportsIndex
 
 import torch
 from torch import nn
@@ -593,7 +593,12 @@ class _ChildList(list):
 
 
 class _ParameterList(list):
-    """``brick.parameters``: the brick's own parameters; calling it is ``nn.Module.parameters()``."""
+    """``brick.parameters``: the brick's own parameters; calling it is ``nn.Module.parameters()``.
+
+    Changing the list (``append``, ``extend``, item assignment, ...) changes
+    the brick's parameters, as Blocks' annotated list did: custom bricks'
+    ``_allocate`` may write ``self.parameters.append(shared_floatx_nans(shape, name="W"))``.
+    """
 
     def __init__(self, owner: Brick) -> None:
         super().__init__(p for p in owner._parameters.values() if p is not None)
@@ -601,6 +606,43 @@ class _ParameterList(list):
 
     def __call__(self, recurse: bool = True) -> Iterator[nn.Parameter]:
         return nn.Module.parameters(self._owner, recurse)
+
+    def _changed(self, change: Callable[[list], Any]) -> Any:
+        items = list(self)
+        result = change(items)
+        self._owner.parameters = items
+        list.clear(self)
+        list.extend(self, items)
+        return result
+
+    def append(self, parameter: Any) -> None:
+        self._changed(lambda items: items.append(parameter))
+
+    def extend(self, parameters: Iterable[Any]) -> None:
+        parameters = list(parameters)
+        self._changed(lambda items: items.extend(parameters))
+
+    def insert(self, index: SupportsIndex, parameter: Any) -> None:
+        self._changed(lambda items: items.insert(index, parameter))
+
+    def remove(self, parameter: Any) -> None:
+        self._changed(lambda items: items.remove(parameter))
+
+    def pop(self, index: SupportsIndex = -1) -> Any:
+        return self._changed(lambda items: items.pop(index))
+
+    def clear(self) -> None:
+        self._changed(lambda items: items.clear())
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._changed(lambda items: items.__setitem__(index, value))
+
+    def __delitem__(self, index: Any) -> None:
+        self._changed(lambda items: items.__delitem__(index))
+
+    def __iadd__(self, parameters: Iterable[Any]) -> _ParameterList:  # type: ignore[override,misc]
+        self.extend(parameters)
+        return self
 
 
 class Brick(nn.Module):
@@ -701,6 +743,45 @@ class Brick(nn.Module):
     @property  # type: ignore[override]
     def parameters(self) -> _ParameterList:
         return _ParameterList(self)
+
+    @parameters.setter
+    def parameters(self, parameters: Iterable[nn.Parameter]) -> None:
+        """Replace the brick's own parameters (Blocks' ``self.parameters = [...]``).
+
+        Each must be an ``nn.Parameter`` (:func:`blocks.utils.shared_floatx`
+        makes one); it is registered under its name (``shared_floatx(...,
+        name="W")``, else ``parameter_<position>``), gets the role
+        ``PARAMETER`` (more specific roles it has are kept) and this brick.
+        """
+        parameters = list(parameters)
+        names = []
+        for index, parameter in enumerate(parameters):
+            if not isinstance(parameter, nn.Parameter):
+                raise ValueError(
+                    f"brick {self.name!r}: parameters must be torch.nn.Parameter objects (blocks.utils.shared_floatx "
+                    f"makes them), got {type(parameter).__name__} at position {index}"
+                )
+            name = getattr(parameter, "_blocks_name", None) or f"parameter_{index}"
+            if not name.isidentifier():
+                raise ValueError(f"brick {self.name!r}: parameter name {name!r} is not a Python identifier")
+            names.append(name)
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"brick {self.name!r}: several parameters are named {repeated}; name them apart")
+        taken = [n for n in names if n not in self._parameters and (n in self.__dict__ or hasattr(type(self), n)
+                                                                    or n in self._buffers or n in self._modules)]
+        if taken:
+            raise ValueError(f"brick {self.name!r}: parameter name(s) {taken} are attributes of the brick already")
+        roles = self.__dict__.setdefault("_tensor_roles", {})
+        for name in list(self._parameters):
+            del self._parameters[name]
+            roles.pop(name, None)
+        for name, parameter in zip(names, parameters):
+            parameter._blocks_name = name
+            parameter._blocks_brick = self
+            add_role(parameter, PARAMETER)
+            roles[name] = PARAMETER
+            self.register_parameter(name, parameter)
 
     def __repr__(self) -> str:
         return f"<{self.__class__.__name__} {self.get_unique_path()}>"

@@ -47,8 +47,10 @@ _LAZY = {"Checkpoint": "blocks.extensions.saveload", "Load": "blocks.extensions.
 
 def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'blocks.extensions' has no attribute {name!r}")
+    if module_name is None:  # Blocks' names that live in a plugin now
+        from blocks.compat import moved_attribute
+
+        return moved_attribute(__name__, name)
     import importlib
 
     value = getattr(importlib.import_module(module_name), name)

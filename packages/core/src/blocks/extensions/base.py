@@ -18,6 +18,9 @@ __all__ = [
     "SimpleExtension",
     "TrainingExtension",
     "UnknownCallbackError",
+    "check_extension",
+    "extension_responds_to",
+    "state_keys",
 ]
 
 logger = logging.getLogger(__name__)
@@ -139,8 +142,14 @@ class TrainingExtension:
         self._main_loop = value
 
     def responds_to(self, callback_name: str) -> bool:
-        """Whether dispatching ``callback_name`` to this extension can do anything."""
+        """Whether dispatching ``callback_name`` to this extension can do anything.
+
+        True when the callback is overridden in a subclass or assigned on the
+        instance (``ext.after_batch = function``, as Blocks allowed).
+        """
         _check_callback(callback_name)
+        if callback_name in self.__dict__:
+            return True
         return getattr(type(self), callback_name) is not getattr(TrainingExtension, callback_name)
 
     def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
@@ -212,6 +221,18 @@ class _NoEpochsDone:
 
     def __call__(self, log: TrainingLogBase) -> bool:
         return log.status["epochs_done"] == 0
+
+
+class _Both:
+    """Both predicates hold (``before_first_epoch`` with a user predicate)."""
+
+    __slots__ = ("first", "second")
+
+    def __init__(self, first: Callable[[TrainingLogBase], bool], second: Callable[[TrainingLogBase], bool]) -> None:
+        self.first, self.second = first, second
+
+    def __call__(self, log: TrainingLogBase) -> bool:
+        return bool(self.first(log)) and bool(self.second(log))
 
 
 _clock = time.monotonic
@@ -334,19 +355,35 @@ class SimpleExtension(TrainingExtension, metaclass=ABCMeta):
 
         Parameters
         ----------
-        callbacks_names : list of str
-            Callback names (e.g. ``["after_epoch"]``).
+        callbacks_names : list or tuple of str
+            Callback names (e.g. ``["after_epoch"]``); ``"before_first_epoch"``
+            means ``before_epoch`` while no epoch is done.
         predicate : callable, optional
             ``predicate(log) -> bool`` (e.g. :class:`~blocks.extensions.predicates.OnLogRecord`).
         arguments : iterable, optional
             Extra positional arguments appended to :meth:`do`'s.
+
+        Raises
+        ------
+        ValueError
+            When ``callbacks_names`` is not a list or tuple (a bare string is
+            refused, as in Blocks) or names something that is not a callback.
         """
-        if isinstance(callbacks_names, str):
-            callbacks_names = [callbacks_names]
+        if not isinstance(callbacks_names, (list, tuple)):
+            raise ValueError(
+                f"callbacks_names must be a list or tuple of callback names, got {callbacks_names!r} "
+                "(write add_condition(['after_epoch'], ...))"
+            )
         arguments = tuple(arguments or ())
+        conditions = []
         for name in callbacks_names:
+            if name == "before_first_epoch":
+                first = _NoEpochsDone() if predicate is None else _Both(_NoEpochsDone(), predicate)
+                conditions.append(("before_epoch", first, arguments))
+                continue
             _check_callback(name)
-            self._conditions.append((name, predicate, arguments))
+            conditions.append((name, predicate, arguments))
+        self._conditions.extend(conditions)
         self._conditions_changed()
         return self
 
@@ -396,13 +433,78 @@ class SimpleExtension(TrainingExtension, metaclass=ABCMeta):
         self.fired = {str(k): int(v) for k, v in state.get("fired", {}).items()}
 
 
+def state_keys(extensions: Iterable[Any]) -> list[str]:
+    """The keys of the extensions' states in a checkpoint, by position.
+
+    An extension's key is its name; a later extension with a name already
+    seen gets ``name#2``, ``name#3``, ... in list order, so two ``Timing()``
+    (both named ``"Timing"``, as in Blocks) keep their own states across a
+    resume as long as the list keeps its order.
+
+    Raises
+    ------
+    ValueError
+        When a given name equals a generated key (``name="Timing#2"`` next
+        to two ``Timing()``): rename that extension.
+
+    Examples
+    --------
+    >>> from blocks.extensions import FinishAfter
+    >>> state_keys([FinishAfter(), FinishAfter(), FinishAfter(name="stop")])
+    ['FinishAfter', 'FinishAfter#2', 'stop']
+    """
+    extensions = list(extensions)
+    counts: dict[str, int] = {}
+    keys = []
+    for ext in extensions:
+        name = ext.name if isinstance(getattr(ext, "name", None), str) else type(ext).__name__
+        counts[name] = counts.get(name, 0) + 1
+        keys.append(name if counts[name] == 1 else f"{name}#{counts[name]}")
+    if len(set(keys)) != len(keys):
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        raise ValueError(
+            f"extension names clash with the automatic names of repeated extensions: {repeated}; "
+            "rename the extension whose name ends in '#<number>'"
+        )
+    return keys
+
+
+def extension_responds_to(extension: Any, callback_name: str) -> bool:
+    """``extension.responds_to(callback_name)``, or ``True`` for a duck-typed extension without it.
+
+    Blocks dispatched every callback to every extension; an object with only
+    ``dispatch`` (and a ``main_loop`` attribute) is still an extension.
+
+    Examples
+    --------
+    >>> class Duck:
+    ...     def dispatch(self, callback_name, *args):
+    ...         pass
+    >>> extension_responds_to(Duck(), "after_batch")
+    True
+    """
+    responds_to = getattr(extension, "responds_to", None)
+    return True if responds_to is None else bool(responds_to(callback_name))
+
+
+def check_extension(extension: Any, where: str) -> None:
+    """Refuse what cannot be an extension (``None``, a class, an object without ``dispatch``)."""
+    if isinstance(extension, type) or not callable(getattr(extension, "dispatch", None)):
+        raise ValueError(
+            f"{where} must be extensions (TrainingExtension instances, or objects with a dispatch method), "
+            f"got {extension!r}"
+        )
+
+
 class CompositeExtension(SimpleExtension):
     """An extension made of sub-extensions, dispatched together at its position.
 
     Parameters
     ----------
     sub_extensions : list of TrainingExtension
-        Children, run in list order.
+        Children, run in list order. Objects with a ``dispatch`` method are
+        accepted too (Blocks' duck typing); children may share a name (their
+        states are keyed as :func:`state_keys` says).
     run_before_children : bool, optional
         Whether this extension's own :meth:`do` runs before (default) or after
         the children for each callback.
@@ -428,11 +530,7 @@ class CompositeExtension(SimpleExtension):
     ) -> None:
         self.sub_extensions = list(sub_extensions)
         for ext in self.sub_extensions:
-            if not isinstance(ext, TrainingExtension):
-                raise ValueError(f"sub-extensions must be TrainingExtension instances, got {ext!r}")
-        names = [ext.name for ext in self.sub_extensions]
-        if len(set(names)) != len(names):
-            raise ValueError(f"sub-extension names must be unique, got {names}")
+            check_extension(ext, "sub-extensions")
         self.run_before_children = bool(run_before_children)
         super().__init__(name=name, **triggers)
 
@@ -447,13 +545,15 @@ class CompositeExtension(SimpleExtension):
             ext.main_loop = value
 
     def responds_to(self, callback_name: str) -> bool:
-        return super().responds_to(callback_name) or any(e.responds_to(callback_name) for e in self.sub_extensions)
+        return super().responds_to(callback_name) or any(
+            extension_responds_to(e, callback_name) for e in self.sub_extensions
+        )
 
     def dispatch(self, callback_invoked: str, *from_main_loop: Any) -> None:
         if self.run_before_children:
             super().dispatch(callback_invoked, *from_main_loop)
         for ext in self.sub_extensions:
-            if ext.responds_to(callback_invoked):
+            if extension_responds_to(ext, callback_invoked):
                 ext.dispatch(callback_invoked, *from_main_loop)
         if not self.run_before_children:
             super().dispatch(callback_invoked, *from_main_loop)
@@ -462,11 +562,19 @@ class CompositeExtension(SimpleExtension):
         """The composite's own work; by default it only coordinates its children."""
 
     def state_dict(self) -> dict[str, Any]:
-        return {"self": super().state_dict(), "children": {e.name: e.state_dict() for e in self.sub_extensions}}
+        """Its own state and its children's, keyed by :func:`state_keys` (duck-typed children have none)."""
+        children = {
+            key: ext.state_dict()
+            for key, ext in zip(state_keys(self.sub_extensions), self.sub_extensions)
+            if isinstance(ext, TrainingExtension)
+        }
+        return {"self": super().state_dict(), "children": children}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state.get("self", {}))
         children = state.get("children", {})
-        for ext in self.sub_extensions:
-            if ext.name in children:
-                ext.load_state_dict(children[ext.name])
+        for key, ext in zip(state_keys(self.sub_extensions), self.sub_extensions):
+            if key in children and isinstance(ext, TrainingExtension):
+                ext.load_state_dict(children[key])
+            elif isinstance(ext, TrainingExtension):
+                logger.warning("sub-extension %r of %r has no saved state: it starts afresh", key, self.name)

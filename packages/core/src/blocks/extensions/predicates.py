@@ -28,6 +28,8 @@ class OnLogRecord:
     >>> log.current_row["saved_to"] = "model.tar"
     >>> predicate(log)
     True
+    >>> predicate == OnLogRecord("saved_to")
+    True
     """
 
     def __init__(self, record_name: str) -> None:
@@ -37,6 +39,12 @@ class OnLogRecord:
 
     def __call__(self, log: TrainingLogBase) -> bool:
         return bool(log.peek(log.status["iterations_done"], self.record_name, False))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.record_name == self.record_name  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.record_name))
 
     def __repr__(self) -> str:
         return f"OnLogRecord({self.record_name!r})"

@@ -117,3 +117,9 @@ class FinishAfter(SimpleExtension):
         else:
             recorded.pop(self.name, None)
         status[FINISH_AFTER_STATUS] = recorded
+
+def __getattr__(name: str) -> Any:
+    """Blocks' names that live in a plugin now (:mod:`blocks.compat`)."""
+    from blocks.compat import moved_attribute
+
+    return moved_attribute(__name__, name)

@@ -106,6 +106,18 @@ class TrainingLogBase(ABC):
     def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """Every non-empty row as ``(time, dict)`` in increasing time, whole history included."""
 
+    def __iter__(self) -> Iterator[int]:
+        """The iterations that have a row, in increasing order (Blocks' log iterated like a dict).
+
+        Without it, ``for time in log`` would fall back to ``log[0], log[1], ...``, which creates rows and
+        never ends.
+        """
+        return (time for time, _ in self.rows())
+
+    def __len__(self) -> int:
+        """The number of rows :meth:`__iter__` yields."""
+        return sum(1 for _ in self.rows())
+
     def peek(self, time: int, key: str, default: Any = None) -> Any:
         """``log[time].get(key, default)`` without creating the row (the main loop's per-batch check)."""
         return self[time].get(key, default)

@@ -65,6 +65,10 @@ class TrainingLog(TrainingLogBase):
     def __len__(self) -> int:
         return len(self._rows)
 
+    def __iter__(self) -> Iterator[int]:
+        """Every iteration with a row, empty rows included (as Blocks' dict of rows), in increasing order."""
+        return iter(sorted(self._rows))
+
     def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         for time in sorted(self._rows):
             if self._rows[time]:
