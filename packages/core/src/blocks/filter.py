@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Sequence
 
-from blocks.bricks.base import ApplicationCall, BoundApplication, Brick, get_brick
+from blocks.bricks.base import Application, ApplicationCall, BoundApplication, Brick, get_brick
 from blocks.graph.variables import Variable
 from blocks.roles import VariableRole, has_roles
 
@@ -78,8 +78,13 @@ class VariableFilter:
         Keep variables with this Blocks name (``"W"``, ``"output"``, ``"features"``).
     name_regex : str, optional
         Keep variables whose name matches this regular expression (``re.match``).
-    applications : list of BoundApplication, optional
-        Keep variables annotated by calls of these applications.
+    theano_name, theano_name_regex : str, optional
+        Blocks' filters on Theano's own variable name. A variable has one name
+        here, so they filter on it like ``name`` and ``name_regex`` (give one
+        of each pair).
+    applications : list of BoundApplication or Application, optional
+        Keep variables annotated by calls of these applications; an unbound
+        application (``Linear.apply``) matches the calls of every brick.
     call_id : any, optional
         Keep variables annotated by calls with this ``call_id``.
     under : list of Brick, optional
@@ -106,16 +111,23 @@ class VariableFilter:
 
     def __init__(self, roles: Sequence[VariableRole] | None = None, each_role: bool = False,
                  bricks: Sequence[Any] | None = None, name: str | None = None, name_regex: str | None = None,
-                 applications: Sequence[BoundApplication] | None = None, call_id: Any = None,
-                 under: Sequence[Brick] | None = None) -> None:
+                 applications: Sequence[BoundApplication | Application] | None = None, call_id: Any = None,
+                 under: Sequence[Brick] | None = None, theano_name: str | None = None,
+                 theano_name_regex: str | None = None) -> None:
+        for given, alias in ((name, theano_name), (name_regex, theano_name_regex)):
+            if given is not None and alias is not None and given != alias:
+                raise ValueError("give name or theano_name (and name_regex or theano_name_regex), not both: "
+                                 "a variable has one name")
+        name = name if name is not None else theano_name
+        name_regex = name_regex if name_regex is not None else theano_name_regex
         if roles is not None and not all(isinstance(r, VariableRole) for r in roles):
             raise ValueError(f"roles must be VariableRole instances (e.g. blocks.roles.WEIGHT), got {roles!r}")
         if bricks is not None:
             for brick in bricks:
                 if not (isinstance(brick, Brick) or (isinstance(brick, type) and issubclass(brick, Brick))):
                     raise ValueError(f"bricks must be Brick instances or Brick classes, got {brick!r}")
-        if applications is not None and not all(isinstance(a, BoundApplication) for a in applications):
-            raise ValueError("applications must be bound applications such as mlp.apply")
+        if applications is not None and not all(isinstance(a, (BoundApplication, Application)) for a in applications):
+            raise ValueError("applications must be applications such as mlp.apply or Linear.apply")
         self.roles = roles
         self.each_role = each_role
         self.bricks = bricks
@@ -155,7 +167,8 @@ class VariableFilter:
                 if call is None:
                     continue
                 if self.applications is not None and not any(
-                        call.application.application is a.application and call.brick is a.brick
+                        (call.application.application is a) if isinstance(a, Application)
+                        else (call.application.application is a.application and call.brick is a.brick)
                         for a in self.applications):
                     continue
                 if self.call_id is not None and call.metadata.get("call_id") != self.call_id:

@@ -1,9 +1,11 @@
 """Initialization schemes (Blocks' ``blocks.initialization``), reproducible from explicit seeds.
 
-Every scheme generates a numpy array with ``generate(rng, shape)`` from an
-explicit ``numpy.random.Generator`` (bricks pass theirs, derived from
-``config.default_seed`` or their ``seed``) and copies it into a tensor with
-``initialize(tensor, rng)``. Nothing uses the global numpy RNG.
+Every scheme generates a ``floatX`` numpy array with ``generate(rng, shape)``
+from an explicit numpy generator (bricks pass theirs, a
+``numpy.random.Generator`` derived from ``config.default_seed`` or their
+``seed``; a ``numpy.random.RandomState`` works too) and copies it into a tensor
+with ``initialize(tensor, rng)``, drawing in float64 so that a float64 tensor
+gets full precision. Nothing uses the global numpy RNG.
 
 Examples
 --------
@@ -26,6 +28,9 @@ from typing import Any, Sequence
 import numpy
 import torch
 
+from blocks.config import config
+from blocks.utils.containers import repr_attrs
+
 __all__ = [
     "Constant",
     "Identity",
@@ -39,10 +44,17 @@ __all__ = [
 
 
 def _check_rng(rng: Any) -> numpy.random.Generator:
-    if not isinstance(rng, numpy.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator (numpy.random.default_rng(seed)), "
-                         f"got {type(rng).__name__}")
+    if not isinstance(rng, (numpy.random.Generator, numpy.random.RandomState)):
+        raise ValueError(f"rng must be a numpy.random.Generator (numpy.random.default_rng(seed)) or a "
+                         f"numpy.random.RandomState, got {type(rng).__name__}")
     return rng
+
+
+def _draw(scheme: NdarrayInitialization, rng: Any, shape: Sequence[int]) -> numpy.ndarray:
+    """Full-precision values of ``scheme`` (float64 for the built-in schemes, ``generate`` for others)."""
+    if isinstance(scheme, _Drawn):
+        return scheme.draw(rng, shape)
+    return numpy.asarray(scheme.generate(rng, shape))
 
 
 class NdarrayInitialization(ABC):
@@ -69,18 +81,34 @@ class NdarrayInitialization(ABC):
         shape = tuple(tensor.shape) if shape is None else tuple(shape)
         if shape != tuple(tensor.shape):
             raise ValueError(f"{self!r}: shape {shape} does not match the tensor's shape {tuple(tensor.shape)}")
-        values = numpy.asarray(self.generate(_check_rng(rng), shape))
+        values = _draw(self, _check_rng(rng), shape)
         if values.shape != shape:
             raise ValueError(f"{self!r} generated an array of shape {values.shape}, expected {shape}")
         with torch.no_grad():
             tensor.copy_(torch.from_numpy(numpy.ascontiguousarray(values)).to(tensor.dtype))
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{v!r}" for v in self.__dict__.values())
-        return f"{self.__class__.__name__}({args})"
+        return repr_attrs(self, *self.__dict__)
 
 
-class Constant(NdarrayInitialization):
+class _Drawn(NdarrayInitialization):
+    """A built-in scheme: :meth:`draw` makes float64 values, :meth:`generate` gives them as ``floatX``."""
+
+    _repr_attributes: tuple[str, ...] = ()
+
+    @abstractmethod
+    def draw(self, rng: Any, shape: Sequence[int]) -> numpy.ndarray:
+        """The values in float64 (what :meth:`initialize` copies into a tensor of any dtype)."""
+
+    def generate(self, rng: Any, shape: Sequence[int]) -> numpy.ndarray:
+        """An array of ``shape`` drawn with ``rng``, of dtype ``config.floatX`` (as in Blocks)."""
+        return numpy.asarray(self.draw(rng, shape)).astype(config.floatX)
+
+    def __repr__(self) -> str:
+        return repr_attrs(self, *self._repr_attributes)
+
+
+class Constant(_Drawn):
     """Fill with a constant (a scalar or an array broadcastable to the shape).
 
     Examples
@@ -91,14 +119,16 @@ class Constant(NdarrayInitialization):
     [2.0, 2.0]
     """
 
+    _repr_attributes = ("constant",)
+
     def __init__(self, constant: Any) -> None:
         self.constant = constant
 
-    def generate(self, rng: numpy.random.Generator, shape: Sequence[int]) -> numpy.ndarray:
+    def draw(self, rng: Any, shape: Sequence[int]) -> numpy.ndarray:
         return numpy.broadcast_to(numpy.asarray(self.constant, dtype=numpy.float64), tuple(shape)).copy()
 
 
-class IsotropicGaussian(NdarrayInitialization):
+class IsotropicGaussian(_Drawn):
     """Gaussian with standard deviation ``std`` and mean ``mean`` (``std`` comes first, as in Blocks).
 
     Examples
@@ -110,17 +140,19 @@ class IsotropicGaussian(NdarrayInitialization):
     (1, 2)
     """
 
+    _repr_attributes = ("mean", "std")
+
     def __init__(self, std: float = 1.0, mean: float = 0.0) -> None:
         if std < 0:
             raise ValueError(f"IsotropicGaussian: std must be >= 0, got {std}")
         self.std = float(std)
         self.mean = float(mean)
 
-    def generate(self, rng: numpy.random.Generator, shape: Sequence[int]) -> numpy.ndarray:
+    def draw(self, rng: Any, shape: Sequence[int]) -> numpy.ndarray:
         return rng.normal(self.mean, self.std, size=tuple(shape))
 
 
-class Uniform(NdarrayInitialization):
+class Uniform(_Drawn):
     """Uniform around ``mean`` with total ``width`` or standard deviation ``std`` (exactly one).
 
     Examples
@@ -132,6 +164,8 @@ class Uniform(NdarrayInitialization):
     True
     """
 
+    _repr_attributes = ("mean", "width")
+
     def __init__(self, mean: float = 0.0, width: float | None = None, std: float | None = None) -> None:
         if (width is None) == (std is None):
             raise ValueError("Uniform needs exactly one of width and std")
@@ -140,12 +174,12 @@ class Uniform(NdarrayInitialization):
         self.mean = float(mean)
         self.width = float(width)
 
-    def generate(self, rng: numpy.random.Generator, shape: Sequence[int]) -> numpy.ndarray:
+    def draw(self, rng: Any, shape: Sequence[int]) -> numpy.ndarray:
         half = self.width / 2
         return rng.uniform(self.mean - half, self.mean + half, size=tuple(shape))
 
 
-class Identity(NdarrayInitialization):
+class Identity(_Drawn):
     """``mult`` times the (truncated or padded) identity matrix; 2-D only.
 
     Examples
@@ -156,16 +190,18 @@ class Identity(NdarrayInitialization):
     [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
     """
 
+    _repr_attributes = ("mult",)
+
     def __init__(self, mult: float = 1.0) -> None:
         self.mult = float(mult)
 
-    def generate(self, rng: numpy.random.Generator, shape: Sequence[int]) -> numpy.ndarray:
+    def draw(self, rng: Any, shape: Sequence[int]) -> numpy.ndarray:
         if len(shape) != 2:
             raise ValueError(f"Identity initialization is for matrices, got shape {tuple(shape)}")
         return self.mult * numpy.eye(*shape)
 
 
-class Orthogonal(NdarrayInitialization):
+class Orthogonal(_Drawn):
     """A (scaled) random orthogonal matrix; rectangular shapes get orthonormal rows or columns. 2-D only.
 
     Examples
@@ -173,14 +209,16 @@ class Orthogonal(NdarrayInitialization):
     >>> import numpy
     >>> from blocks.initialization import Orthogonal
     >>> q = Orthogonal().generate(numpy.random.default_rng(0), (3, 3))
-    >>> bool(numpy.allclose(q @ q.T, numpy.eye(3)))
+    >>> bool(numpy.allclose(q @ q.T, numpy.eye(3), atol=1e-6))
     True
     """
+
+    _repr_attributes = ("scale",)
 
     def __init__(self, scale: float = 1.0) -> None:
         self.scale = float(scale)
 
-    def generate(self, rng: numpy.random.Generator, shape: Sequence[int]) -> numpy.ndarray:
+    def draw(self, rng: Any, shape: Sequence[int]) -> numpy.ndarray:
         if len(shape) != 2:
             raise ValueError(f"Orthogonal initialization is for matrices, got shape {tuple(shape)}")
         rows, cols = shape
@@ -193,8 +231,9 @@ class Orthogonal(NdarrayInitialization):
         return self.scale * q
 
 
-class Sparse(NdarrayInitialization):
-    """Each row gets ``num_init`` non-zero entries (an int, or a fraction of the columns) from ``weights_init``.
+class Sparse(_Drawn):
+    """Each row gets ``num_init`` non-zero entries (an int, or a fraction of the columns rounded down) from
+    ``weights_init``.
 
     Column choices use the given generator (Blocks used the global RNG: fixed).
 
@@ -207,6 +246,8 @@ class Sparse(NdarrayInitialization):
     [2.0, 2.0, 2.0]
     """
 
+    _repr_attributes = ("num_init", "weights_init", "sparse_init")
+
     def __init__(self, num_init: int | float, weights_init: NdarrayInitialization,
                  sparse_init: NdarrayInitialization | None = None) -> None:
         self.num_init = num_init
@@ -214,20 +255,24 @@ class Sparse(NdarrayInitialization):
         self.sparse_init = Constant(0.0) if sparse_init is None else sparse_init
 
     def _count(self, total: int) -> int:
-        count = int(round(self.num_init * total)) if isinstance(self.num_init, float) else int(self.num_init)
+        fraction = isinstance(self.num_init, float)
+        if self.num_init <= 0 or (fraction and self.num_init > 1):
+            raise ValueError(f"{self.__class__.__name__}: num_init must be a positive count or a fraction in (0, 1], "
+                             f"got {self.num_init}")
+        count = int(self.num_init * total) if fraction else int(self.num_init)  # Blocks rounds fractions down
         if not 0 <= count <= total:
             raise ValueError(f"{self.__class__.__name__}: num_init={self.num_init} gives {count} of {total} entries")
         return count
 
-    def generate(self, rng: numpy.random.Generator, shape: Sequence[int]) -> numpy.ndarray:
+    def draw(self, rng: Any, shape: Sequence[int]) -> numpy.ndarray:
         if len(shape) != 2:
             raise ValueError(f"Sparse initialization is for matrices, got shape {tuple(shape)}; use SparseND")
         rows, cols = shape
-        values = numpy.array(self.sparse_init.generate(rng, shape), dtype=numpy.float64)
+        values = numpy.array(_draw(self.sparse_init, rng, shape), dtype=numpy.float64)
         count = self._count(cols)
         for row in range(rows):
             chosen = rng.choice(cols, size=count, replace=False)
-            values[row, chosen] = self.weights_init.generate(rng, (count,))
+            values[row, chosen] = _draw(self.weights_init, rng, (count,))
         return values
 
 
@@ -244,12 +289,14 @@ class SparseND(Sparse):
     [3.0, 3.0]
     """
 
+    _repr_attributes = ("axis", "num_init", "weights_init", "sparse_init")
+
     def __init__(self, axis: int | Sequence[int], num_init: int | float, weights_init: NdarrayInitialization,
                  sparse_init: NdarrayInitialization | None = None) -> None:
         super().__init__(num_init, weights_init, sparse_init)
         self.axis = (axis,) if isinstance(axis, int) else tuple(axis)
 
-    def generate(self, rng: numpy.random.Generator, shape: Sequence[int]) -> numpy.ndarray:
+    def draw(self, rng: Any, shape: Sequence[int]) -> numpy.ndarray:
         shape = tuple(shape)
         if any(not -len(shape) <= a < len(shape) for a in self.axis):
             raise ValueError(f"SparseND: axis {self.axis} out of range for shape {shape}")
@@ -258,6 +305,6 @@ class SparseND(Sparse):
         perm = axes + others
         units = int(numpy.prod([shape[a] for a in axes]))
         per_unit = int(numpy.prod([shape[a] for a in others]))
-        flat = Sparse(self.num_init, self.weights_init, self.sparse_init).generate(rng, (units, per_unit))
+        flat = Sparse(self.num_init, self.weights_init, self.sparse_init).draw(rng, (units, per_unit))
         permuted = flat.reshape([shape[a] for a in perm])
         return numpy.transpose(permuted, numpy.argsort(perm))

@@ -40,6 +40,11 @@ def test_identity_and_orthogonal():
         q = Orthogonal(scale=2.0).generate(rng(), shape)
         small = min(shape)
         gram = q.T @ q if shape[0] >= shape[1] else q @ q.T
+        numpy.testing.assert_allclose(gram, 4 * numpy.eye(small), atol=1e-5)  # floatX (float32) values
+        exact = torch.empty(shape, dtype=torch.float64)
+        Orthogonal(scale=2.0).initialize(exact, rng())  # a float64 tensor gets float64 values
+        q = exact.numpy()
+        gram = q.T @ q if shape[0] >= shape[1] else q @ q.T
         numpy.testing.assert_allclose(gram, 4 * numpy.eye(small), atol=1e-10)
     with pytest.raises(ValueError, match="matrices"):
         Orthogonal().generate(rng(), (2, 2, 2))
@@ -63,6 +68,6 @@ def test_sparse_is_reproducible_and_never_uses_global_rng():
 
 def test_bad_rng_and_shape_mismatch_are_errors():
     with pytest.raises(ValueError, match="Generator"):
-        Constant(0).initialize(torch.empty(2), numpy.random.RandomState(0))
+        Constant(0).initialize(torch.empty(2), object())
     with pytest.raises(ValueError, match="does not match"):
         Constant(0).initialize(torch.empty(2), rng(), shape=(3,))

@@ -216,8 +216,8 @@ def test_composite_extension_state_and_children():
     calls = []
     child = Fires(calls, name="child", after_epoch=True)
     composite = CompositeExtension([child], name="parent", every_n_epochs=1)
-    with pytest.raises(ValueError, match="unique"):
-        CompositeExtension([Fires([]), Fires([])])
+    twins = CompositeExtension([Fires([]), Fires([])])  # Blocks allowed children of one class and name
+    assert list(twins.state_dict()["children"]) == ["Fires", "Fires#2"]
     with pytest.raises(ValueError, match="TrainingExtension"):
         CompositeExtension([object()])
     run([composite], epochs=2)

@@ -137,7 +137,8 @@ def test_replace_and_snapshot():
     assert torch.equal(cg2.compile()(batch)[0], torch.zeros(2, 5))
     assert cg.compile()(batch)[0].abs().sum() > 0
     snapshot = cg.get_snapshot(batch)
-    assert any(v.name == "W" for v in snapshot) and out in snapshot
+    assert any(v.name == "W_norm" for v in snapshot) and out in snapshot
+    assert not any(v.node.op == "get_attr" for v in snapshot)  # Blocks left shared variables (parameters) out
     W = mlp.linear_transformations[0].W
     cg3 = cg.replace({W: as_variable(W) * 0})
     assert torch.allclose(cg3.compile()(batch)[0], torch.tanh(mlp.linear_transformations[0].b).expand(2, 5))

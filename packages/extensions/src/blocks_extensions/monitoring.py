@@ -74,7 +74,7 @@ class _Monitored:
             name = _name(item)
             if name is None:
                 raise ValueError(
-                    f"monitored variables must have names; {item!r} has none: set variable.name = '...'"
+                    f"monitored variables must have names; {item!r} has no name: set variable.name = '...'"
                 )
             names.append(name)
             if isinstance(item, MonitoredQuantity):

@@ -28,6 +28,7 @@ from torch import nn
 from blocks.config import config
 from blocks.graph.variables import _CALL_STACK, Variable, annotate, opaque_call
 from blocks.roles import AUXILIARY, INPUT, OUTPUT, PARAMETER, add_role
+from blocks.utils.containers import repr_attrs
 
 __all__ = [
     "BRICK_DELIMITER",
@@ -118,6 +119,9 @@ def lazy(allocation: Sequence[str] | None = None,
 
         @functools.wraps(init)
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+            twice = sorted(set(names[: len(args)]) & set(kwargs))
+            if twice:
+                raise ValueError(f"{init.__qualname__} got {twice} both by position and by keyword")
             given = set(names[: len(args)]) | set(kwargs)
             for name in allocation:
                 if name not in given:
@@ -173,10 +177,19 @@ class ApplicationCall:
         self.order_node: Any = None
 
     def add_auxiliary_variable(self, variable: Any, roles: Sequence[Any] | None = None,
-                               name: str | None = None) -> Variable:
-        """Attach ``variable`` to this call with role ``AUXILIARY`` (plus ``roles``)."""
+                               name: str | None = None, of_brick: bool = False) -> Variable:
+        """Attach ``variable`` to this call with role ``AUXILIARY`` (plus ``roles``).
+
+        A tensor (e.g. a :func:`blocks.utils.shared_floatx` value) keeps its
+        name unless ``name`` is given. With ``of_brick``, the variable is
+        annotated with the brick only, as Blocks' brick-level auxiliary
+        variables were (Linear's ``W_norm``): it is in the graph of the call,
+        but filters by application or ``call_id`` do not select it.
+        """
+        if name is None and isinstance(variable, torch.Tensor):
+            name = getattr(variable, "_blocks_name", None)
         annotated = annotate(variable, name=name, roles=[AUXILIARY, *(roles or [])], brick=self.brick,
-                             application_call=self)
+                             application_call=None if of_brick else self)
         self.auxiliary_variables.append(annotated)
         self.nodes.append(annotated.node)
         return annotated
@@ -261,6 +274,20 @@ class Application:
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        properties = self.__dict__.get("properties")
+        if properties is not None and name in properties:
+            raise AttributeError(f"{name!r} of application {self.name!r} is computed per brick "
+                                 f"(@{self.name}.property({name!r})); it cannot be set on the class")
+        super().__setattr__(name, value)
+
+    def __call__(self, brick: Any, *args: Any, **kwargs: Any) -> Any:
+        """``Brick.apply(brick, x)``: apply to ``brick`` (Blocks' unbound call)."""
+        if not isinstance(brick, Brick):
+            raise TypeError(f"application {self.name!r} called unbound needs a brick as its first argument, "
+                            f"got {type(brick).__name__}")
+        return BoundApplication(self, brick)(*args, **kwargs)  # not cached: a subclass may call its base's
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
@@ -784,7 +811,7 @@ class Brick(nn.Module):
             self.register_parameter(name, parameter)
 
     def __repr__(self) -> str:
-        return f"<{self.__class__.__name__} {self.get_unique_path()}>"
+        return repr_attrs(self, "name")
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"

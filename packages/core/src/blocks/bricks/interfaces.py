@@ -79,8 +79,8 @@ class Initializable(RNGMixin, Brick):
     >>> from blocks.initialization import Constant
     >>> mlp = MLP([Tanh()], [2, 3], weights_init=Constant(0.5), biases_init=Constant(0))
     >>> mlp.push_initialization_config()
-    >>> mlp.linear_transformations[0].weights_init
-    Constant(0.5)
+    >>> mlp.linear_transformations[0].weights_init.constant
+    0.5
     """
 
     has_biases = True

@@ -215,7 +215,7 @@ class Merge(Parallel):
     @application(outputs=["output"])
     def apply(self, *args: Any, **kwargs: Any) -> Any:
         """The sum of the transformed inputs."""
-        outputs = Parallel.apply.function(self, *args, **kwargs)
+        outputs = Parallel.apply(self, *args, **kwargs)  # annotated, as in Blocks: the parts are outputs of merge
         total = outputs[0]
         for output in outputs[1:]:
             total = total + output

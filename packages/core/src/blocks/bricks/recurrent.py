@@ -1,4 +1,5 @@
-"""Blocks' ``blocks.bricks.recurrent``: the recurrent bricks and the ``recurrent`` decorator live in the ``blocks-bricks-rnn`` plugin (``blocks_rnn``).
+"""Blocks' ``blocks.bricks.recurrent``: the recurrent bricks and the ``recurrent`` decorator
+live in the ``blocks-bricks-rnn`` plugin (``blocks_rnn``).
 
 Blocks' names are found through the plugin registries (:mod:`blocks.compat`);
 an ``ImportError`` says what to install when the plugin is missing.

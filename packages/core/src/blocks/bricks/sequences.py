@@ -101,8 +101,9 @@ class MLP(FeedforwardSequence, Initializable):
 
     Parameters
     ----------
-    activations : list of Brick or None
-        One per layer; ``None`` means no activation.
+    activations : list of Brick, BoundApplication or None
+        One per layer: a brick (its ``apply``), an application
+        (``Tanh().apply``), or ``None`` for no activation.
     dims : list of int
         ``[input_dim, hidden..., output_dim]`` (lazy; ``dims[0]`` may be
         ``None`` to infer it from the first input).
@@ -124,7 +125,7 @@ class MLP(FeedforwardSequence, Initializable):
     """
 
     @lazy(allocation=["dims"])
-    def __init__(self, activations: SequenceType[Brick | None], dims: SequenceType[int | None],
+    def __init__(self, activations: SequenceType[Brick | BoundApplication | None], dims: SequenceType[int | None],
                  prototype: Brick | None = None, **kwargs: Any) -> None:
         self.activations = list(activations)
         self.prototype = Linear() if prototype is None else prototype
@@ -137,11 +138,16 @@ class MLP(FeedforwardSequence, Initializable):
             raise ValueError(f"MLP: {len(self.activations)} activations need {len(self.activations) + 1} dims, "
                              f"got {len(dims)}: {list(dims)}")
         methods: list[Any] = []
+        activation_bricks = []
         for layer, activation in zip(self.linear_transformations, self.activations):
             methods.append(layer.apply)
-            if activation is not None:
+            if isinstance(activation, BoundApplication):
+                methods.append(activation)
+                activation_bricks.append(activation.brick)
+            elif activation is not None:
                 methods.append(activation.apply)
-        children = [a for a in self.activations if a is not None] + self.linear_transformations
+                activation_bricks.append(activation)
+        children = activation_bricks + self.linear_transformations
         kwargs.setdefault("children", children)
         super().__init__(methods, **kwargs)
         self.dims = dims

@@ -95,9 +95,11 @@ class Linear(LinearLike, Feedforward):
         return affine(input_, self.W, self.b)
 
     def _record_auxiliary_variables(self, application: Any, call_: Any) -> None:
-        call_.add_auxiliary_variable(torch.linalg.vector_norm(Variable(_param_node(self.W))), name="W_norm")
+        call_.add_auxiliary_variable(torch.linalg.vector_norm(Variable(_param_node(self.W))), name="W_norm",
+                                     of_brick=True)
         if self.b is not None:
-            call_.add_auxiliary_variable(torch.linalg.vector_norm(Variable(_param_node(self.b))), name="b_norm")
+            call_.add_auxiliary_variable(torch.linalg.vector_norm(Variable(_param_node(self.b))), name="b_norm",
+                                         of_brick=True)
 
 
 def _param_node(tensor: torch.Tensor) -> Any:

@@ -1,4 +1,5 @@
-"""Blocks' ``blocks.extensions.monitoring``: ``MonitoringExtension``, ``DataStreamMonitoring`` and ``TrainingDataMonitoring`` live in the ``blocks-extensions`` plugin (``blocks_extensions``).
+"""Blocks' ``blocks.extensions.monitoring``: ``MonitoringExtension``, ``DataStreamMonitoring`` and
+``TrainingDataMonitoring`` live in the ``blocks-extensions`` plugin (``blocks_extensions``).
 
 Blocks' names are found through the plugin registries (:mod:`blocks.compat`);
 an ``ImportError`` says what to install when the plugin is missing.

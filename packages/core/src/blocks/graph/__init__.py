@@ -63,6 +63,9 @@ from blocks.graph.variables import (
     vector,
 )
 
+# Blocks' ``blocks.graph`` also gave these names of ``blocks.roles`` (``from blocks.graph import add_role, PARAMETER``)
+from blocks.roles import AUXILIARY, COLLECTED, COLLECTOR, DROPOUT, PARAMETER, add_role, has_roles  # noqa: F401, E402
+
 __all__ = [
     "apply_batch_normalization",
     "apply_dropout",

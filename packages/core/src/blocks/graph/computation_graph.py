@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -311,14 +312,17 @@ class ComputationGraph:
         return False
 
     # ------------------------------------------------------------------ rewriting
-    def replace(self, replacements: Mapping[Any, Any]) -> ComputationGraph:
+    def replace(self, replacements: Mapping[Any, Any] | Sequence[tuple[Any, Any]]) -> ComputationGraph:
         """A new graph where each key variable is replaced by its value.
 
         The original graph is untouched and keeps working; the new one shares
         its parameters. Keys may be variables or the tensors (parameters) they
         stand for, or variables of the steps of the graph's recurrences
         (:attr:`scan_variables`): their recurrences then run the rewritten
-        step. A key that is in neither is an error.
+        step. A key that is in neither is an error (Blocks only warned: a
+        replacement that does nothing is a mistake). ``replacements`` is a
+        mapping or, as in Blocks, a list of pairs; replacing an auxiliary
+        variable warns, as in Blocks.
 
         Examples
         --------
@@ -333,6 +337,11 @@ class ComputationGraph:
         >>> cg.compile()(batch)[0].item(), cg2.compile()(batch)[0].item()
         (0.0, 2.0)
         """
+        if not isinstance(replacements, Mapping):
+            replacements = OrderedDict(replacements)
+        for old in replacements:
+            if isinstance(old, Variable) and has_roles(old, [AUXILIARY]):
+                warnings.warn(f"replace was asked to replace {old!r}, which is an auxiliary variable", stacklevel=2)
         replacements = lift_inner_replacements(self, replacements)
         env: dict[fx.Node, fx.Node] = {}
         pairs = sorted(((self._node_of(old), as_variable(new).node) for old, new in replacements.items()),
@@ -417,8 +426,13 @@ class ComputationGraph:
                         resolve_rewrites(rewrites))
 
     def get_snapshot(self, batch: Mapping[str, Any]) -> OrderedDict[Variable, torch.Tensor]:
-        """Values of every role-carrying variable (and every output) for one batch."""
-        chosen = [v for v in self.variables if v.meta.get("roles") or v in self.outputs]
+        """Values of every role-carrying variable (and every output) for one batch.
+
+        Parameters and other tensors are left out, as Blocks left out shared
+        variables: their values are at hand.
+        """
+        chosen = [v for v in self.variables
+                  if (v.meta.get("roles") or v in self.outputs) and v.node.op != "get_attr"]
         with torch.no_grad():
             values = self.compile(chosen)(batch)
         return OrderedDict(zip(chosen, values))

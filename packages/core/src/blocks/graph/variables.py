@@ -20,7 +20,8 @@ time.
 Notes
 -----
 ``==`` and ``!=`` on variables compare identity (as Theano's did) so variables
-can be used in lists, sets and dicts; use ``torch.eq(a, b)`` / ``torch.ne`` (or
+can be used in lists, sets and dicts; the variable of a parameter equals the
+parameter (``W == VariableFilter(roles=[WEIGHT])(cg.variables)[0]``). Use ``torch.eq(a, b)`` / ``torch.ne`` (or
 :func:`eq` / :func:`neq`) for element-wise comparison. ``<``, ``>``, ``<=``,
 ``>=`` are symbolic.
 
@@ -71,6 +72,11 @@ __all__ = [
     "tensor4",
     "vector",
 ]
+
+
+_IDENTITY_COMPARISONS = {torch.Tensor.__eq__: True, torch.Tensor.eq: True, torch.Tensor.__ne__: False,
+                         torch.Tensor.ne: False}
+"""``tensor == variable`` compares identity, as ``variable == tensor`` does (``torch.eq`` stays element-wise)."""
 
 
 def _annotated(x: Any) -> Any:
@@ -250,6 +256,16 @@ class Variable(fx.Proxy):
     (True, 'cost')
     """
 
+    def __new__(cls, node: fx.Node, tracer: fx.Tracer | None = None) -> Variable:
+        # One Python object per node, as Theano had one per variable: ``cg.variables[i] is x`` holds.
+        ref = node.meta.get("_blocks_variable")
+        existing = ref() if ref is not None else None
+        if existing is not None and existing.node is node and type(existing) is cls:
+            return existing
+        variable = super().__new__(cls)
+        node.meta["_blocks_variable"] = weakref.ref(variable)
+        return variable
+
     def __init__(self, node: fx.Node, tracer: fx.Tracer | None = None) -> None:
         super().__init__(node, tracer if tracer is not None else _TRACER)
 
@@ -289,7 +305,16 @@ class Variable(fx.Proxy):
         return self.node.meta.get("shape")
 
     def __eq__(self, other: object) -> bool:  # type: ignore[override]
+        if isinstance(other, torch.Tensor):  # the variable of a parameter is its parameter, as in Theano
+            return self.node.op == "get_attr" and self.node.meta.get("tensor") is other
         return isinstance(other, Variable) and other.node is self.node
+
+    @classmethod
+    def __torch_function__(cls, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        if func in _IDENTITY_COMPARISONS and not kwargs and len(args) == 2 and isinstance(args[0], torch.Tensor):
+            equal = isinstance(args[1], Variable) and args[1].__eq__(args[0])  # ``parameter == variable``
+            return equal if _IDENTITY_COMPARISONS[func] else not equal
+        return super().__torch_function__(func, types, args, kwargs)
 
     def __ne__(self, other: object) -> bool:  # type: ignore[override]
         return not self.__eq__(other)

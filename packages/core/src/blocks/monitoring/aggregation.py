@@ -1,4 +1,5 @@
-"""Blocks' ``blocks.monitoring.aggregation``: aggregation schemes, ``mean`` and ``MonitoredQuantity`` live in the ``blocks-extensions`` plugin (``blocks_extensions.aggregation``).
+"""Blocks' ``blocks.monitoring.aggregation``: aggregation schemes, ``mean`` and
+``MonitoredQuantity`` live in the ``blocks-extensions`` plugin (``blocks_extensions.aggregation``).
 
 Blocks' names are found through the plugin registries (:mod:`blocks.compat`);
 an ``ImportError`` says what to install when the plugin is missing.

@@ -131,7 +131,7 @@ def shared_floatx_zeros_matching(shared_variable: Any, name: str | None = None, 
 
 
 def shared_like(variable: Any, name: str | None = None, value: float = 0.0) -> torch.Tensor:
-    """A tensor of the shape, dtype and device of ``variable`` filled with ``value`` (see :func:`blocks.graph.shared_like`).
+    """A tensor shaped, typed and placed like ``variable``, filled with ``value`` (:func:`blocks.graph.shared_like`).
 
     Blocks' version made an empty shared variable of the same ``ndim``, to be
     set later; tensors here have a shape, so the new one matches it.

@@ -87,7 +87,10 @@ def skip_if_not_available(
     if datasets:
         import fuel
 
-        paths = list(fuel.config.data_path or [])
+        try:
+            paths = list(fuel.config.data_path or [])
+        except Exception:  # noqa: BLE001 - an unset or invalid data path means no dataset is available
+            raise SkipTest("Fuel's data path is not configured (FUEL_DATA_PATH)") from None
         for dataset in datasets:
             if not any(os.path.exists(os.path.join(path, dataset)) for path in paths):
                 raise SkipTest(f"dataset {dataset} is not in the data path {paths}")
