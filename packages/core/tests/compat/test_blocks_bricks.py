@@ -158,3 +158,10 @@ def test_merge_parts_are_outputs_of_the_merge():
     assert len(outputs) == 3 and merged in outputs
     assert VariableFilter(roles=[OUTPUT], applications=[merge.apply])(variables) == [merged]
     assert merge.apply(torch.ones(1, 2), torch.ones(1, 3)).tolist() == [[5.0] * 4]
+
+
+def test_a_merge_of_one_input_applies_symbolically():
+    merge = Merge(["a"], [2], 3, weights_init=Constant(1.0))
+    merged = merge.apply(matrix("a"))
+    value = ComputationGraph([merged]).compile()({"a": numpy.ones((1, 2), dtype=config.floatX)})[0]
+    assert value.tolist() == [[2.0, 2.0, 2.0]]

@@ -215,7 +215,8 @@ class Merge(Parallel):
     @application(outputs=["output"])
     def apply(self, *args: Any, **kwargs: Any) -> Any:
         """The sum of the transformed inputs."""
-        outputs = Parallel.apply(self, *args, **kwargs)  # annotated, as in Blocks: the parts are outputs of merge
+        # annotated, as in Blocks: the parts are outputs of the merge too
+        outputs = Parallel.apply(self, *args, as_list=True, **kwargs)
         total = outputs[0]
         for output in outputs[1:]:
             total = total + output
