@@ -71,3 +71,21 @@ def test_blocks_graph_gives_the_roles_names_blocks_did():
     from blocks.graph import add_role as function
 
     assert role is PARAMETER and function is add_role
+
+
+def test_an_annotated_variable_keeps_its_aggregation_scheme():
+    from blocks.bricks import Brick, application
+
+    scheme = object()
+
+    class WithMean(Brick):
+        @application
+        def apply(self, x, application_call):
+            total = x.sum()
+            total.meta["aggregation_scheme"] = scheme
+            application_call.add_auxiliary_variable(total, name="total")
+            return x
+
+    y = WithMean().apply(matrix("x"))
+    (auxiliary,) = ComputationGraph([y]).auxiliary_variables
+    assert auxiliary.name == "total" and auxiliary.meta["aggregation_scheme"] is scheme

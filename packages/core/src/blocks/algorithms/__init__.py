@@ -2,7 +2,7 @@
 
 :class:`GradientDescent` trains the parameters of an annotated graph with a
 :class:`StepRule`; core ships :class:`Scale`, :class:`CompositeRule` and the
-:class:`TorchOptim` adapter, the ``blocks-step-rules`` plugin the rest
+:class:`TorchOptim` adapter and :class:`UpdatesAlgorithm`, the ``blocks-step-rules`` plugin the rest
 (momentum, Nesterov, AdaDelta, RMSProp, AdaGrad, Adam, clipping, ...).
 """
 
@@ -14,6 +14,7 @@ from blocks.algorithms.base import TrainingAlgorithm
 from blocks.algorithms.gradient_descent import AlgorithmQuantity, GradientDescent
 from blocks.algorithms.step_rules import CompositeRule, Scale, StepRule
 from blocks.algorithms.torch_optim import TorchOptim
+from blocks.algorithms.updates import UpdatesAlgorithm
 
 __all__ = [
     "AlgorithmQuantity",
@@ -23,6 +24,7 @@ __all__ = [
     "StepRule",
     "TorchOptim",
     "TrainingAlgorithm",
+    "UpdatesAlgorithm",
 ]
 
 

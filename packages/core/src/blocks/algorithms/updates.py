@@ -11,7 +11,7 @@ import torch
 from blocks.algorithms.base import TrainingAlgorithm
 from blocks.graph import ComputationGraph, Variable, as_variable
 
-__all__ = ["UpdatesAlgorithm", "check_updates", "check_sources"]
+__all__ = ["UpdatesAlgorithm", "check_sources", "check_updates"]
 
 _ON_UNUSED_SOURCES = ("raise", "warn", "ignore")
 

@@ -483,7 +483,8 @@ def annotate(value: Any, name: str | None = None, roles: Sequence[Any] = (), bri
     node.meta["name"] = name
     node.meta["roles"] = []
     if isinstance(value, Variable):
-        for key in ("shape", "dtype", "ndim"):
+        # what describes the value travels with it (Blocks annotated the variable itself, keeping its tag)
+        for key in ("shape", "dtype", "ndim", "aggregation_scheme"):
             if key in value.node.meta:
                 node.meta[key] = value.node.meta[key]
     if brick is not None:
