@@ -165,3 +165,12 @@ def test_a_merge_of_one_input_applies_symbolically():
     merged = merge.apply(matrix("a"))
     value = ComputationGraph([merged]).compile()({"a": numpy.ones((1, 2), dtype=config.floatX)})[0]
     assert value.tolist() == [[2.0, 2.0, 2.0]]
+
+
+def test_a_blocks_random_state_can_be_the_bricks_rng():
+    linear = Linear(input_dim=2, output_dim=3, weights_init=Constant(1.0), biases_init=Constant(0.0))
+    linear.rng = numpy.random.RandomState(1)
+    linear.initialize()
+    assert isinstance(linear.rng, numpy.random.RandomState)
+    with pytest.raises(ValueError, match="RandomState"):
+        linear.rng = 3

@@ -58,9 +58,10 @@ class RNGMixin:
         return rng
 
     @rng.setter
-    def rng(self, value: numpy.random.Generator) -> None:
-        if not isinstance(value, numpy.random.Generator):
-            raise ValueError(f"rng must be a numpy.random.Generator, got {type(value).__name__}")
+    def rng(self, value: numpy.random.Generator | numpy.random.RandomState) -> None:
+        if not isinstance(value, (numpy.random.Generator, numpy.random.RandomState)):
+            raise ValueError(f"rng must be a numpy.random.Generator (or Blocks' RandomState), "
+                             f"got {type(value).__name__}")
         self.__dict__["_rng"] = value
 
 
