@@ -145,3 +145,10 @@ def test_model_of_a_loop_without_one_is_an_attribute_error():
 def test_on_log_record_compares_by_record_name():
     assert OnLogRecord("a") == OnLogRecord("a") and OnLogRecord("a") != OnLogRecord("b")
     assert len({OnLogRecord("a"), OnLogRecord("a")}) == 1
+
+
+def test_two_finish_after_record_their_own_limits():
+    loop = loop_with([FinishAfter(after_n_batches=3), FinishAfter(after_n_epochs=5)])
+    loop.run()
+    assert loop.status["_finish_after"] == {"FinishAfter": {"after_n_batches": 3},
+                                            "FinishAfter#2": {"after_n_epochs": 5}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from blocks.extensions.base import CallbackName, SimpleExtension, _AfterN
+from blocks.extensions.base import CallbackName, SimpleExtension, _AfterN, state_keys
 
 if TYPE_CHECKING:
     from blocks.log.base import TrainingLogBase
@@ -108,15 +108,27 @@ class FinishAfter(SimpleExtension):
         }
 
     def _record_limits(self) -> None:
-        """Write this extension's limits into ``status["_finish_after"][name]`` (removed when it has none)."""
+        """Write this extension's limits into ``status["_finish_after"][key]`` (removed when it has none).
+
+        The key is the extension's state key (its name; ``name#2`` for a second ``FinishAfter`` of that name).
+        """
         limits = self._limits()
         status = self.main_loop.status
         recorded = dict(status.get(FINISH_AFTER_STATUS) or {})
+        key = self._key()
         if limits:
-            recorded[self.name] = limits
+            recorded[key] = limits
         else:
-            recorded.pop(self.name, None)
+            recorded.pop(key, None)
         status[FINISH_AFTER_STATUS] = recorded
+
+    def _key(self) -> str:
+        extensions = list(getattr(self.main_loop, "extensions", None) or ())
+        for key, extension in zip(state_keys(extensions), extensions):
+            if extension is self:
+                return key
+        return self.name
+
 
 def __getattr__(name: str) -> Any:
     """Blocks' names that live in a plugin now (:mod:`blocks.compat`)."""
