@@ -76,6 +76,38 @@ class Cursor(ABC):
         """Release resources (files, processes, sockets)."""
 
 
+class _RequestCursor(Cursor):
+    """Fuel's ``DataIterator(data_stream, request_iterator)``: ``data_stream.get_data(request)`` per request.
+
+    Building one starts an epoch of the stream, as Fuel's ``get_epoch_iterator`` did.
+    """
+
+    __slots__ = ("stream", "requests", "epoch", "position")
+
+    def __init__(self, stream: Any, requests: Any):
+        self.stream = stream
+        self.requests = None if requests is None else iter(requests)
+        self.position = 0
+        self.epoch = 0
+        state = getattr(stream, "__dict__", {})
+        if state.get("_fuel_building") is not None:  # re-opened for a resume: the stream says which epoch
+            self.epoch = int(state["_fuel_building"])
+        elif isinstance(state.get("_epochs_started"), int):
+            self.epoch = state["_epochs_started"]
+            stream._epochs_started = self.epoch + 1
+
+    def next(self) -> tuple[Any, ...]:
+        stream = self.stream
+        if stream is None:
+            raise ValueError("this DataIterator was built without a data stream (DataIterator(None)); it has no data")
+        data = stream.get_data() if self.requests is None else stream.get_data(next(self.requests))
+        self.position += 1
+        return data
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"position": self.position}
+
+
 class DataIterator(Iterator[Any]):
     """An iterator over one epoch of a stream.
 
@@ -83,10 +115,16 @@ class DataIterator(Iterator[Any]):
     ----------
     data_stream : AbstractDataStream
         The stream.
-    cursor : Cursor
-        The epoch's live state (from ``data_stream.open_cursor``).
+    cursor : Cursor, iterator or None
+        The epoch's live state (from ``data_stream.open_cursor``). Fuel's
+        call ``DataIterator(data_stream, request_iterator=None)`` works too:
+        an iterator of requests (or ``None``) makes an iterator that calls
+        ``data_stream.get_data(request)`` (or ``get_data()``) for each one,
+        starting a new epoch of the stream.
     as_dict : bool
         Yield ``{source: data}`` dicts instead of tuples in ``sources`` order.
+    request_iterator : iterator, optional
+        Fuel's name for the requests (instead of ``cursor``).
 
     Notes
     -----
@@ -101,13 +139,24 @@ class DataIterator(Iterator[Any]):
     >>> from fuel.streams import DataStream
     >>> list(DataStream(IndexableDataset({"a": [1, 2]})).get_epoch_iterator(as_dict=True))
     [{'a': 1}, {'a': 2}]
+    >>> stream = DataStream(IndexableDataset({"a": [5, 6, 7]}))
+    >>> list(DataIterator(stream, iter([2, 0])))               # Fuel's call: the requests themselves
+    [(7,), (5,)]
     """
 
-    def __init__(self, data_stream: "AbstractDataStream", cursor: Cursor, as_dict: bool = False):
+    def __init__(
+        self, data_stream: "AbstractDataStream", cursor: Any = None, as_dict: bool = False, request_iterator: Any = None
+    ):
+        if not isinstance(cursor, Cursor):
+            if cursor is not None and request_iterator is not None:
+                raise ValueError("DataIterator takes a cursor or Fuel's request_iterator, not both")
+            cursor = _RequestCursor(data_stream, cursor if cursor is not None else request_iterator)
+        elif request_iterator is not None:
+            raise ValueError("DataIterator takes a cursor or Fuel's request_iterator, not both")
         self.data_stream = data_stream
         self.cursor = cursor
         self.as_dict = bool(as_dict)
-        self.sources = tuple(data_stream.sources)
+        self.sources = tuple(data_stream.sources) if data_stream is not None else ()
         self.position = 0
         self._finished = False
 
