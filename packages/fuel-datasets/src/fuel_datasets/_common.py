@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from fuel.downloaders import FileSpec, default_downloader
 
-__all__ = ["files_downloader", "output_path", "urls"]
+__all__ = ["files_downloader", "fuel_fill_subparser", "output_path", "urls"]
 
 
 def urls(filename: str, *bases: str) -> tuple[str, ...]:
@@ -30,6 +30,26 @@ def files_downloader(files: Callable[[], Sequence[FileSpec]]) -> Callable[[Any],
     def fill_subparser(subparser: Any) -> Callable[..., Any]:
         return download
 
+    return fill_subparser
+
+
+def fuel_fill_subparser(fuel_urls: Sequence[str], filenames: Sequence[str]) -> Callable[[Any], Callable[..., Any]]:
+    """Fuel's ``fill_subparser`` of a dataset: sets Fuel's ``urls`` and ``filenames``, returns ``default_downloader``.
+
+    The dataset module registers its files (``register_known_files``, with
+    ``fuel_urls`` as aliases), so the download is checked against the
+    published checksums and uses the live sources first.
+    """
+
+    def fill_subparser(subparser: Any) -> Callable[..., Any]:
+        subparser.set_defaults(urls=list(fuel_urls), filenames=list(filenames))
+        return default_downloader
+
+    fill_subparser.__doc__ = (
+        "Fuel's ``fill_subparser``: sets ``urls`` and ``filenames`` to the files Fuel downloaded and returns "
+        "``default_downloader`` (the files are checked against their published checksums; "
+        "``fill_download_subparser`` is what ``fuel-download`` uses)."
+    )
     return fill_subparser
 
 

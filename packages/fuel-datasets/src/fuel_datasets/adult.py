@@ -16,11 +16,19 @@ from typing import Any, Callable
 import numpy
 
 from fuel.converters import check_exists, fill_hdf5_file, output_hdf5, set_axis_labels
-from fuel.downloaders import FileSpec
-from fuel_datasets._common import files_downloader
+from fuel.downloaders import FileSpec, register_known_files
+from fuel_datasets._common import files_downloader, fuel_fill_subparser
 from fuel_datasets._dataset import DataPathDataset
 
-__all__ = ["COLUMNS", "FILES", "Adult", "convert_adult", "fill_convert_subparser", "fill_download_subparser"]
+__all__ = [
+    "COLUMNS",
+    "FILES",
+    "Adult",
+    "convert_adult",
+    "fill_convert_subparser",
+    "fill_download_subparser",
+    "fill_subparser",
+]
 
 _BASE = "https://archive.ics.uci.edu/ml/machine-learning-databases/adult/"
 FILES: dict[str, FileSpec] = {
@@ -39,6 +47,11 @@ COLUMNS = (
 """The 14 attributes and whether each is categorical."""
 
 fill_download_subparser = files_downloader(lambda: list(FILES.values()))
+
+_FUEL_NAMES = ["adult.data", "adult.test"]
+_FUEL_URLS = [_BASE + name for name in _FUEL_NAMES]
+register_known_files(FILES.values())
+fill_subparser = fuel_fill_subparser(_FUEL_URLS, _FUEL_NAMES)
 
 
 def _read(path: str) -> list[list[str]]:

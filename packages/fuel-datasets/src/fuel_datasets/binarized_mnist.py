@@ -13,12 +13,19 @@ from typing import Any, Callable
 import numpy
 
 from fuel.converters import check_exists, fill_hdf5_file, output_hdf5, set_axis_labels
-from fuel.downloaders import FileSpec
-from fuel_datasets._common import files_downloader
+from fuel.downloaders import FileSpec, register_known_files
+from fuel_datasets._common import files_downloader, fuel_fill_subparser
 from fuel_datasets._dataset import DataPathDataset
 
-__all__ = ["BinarizedMNIST", "FILES", "convert_binarized_mnist", "fill_convert_subparser", "fill_download_subparser",
-           "read_amat"]
+__all__ = [
+    "BinarizedMNIST",
+    "FILES",
+    "convert_binarized_mnist",
+    "fill_convert_subparser",
+    "fill_download_subparser",
+    "fill_subparser",
+    "read_amat",
+]
 
 _BASE = "http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/"
 FILES: dict[str, FileSpec] = {
@@ -35,6 +42,11 @@ FILES: dict[str, FileSpec] = {
 """The three files with their sha256 and sizes (as TensorFlow Datasets publishes them)."""
 
 fill_download_subparser = files_downloader(lambda: list(FILES.values()))
+
+_FUEL_NAMES = [f"binarized_mnist_{s}.amat" for s in ("train", "valid", "test")]
+_FUEL_URLS = [_BASE + name for name in _FUEL_NAMES]
+register_known_files(FILES.values())
+fill_subparser = fuel_fill_subparser(_FUEL_URLS, _FUEL_NAMES)
 
 
 def read_amat(path: str) -> numpy.ndarray:

@@ -16,11 +16,11 @@ from typing import Any, Callable
 import numpy
 
 from fuel.converters import MissingInputFiles, fill_hdf5_file, output_hdf5, set_axis_labels
-from fuel.downloaders import FileSpec, default_downloader
+from fuel.downloaders import FileSpec, default_downloader, register_known_files
 from fuel_datasets._dataset import DataPathDataset
 
 __all__ = ["FILES", "CalTech101Silhouettes", "convert_silhouettes", "fill_convert_subparser",
-           "fill_download_subparser"]
+           "fill_download_subparser", "fill_subparser", "silhouettes_downloader"]
 
 _BASE = "https://people.cs.umass.edu/~marlin/data/"
 FILES: dict[str, FileSpec] = {
@@ -46,6 +46,21 @@ def fill_download_subparser(subparser: Any) -> Callable[..., Any]:
     """``fuel-download caltech101_silhouettes {16,28}``."""
     subparser.add_argument("size", type=int, choices=(16, 28), help="height and width of the images")
     return download_silhouettes
+
+
+register_known_files(FILES.values())
+
+
+def silhouettes_downloader(size: int, **kwargs: Any) -> list[str]:
+    """Fuel's downloader: ``default_downloader`` with the file's URL and name (a registered known file)."""
+    name = _filename(size)
+    return default_downloader(urls=list(FILES[name].urls), filenames=[name], **kwargs)
+
+
+def fill_subparser(subparser: Any) -> Callable[..., Any]:
+    """Fuel's ``fill_subparser``: the ``size`` argument (16 or 28); returns :func:`silhouettes_downloader`."""
+    subparser.add_argument("size", type=int, choices=(16, 28), help="height and width of the images")
+    return silhouettes_downloader
 
 
 def convert_silhouettes(size: int, directory: str, output_directory: str,

@@ -21,11 +21,19 @@ import numpy
 
 from fuel.converters import check_exists, output_hdf5, set_axis_labels
 from fuel.converters.base import create_split_array
-from fuel.downloaders import FileSpec
-from fuel_datasets._common import files_downloader
+from fuel.downloaders import FileSpec, register_known_files
+from fuel_datasets._common import files_downloader, fuel_fill_subparser
 from fuel_datasets._dataset import DataPathDataset
 
-__all__ = ["FILES", "FORMATS", "CelebA", "convert_celeba", "fill_convert_subparser", "fill_download_subparser"]
+__all__ = [
+    "FILES",
+    "FORMATS",
+    "CelebA",
+    "convert_celeba",
+    "fill_convert_subparser",
+    "fill_download_subparser",
+    "fill_subparser",
+]
 
 _DRIVE = "https://drive.google.com/uc?export=download&id="
 FILES: dict[str, FileSpec] = {
@@ -42,6 +50,14 @@ FORMATS = ("aligned_cropped", "64")
 SPLITS = ("train", "valid", "test")
 
 fill_download_subparser = files_downloader(lambda: list(FILES.values()))
+
+_FUEL_NAMES = ["list_attr_celeba.txt", "img_align_celeba.zip"]
+_FUEL_URLS = [
+    "https://www.dropbox.com/sh/8oqt9vytwxb3s4r/AAC7-uCaJkmPmvLX2_P5qy0ga/Anno/list_attr_celeba.txt?dl=1",
+    "https://www.dropbox.com/sh/8oqt9vytwxb3s4r/AADIKlz8PR9zr6Y20qbkunrba/Img/img_align_celeba.zip?dl=1",
+]
+register_known_files(FILES.values(), aliases=dict(zip(_FUEL_NAMES, ([u] for u in _FUEL_URLS))))
+fill_subparser = fuel_fill_subparser(_FUEL_URLS, _FUEL_NAMES)
 
 
 def _read_attributes(path: str) -> tuple[list[str], dict[str, numpy.ndarray]]:

@@ -13,11 +13,19 @@ from typing import Any, Callable
 import numpy
 
 from fuel.converters import check_exists, fill_hdf5_file, output_hdf5, set_axis_labels
-from fuel.downloaders import FileSpec
-from fuel_datasets._common import files_downloader
+from fuel.downloaders import FileSpec, register_known_files
+from fuel_datasets._common import files_downloader, fuel_fill_subparser
 from fuel_datasets._dataset import DataPathDataset
 
-__all__ = ["CLASSES", "FILES", "Iris", "convert_iris", "fill_convert_subparser", "fill_download_subparser"]
+__all__ = [
+    "CLASSES",
+    "FILES",
+    "Iris",
+    "convert_iris",
+    "fill_convert_subparser",
+    "fill_download_subparser",
+    "fill_subparser",
+]
 
 FILES: dict[str, FileSpec] = {
     "iris.data": FileSpec("iris.data", ("https://archive.ics.uci.edu/ml/machine-learning-databases/iris/iris.data",),
@@ -28,6 +36,11 @@ FILES: dict[str, FileSpec] = {
 CLASSES = ("Iris-setosa", "Iris-versicolor", "Iris-virginica")
 
 fill_download_subparser = files_downloader(lambda: list(FILES.values()))
+
+_FUEL_NAMES = ["iris.data"]
+_FUEL_URLS = ["https://archive.ics.uci.edu/ml/machine-learning-databases/iris/iris.data"]
+register_known_files(FILES.values())
+fill_subparser = fuel_fill_subparser(_FUEL_URLS, _FUEL_NAMES)
 
 
 @check_exists(required_files=list(FILES))

@@ -18,11 +18,11 @@ import numpy
 
 from fuel.converters import check_exists, fill_hdf5_file, output_hdf5, set_axis_labels
 from fuel.converters.inputs import reading_input
-from fuel.downloaders import FileSpec
-from fuel_datasets._common import files_downloader, urls
+from fuel.downloaders import FileSpec, register_known_files
+from fuel_datasets._common import files_downloader, fuel_fill_subparser, urls
 from fuel_datasets._dataset import DataPathDataset
 
-__all__ = ["FILES", "MNIST", "convert_mnist", "fill_convert_subparser", "fill_download_subparser",
+__all__ = ["FILES", "MNIST", "convert_mnist", "fill_convert_subparser", "fill_download_subparser", "fill_subparser",
            "read_mnist_images", "read_mnist_labels"]
 
 _BASES = ("https://ossci-datasets.s3.amazonaws.com/mnist", "https://storage.googleapis.com/cvdf-datasets/mnist",
@@ -45,6 +45,11 @@ FILES: dict[str, FileSpec] = {
 """The files, with their published sha256 and sizes (from TensorFlow Datasets' checksum list)."""
 
 fill_download_subparser = files_downloader(lambda: list(FILES.values()))
+
+_FUEL_NAMES = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS]
+_FUEL_URLS = [f"http://yann.lecun.com/exdb/mnist/{name}" for name in _FUEL_NAMES]
+register_known_files(FILES.values())
+fill_subparser = fuel_fill_subparser(_FUEL_URLS, _FUEL_NAMES)
 
 
 def _read_idx(path: str, magic: int, ndim: int) -> numpy.ndarray:

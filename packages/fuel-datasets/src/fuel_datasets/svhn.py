@@ -27,11 +27,11 @@ import numpy
 
 from fuel.converters import MissingInputFiles, fill_hdf5_file, output_hdf5, set_axis_labels, write_vlen_source
 from fuel.converters.base import create_split_array
-from fuel.downloaders import FileSpec, default_downloader
+from fuel.downloaders import FileSpec, default_downloader, register_known_files
 from fuel_datasets._dataset import DataPathDataset
 
 __all__ = ["FILES", "SPLITS", "SVHN", "convert_svhn", "fill_convert_subparser", "fill_download_subparser",
-           "read_digit_struct"]
+           "fill_subparser", "read_digit_struct", "svhn_downloader"]
 
 SPLITS = ("train", "test", "extra")
 _BASE = "http://ufldl.stanford.edu/housenumbers/"
@@ -68,6 +68,26 @@ def fill_download_subparser(subparser: Any) -> Callable[..., Any]:
     subparser.add_argument("which_format", type=int, choices=(1, 2),
                            help="1: full images with bounding boxes; 2: 32x32 cropped digits")
     return download_svhn
+
+
+register_known_files(FILES.values())
+
+
+def svhn_downloader(which_format: int, directory: str, clear: bool = False, **kwargs: Any) -> list[str]:
+    """Fuel's SVHN downloader: Fuel's ``default_downloader`` call (``urls``, ``filenames``, ``url_prefix``).
+
+    The files are registered known files, so they are checked against their
+    published checksums where there are any.
+    """
+    return default_downloader(directory=directory, urls=[None] * len(SPLITS), filenames=_format_files(which_format),
+                              url_prefix=_BASE, clear=clear, **kwargs)
+
+
+def fill_subparser(subparser: Any) -> Callable[..., Any]:
+    """Fuel's ``fill_subparser``: the ``which_format`` argument; returns :func:`svhn_downloader`."""
+    subparser.add_argument("which_format", type=int, choices=(1, 2),
+                           help="1: full images with bounding boxes; 2: 32x32 cropped digits")
+    return svhn_downloader
 
 
 def _check(directory: str, names: Sequence[str]) -> None:

@@ -4,9 +4,10 @@ A dataset's ``fill_subparser(subparser)`` adds its arguments and returns the
 function to call, typically :func:`default_downloader` with its files given as
 :class:`FileSpec` objects (``subparser.set_defaults(files=...)``), as Fuel's
 downloaders set ``urls`` and ``filenames`` — which also still work (without
-checksums). Fuel's helpers ``download``, ``filename_from_url``,
-``ensure_directory_exists`` and ``NeedURLPrefix`` are here and in
-``fuel.downloaders.base`` (:mod:`fuel.downloaders.fuel_helpers`).
+checksums, unless a plugin registered the file: :func:`register_known_files`).
+Fuel's helpers ``download``, ``filename_from_url``, ``ensure_directory_exists``
+and ``NeedURLPrefix`` are here and in ``fuel.downloaders.base``
+(:mod:`fuel.downloaders.fuel_helpers`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from fuel.downloaders.fuel_helpers import (
     ensure_directory_exists,
     filename_from_url,
 )
+from fuel.downloaders.known_files import known_file, register_known_files
 from fuel.downloaders.manifest import MANIFEST_NAME, verification_status
 
 __all__ = [
@@ -51,8 +53,10 @@ __all__ = [
     "ensure_directory_exists",
     "file_digest",
     "filename_from_url",
+    "known_file",
     "manual_downloader",
     "mirror_url",
+    "register_known_files",
     "resolve_mirrors",
     "verification_status",
     "verify_file",

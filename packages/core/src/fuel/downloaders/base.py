@@ -668,8 +668,9 @@ def default_downloader(
         See :func:`download_file`.
     urls, filenames, url_prefix
         Fuel's arguments, instead of ``files``: see
-        :func:`fuel.downloaders.fuel_helpers.fuel_file_specs` (no checksum:
-        the files are recorded as unverified).
+        :func:`fuel.downloaders.fuel_helpers.fuel_file_specs` (no checksum,
+        the files are recorded as unverified, unless a plugin registered them
+        with :func:`fuel.downloaders.register_known_files`).
 
     Returns
     -------

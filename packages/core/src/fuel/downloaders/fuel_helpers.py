@@ -3,7 +3,8 @@
 Fuel's downloaders were functions ``f(directory, urls, filenames, url_prefix=None,
 clear=False)``; :func:`fuel.downloaders.default_downloader` still accepts those
 arguments (they become :class:`~fuel.downloaders.FileSpec` objects without a
-checksum, so the files are recorded as unverified). The names below are also
+checksum, so the files are recorded as unverified, unless a dataset plugin
+registered the file at that URL: see :mod:`fuel.downloaders.known_files`). The names below are also
 importable from ``fuel.downloaders.base``, where Fuel had them.
 
 Examples
@@ -26,6 +27,7 @@ import urllib.request
 from typing import IO, Any, Sequence
 
 from fuel.downloaders.base import USER_AGENT, DownloadError, FileSpec
+from fuel.downloaders.known_files import known_file
 
 __all__ = ["NeedURLPrefix", "download", "ensure_directory_exists", "filename_from_url", "fuel_file_specs"]
 
@@ -183,11 +185,14 @@ def fuel_file_specs(
     url_prefix: str | None = None,
     need_urls: bool = True,
 ) -> list[FileSpec]:
-    """:class:`FileSpec` objects (without checksums) for Fuel's ``urls``, ``filenames`` and ``url_prefix``.
+    """:class:`FileSpec` objects for Fuel's ``urls``, ``filenames`` and ``url_prefix``.
 
     As in Fuel, a missing file name is asked from the server
     (:func:`filename_from_url`) and a missing URL is ``url_prefix`` + the file
-    name.
+    name. A file a plugin registered at that URL
+    (:func:`fuel.downloaders.known_files.register_known_files`) gets its
+    registered spec (checksum, sources; the URL is tried last); any other has
+    no checksum.
 
     Raises
     ------
@@ -215,5 +220,10 @@ def fuel_file_specs(
                     raise NeedURLPrefix(f"{name} has no URL: give its URL in urls or pass url_prefix")
             else:
                 url = url_prefix + name
-        specs.append(FileSpec(name, (url,) if url else ()))
+        known = known_file(name, url)
+        if known is not None:
+            logger.info("%s at %s is a known file: downloaded from its sources and checked", name, url)
+            specs.append(known)
+        else:
+            specs.append(FileSpec(name, (url,) if url else ()))
     return specs
