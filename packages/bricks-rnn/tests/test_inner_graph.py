@@ -414,3 +414,32 @@ def test_inner_graphs_of_dropped_models_are_freed():
     gc.collect()
     assert all(ref() is None for ref in bricks)
     assert live_tape_nodes() <= before
+
+
+def test_a_step_that_cannot_be_traced_is_reported_and_the_recurrence_still_runs(caplog):
+    from blocks_rnn import BaseRecurrent, recurrent
+
+    class Branchy(BaseRecurrent):
+        @recurrent(sequences=["inputs"], states=["states"], outputs=["states"], contexts=[])
+        def apply(self, inputs, states):
+            if bool((states > 1e9).any()):  # Python control flow on a value
+                return states
+            return torch.tanh(states + inputs)
+
+        def get_dim(self, name):
+            return D if name in ("inputs", "states") else super().get_dim(name)
+
+    brick = Branchy(name="branchy")
+    with caplog.at_level("WARNING", logger="blocks_rnn._inner"):
+        cg = ComputationGraph([brick.apply(tensor3("inputs")).sum()])
+        ComputationGraph([brick.apply(tensor3("inputs")).sum()])
+    warnings = [r.getMessage() for r in caplog.records if "could not be traced" in r.getMessage()]
+    assert len(warnings) == 1 and "branchy.apply (Branchy)" in warnings[0]
+    assert cg.inner_graphs == [] and cg.scan_variables == []
+    values = _randn(T, B, D)
+    expected = torch.zeros(B, D, dtype=DT)
+    total = 0
+    for t in range(T):
+        expected = torch.tanh(expected + values[t])
+        total = total + expected.sum()
+    torch.testing.assert_close(cg.compile()({"inputs": values})[0], total)
