@@ -193,6 +193,8 @@ def test_expose_inner_stacks_values_over_time(model):
     assert activations.name == "output" and activations.meta["brick"] is rnn.tanh
     with pytest.raises(ValueError, match="scan_variables"):
         expose_inner(cg, [cg.outputs[0]])
+    with pytest.raises(ValueError, match="inside the step of a recurrence.*expose_inner"):
+        ComputationGraph([pre.mean()]).compile()  # a step value is not an outer value
 
 
 def test_inner_random_ops_are_found_for_checkpoints(model):

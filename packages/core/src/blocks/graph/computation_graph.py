@@ -11,7 +11,7 @@ import numpy
 import torch
 import torch.fx as fx
 
-from blocks.graph.inner import lift_inner_replacements, recurrences, scan_variables
+from blocks.graph.inner import lift_inner_replacements, recurrences, refuse_step_values, scan_variables
 from blocks.graph.rewrites import apply_rewrites, resolve_rewrites
 from blocks.graph.variables import _TRACER, Variable, _annotated, as_variable, current_tensor
 from blocks.roles import AUXILIARY, has_roles
@@ -421,6 +421,7 @@ class ComputationGraph:
         outputs = self.outputs if outputs is None else [as_variable(o) for o in outputs]
         updates = self.updates if apply_updates else []
         wanted = [o.node for o in outputs] + [v.node for _, v in updates]
+        refuse_step_values(wanted)
         _check_initialized(wanted)
         return _compile(wanted, len(outputs), [b for b, _ in updates], use_torch_compile,
                         resolve_rewrites(rewrites))

@@ -114,6 +114,8 @@ class InnerGraph:
         self.runner = runner
         self._graph: ComputationGraph | None = None
         self._compiled: _CompiledStep | None = None
+        for variable in self.inputs:
+            variable.node.meta["step_input"] = True
         names = [v.node.target for v in self.inputs]
         if len(set(names)) != len(names):
             raise ValueError(f"the inputs of an inner graph must have distinct names, got {names}")
@@ -289,6 +291,21 @@ def scan_variables(cg: ComputationGraph) -> list[Variable]:
     for _, inner in recurrences(cg):
         result.extend(inner.variables)
     return result
+
+
+def refuse_step_values(nodes: Iterable[fx.Node]) -> None:
+    """Raise if ``nodes`` depend on a step's placeholders: values inside a step are not outer values."""
+    stack, seen = list(nodes), set()
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if node.op == "placeholder" and node.meta.get("step_input"):
+            raise ValueError(f"a variable to compute is inside the step of a recurrence (it depends on the step's "
+                             f"input {node.target!r}); its values over time are blocks.graph.expose_inner(cg, "
+                             "[variable])'s outer variables")
+        stack.extend(node.all_input_nodes)
 
 
 def _index(cg: ComputationGraph) -> dict[fx.Node, list[fx.Node]]:
