@@ -8,25 +8,25 @@ import pytest
 
 
 def fuel_fill_hdf5_file(h5file, data):
-    """A line-by-line copy of Fuel 0.2's ``fuel.converters.base.fill_hdf5_file`` (the reference layout)."""
+    """Write ``(split, source, array[, comment])`` tuples in the HDF5 layout of Fuel's converters, with raw h5py.
+
+    An independent writer of the reference layout, so that our reader is checked against files laid out as
+    Fuel wrote them: per source one dataset holding its splits one after another in the order given, and a
+    ``split`` attribute with one row per (split, source) pair (a comment when the tuple has a fourth item).
+    """
     from fuel.datasets.hdf5 import H5PYDataset
 
-    split_names = {t[0] for t in data}
-    split_dict = {name: {} for name in split_names}
-    source_names = sorted({t[1] for t in data})
-    for name in source_names:
-        splits = [s for s in data if s[1] == name]
-        indices = np.cumsum([0] + [len(s[2]) for s in splits])
-        dataset = h5file.create_dataset(
-            name, (sum(len(s[2]) for s in splits),) + splits[0][2].shape[1:], dtype=splits[0][2].dtype
-        )
-        dataset[...] = np.concatenate([s[2] for s in splits], axis=0)
-        for i, j, s in zip(indices[:-1], indices[1:], splits):
-            if len(s) == 4:
-                split_dict[s[0]][name] = (i, j, None, s[3])
-            else:
-                split_dict[s[0]][name] = (i, j)
-    h5file.attrs["split"] = H5PYDataset.create_split_array(split_dict)
+    rows = {}
+    for source in sorted({entry[1] for entry in data}):
+        parts = [entry for entry in data if entry[1] == source]
+        arrays = [np.asarray(entry[2]) for entry in parts]
+        h5file.create_dataset(source, data=np.concatenate(arrays, axis=0))
+        start = 0
+        for entry, array in zip(parts, arrays):
+            stop = start + len(array)
+            rows.setdefault(entry[0], {})[source] = (start, stop) if len(entry) == 3 else (start, stop, None, entry[3])
+            start = stop
+    h5file.attrs["split"] = H5PYDataset.create_split_array(rows)
 
 
 @pytest.fixture
