@@ -191,3 +191,21 @@ def test_lifted_parameter_and_tensor_monitoring_agree():
     stream = DataStream(IndexableDataset({"x": numpy.zeros((2, 1), dtype="float32")}))
     assert DatasetEvaluator([total, W]).evaluate(stream)["W_sum"] == 3.0
     assert torch.equal(torch.as_tensor(DatasetEvaluator([W]).evaluate(stream)["W"]), torch.tensor([1.0, 2.0]))
+
+
+def test_mean_of_an_algorithm_quantity_is_monitored_as_in_blocks(setup):
+    s = setup(num_examples=10, batch_size=4)  # batches of 4, 4 and 2
+    algorithm = s.algorithm()
+    norms = []
+
+    class Norms(TrainingExtension):
+        def after_batch(self, batch):
+            norms.append(float(algorithm.monitored_values["total_gradient_norm"]))
+
+    monitor = TrainingDataMonitoring([mean(algorithm.total_gradient_norm)], prefix="train", after_epoch=True)
+    loop = MainLoop(algorithm, s.stream(), log=TrainingLog(),
+                    extensions=[monitor, Norms(), FinishAfter(after_n_epochs=1)])
+    loop.run()
+    assert len(norms) == 3
+    # Blocks' aggregation.mean: the mean of the batches' values (not weighted by their sizes)
+    assert loop.log[3]["train_total_gradient_norm"] == pytest.approx(sum(norms) / 3)

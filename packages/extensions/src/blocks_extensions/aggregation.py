@@ -41,8 +41,11 @@ from typing import Any, Sequence
 import numpy
 import torch
 
+from blocks.graph import Variable
+
 __all__ = [
     "COMPACT_EVERY",
+    "AggregatedQuantity",
     "AggregationScheme",
     "Aggregator",
     "Concatenate",
@@ -631,6 +634,37 @@ def _with_scheme(variable: Any, scheme_class: type, name: str | None) -> Any:
     return copy
 
 
+class AggregatedQuantity:
+    """A quantity that is not a graph variable (``algorithm.total_gradient_norm``) with an aggregation scheme.
+
+    What :func:`mean` returns for such a quantity; monitoring extensions take it like a variable.
+
+    Parameters
+    ----------
+    quantity : object
+        Has a ``name`` (e.g. :class:`blocks.algorithms.AlgorithmQuantity`).
+    scheme : AggregationScheme
+        How its per-batch values combine.
+    name : str, optional
+        The record name (default: the quantity's).
+
+    Examples
+    --------
+    >>> from blocks.algorithms import AlgorithmQuantity
+    >>> norm = mean(AlgorithmQuantity("total_gradient_norm"))
+    >>> norm.name, type(norm.meta["aggregation_scheme"]).__name__
+    ('total_gradient_norm', 'Mean')
+    """
+
+    def __init__(self, quantity: Any, scheme: AggregationScheme, name: str | None = None) -> None:
+        self.quantity = quantity
+        self.name = name or quantity.name
+        self.meta = {"aggregation_scheme": scheme}
+
+    def __repr__(self) -> str:
+        return f"AggregatedQuantity({self.quantity!r}, {type(self.meta['aggregation_scheme']).__name__})"
+
+
 def mean(numerator: Any, denominator: Any = 1.0, name: str | None = None) -> Any:
     """``numerator / denominator`` aggregated as sum(numerators) / sum(denominators).
 
@@ -645,6 +679,9 @@ def mean(numerator: Any, denominator: Any = 1.0, name: str | None = None) -> Any
     >>> mean(errors, 10).name
     'errors'
     """
+    if not isinstance(numerator, (Variable, torch.Tensor)) and getattr(numerator, "name", None):
+        # a quantity the algorithm computes (Blocks: ``mean(algorithm.total_gradient_norm)``)
+        return AggregatedQuantity(numerator, Mean(numerator, denominator), name)
     variable = numerator / denominator
     variable.name = name or getattr(numerator, "name", None)  # Blocks: the numerator's name
     variable.meta["aggregation_scheme"] = Mean(numerator, denominator)

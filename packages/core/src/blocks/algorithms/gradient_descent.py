@@ -14,7 +14,8 @@ from torch import Tensor
 
 from blocks.algorithms.base import TrainingAlgorithm
 from blocks.algorithms.step_rules import Scale, StepRule
-from blocks.graph import ComputationGraph, Variable
+from blocks.algorithms.updates import check_updates
+from blocks.graph import ComputationGraph, Variable, as_variable, call
 from blocks.graph.rewrites import resolve_rewrites
 from blocks.numerics import nonfinite_names
 
@@ -70,6 +71,57 @@ def _global_norm(tensors: Sequence[Tensor]) -> Tensor:
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(list(tensors))))
 
 
+_ORDER = ("gradients must be given in a fixed order to tell the parameters' order: pass an OrderedDict or a list "
+          "of (parameter, gradient) pairs, not a dict")
+
+
+def _key_tensor(key: Any) -> Any:
+    return key.tensor if isinstance(key, Variable) and key.tensor is not None else key
+
+
+def _gradient_of(gradients: Any, parameter: Tensor) -> Variable:
+    pairs = gradients.items() if isinstance(gradients, Mapping) else gradients
+    for key, value in pairs:
+        if _key_tensor(key) is parameter:
+            return as_variable(value)
+    raise KeyError(parameter)  # pragma: no cover - the parameters come from the keys
+
+
+def _paired_gradient(parameter: Tensor, gradient: Tensor) -> Tensor:
+    """``sum(parameter * gradient)`` with the gradient held constant: its gradient wrt ``parameter`` is ``gradient``."""
+    if gradient.shape != parameter.shape:
+        raise ValueError(f"a given gradient has shape {tuple(gradient.shape)}, its parameter {tuple(parameter.shape)}")
+    return (parameter * gradient.detach().to(parameter.dtype)).sum()
+
+
+def _cost_of_gradients(gradients: Any, parameters: Any, cost: Any) -> tuple[Variable, list[Tensor]]:
+    """Blocks' ``gradients=``: the parameters (Blocks' ordering rules) and a cost whose gradients are the given ones."""
+    ordered = not isinstance(gradients, Mapping) or isinstance(gradients, OrderedDict)
+    pairs = list(gradients.items()) if isinstance(gradients, Mapping) else [tuple(pair) for pair in gradients]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ValueError("gradients must be (parameter, gradient expression) pairs")
+    keys = [_key_tensor(key) for key, _ in pairs]
+    if not all(isinstance(key, Tensor) and key.requires_grad for key in keys):
+        raise ValueError("the keys of gradients must be the parameters (tensors that require grad)")
+    if cost is not None:
+        logger.warning("GradientDescent: gradients are given, so the cost is not used")
+    if parameters is None or isinstance(parameters, Mapping):
+        if not ordered:
+            raise ValueError(_ORDER)
+    elif {id(p) for p in parameters} != {id(k) for k in keys}:
+        logger.warning("GradientDescent: the parameters differ from the keys of gradients; training the keys")
+        if not ordered:
+            raise ValueError(_ORDER)
+    else:
+        keys = list(parameters)
+    values = {id(key): as_variable(value) for key, (_, value) in zip([_key_tensor(k) for k, _ in pairs], pairs)}
+    terms = [call(_paired_gradient, as_variable(key), values[id(key)]) for key in keys]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total, keys
+
+
 class GradientDescent(TrainingAlgorithm):
     """Gradient descent with a step rule (Blocks' ``GradientDescent``).
 
@@ -80,9 +132,10 @@ class GradientDescent(TrainingAlgorithm):
 
     Parameters
     ----------
-    cost : Variable
+    cost : Variable, optional
         A scalar symbolic variable of the annotated graph. Its symbolic inputs
-        are fed from the batch sources of the same name.
+        are fed from the batch sources of the same name. Needed unless
+        ``gradients`` are given.
     parameters : sequence of torch.nn.Parameter or mapping, optional
         What to train; default ``ComputationGraph([cost]).parameters``. A
         mapping ``name -> parameter`` names them; otherwise brick parameters
@@ -142,6 +195,18 @@ class GradientDescent(TrainingAlgorithm):
         in force is part of :meth:`state_dict`, so checkpoints record it;
         resuming under another set warns (training continues, but not
         bit-for-bit as the original run would have).
+    gradients : OrderedDict or list of (parameter, Variable) pairs, optional
+        Blocks' given gradients: an expression per parameter used as its
+        gradient (computed in the forward pass, held constant) instead of
+        differentiating a cost. The parameters are the keys, in order (a plain
+        ``dict`` is refused unless ``parameters`` lists the same ones); a
+        gradient must have its parameter's shape. :attr:`cost` is then
+        ``sum(parameter * gradient)`` with the gradients constant, whose
+        gradients they are.
+    updates : list of (tensor, value) pairs or OrderedDict, optional
+        Blocks' extra updates: tensors assigned the value of a graph variable
+        after every step (values computed in the forward pass, before the
+        step); :meth:`add_updates` adds more.
 
     Attributes
     ----------
@@ -190,7 +255,7 @@ class GradientDescent(TrainingAlgorithm):
 
     def __init__(
         self,
-        cost: Variable,
+        cost: Variable | None = None,
         parameters: Sequence[Tensor] | Mapping[str, Tensor] | None = None,
         step_rule: StepRule | None = None,
         on_unused_sources: str = "raise",
@@ -201,6 +266,9 @@ class GradientDescent(TrainingAlgorithm):
         reduction: str = "mean",
         mean_over: Callable[[Mapping[str, Any]], Any] | None = None,
         rewrites: Any = None,
+        *,
+        gradients: Mapping[Tensor, Any] | Sequence[tuple[Tensor, Any]] | None = None,
+        updates: Sequence[tuple[Tensor, Any]] | Mapping[Tensor, Any] | None = None,
     ) -> None:
         if reduction not in ("mean", "sum"):
             raise ValueError(f"reduction must be 'mean' or 'sum' (how the cost reduces over the examples of a "
@@ -211,6 +279,10 @@ class GradientDescent(TrainingAlgorithm):
             raise ValueError("mean_over says what a mean cost averages over; it means nothing with reduction='sum'")
         if on_unused_sources not in _ON_UNUSED_SOURCES:
             raise ValueError(f"on_unused_sources must be one of {_ON_UNUSED_SOURCES}, got {on_unused_sources!r}")
+        if gradients is not None:
+            cost, parameters = _cost_of_gradients(gradients, parameters, cost)
+        elif cost is None:
+            raise ValueError("GradientDescent has no cost (and no gradients) to train from: pass cost=...")
         if not isinstance(cost, Variable):
             raise ValueError(
                 f"cost must be a symbolic Variable of the annotated graph (built from blocks.graph inputs), "
@@ -258,6 +330,9 @@ class GradientDescent(TrainingAlgorithm):
                 raise ValueError(f"parameter {name!r} must be a tensor that requires grad (an nn.Parameter)")
         self.parameter_dict = named
         self.parameters: list[Tensor] = list(named.values())
+        self.gradient_expressions = None if gradients is None else OrderedDict(
+            (parameter, _gradient_of(gradients, parameter)) for parameter in self.parameters)
+        self._extra_updates = check_updates(updates)
         self.total_gradient_norm = AlgorithmQuantity("total_gradient_norm")
         self.total_step_norm = AlgorithmQuantity("total_step_norm")
         self._monitored: list[Variable] = []
@@ -314,6 +389,31 @@ class GradientDescent(TrainingAlgorithm):
             logger.debug("add_monitored after initialize(): compiling the forward function again")
             self._compile()
 
+    @property
+    def updates(self) -> list[tuple[Tensor, Variable]]:
+        """What is assigned after every step: the graph's updates (batch normalization) and the given ones."""
+        return list(self.graph.updates) + list(self._extra_updates)
+
+    def add_updates(self, updates: Sequence[tuple[Tensor, Any]] | Mapping[Tensor, Any]) -> None:
+        """Also assign these ``(tensor, value)`` pairs after every step (Blocks' ``add_updates``).
+
+        Values are computed in the training forward pass, before the step.
+        """
+        if not isinstance(updates, (list, tuple, OrderedDict)):
+            raise ValueError(f"updates must be a list of (tensor, value) pairs or an OrderedDict, got "
+                             f"{type(updates).__name__}")
+        self._extra_updates.extend(check_updates(updates))
+        if self.initialized:
+            self._compile()
+
+    @property
+    def inputs(self) -> list[Variable]:
+        """The symbolic inputs the training step reads (the batch must have these sources)."""
+        return ComputationGraph(self._outputs()).inputs
+
+    def _outputs(self) -> list[Variable]:
+        return [self.cost, *self._monitored, *(value for _, value in self.updates)]
+
     def initialize(self) -> None:
         """Choose the backend, compile the forward function and create the step rule's buffers."""
         from blocks.backends import Backend, get_backend
@@ -334,9 +434,9 @@ class GradientDescent(TrainingAlgorithm):
 
     def _compile(self) -> None:
         self._share = None
-        graph = ComputationGraph([self.cost, *self._monitored])
-        self._updates = list(self.graph.updates)
-        outputs = [self.cost, *self._monitored, *(value for _, value in self._updates)]
+        self._updates = self.updates
+        outputs = self._outputs()
+        graph = ComputationGraph(outputs)
         self.rewrites = resolve_rewrites(self._rewrites_request)
         self._function = graph.compile(outputs, use_torch_compile=self.use_torch_compile, rewrites=self.rewrites)
         backend = self.backend

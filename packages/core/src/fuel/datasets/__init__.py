@@ -38,8 +38,10 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'fuel.datasets' has no attribute {name!r}")
+    if module is None:  # Fuel's named datasets (MNIST, ...) come from the packages that provide them
+        from fuel.datasets.provided import provided_dataset
+
+        return provided_dataset(name)
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
