@@ -152,3 +152,12 @@ def test_two_finish_after_record_their_own_limits():
     loop.run()
     assert loop.status["_finish_after"] == {"FinishAfter": {"after_n_batches": 3},
                                             "FinishAfter#2": {"after_n_epochs": 5}}
+
+
+def test_checkpoint_takes_blocks_options(tmp_path):
+    from blocks.extensions import Checkpoint
+
+    assert not Checkpoint(tmp_path / "a.tar", save_separately=["model", "log"], use_cpickle=True).parameters_only
+    assert Checkpoint(tmp_path / "b.tar", save_main_loop=False).parameters_only
+    with pytest.raises(ValueError, match="holds the log and the model"):
+        Checkpoint(tmp_path / "c.tar", save_separately=["algorithm"])

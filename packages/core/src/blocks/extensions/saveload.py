@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import string
-from typing import Any
+from typing import Any, Sequence
 
 from blocks.extensions.base import CallbackName, SimpleExtension
 
@@ -50,6 +50,24 @@ def _template_fields(path: str) -> set[str]:
     return fields
 
 
+_SAVED_ANYWAY = ("log", "model")
+
+
+def _blocks_options(parameters_only: bool, save_separately: Any, save_main_loop: bool, use_cpickle: bool) -> bool:
+    """``parameters_only`` after Blocks' ``save_separately``/``save_main_loop``/``use_cpickle`` (checked)."""
+    if save_separately is not None:
+        names = [save_separately] if isinstance(save_separately, str) else list(save_separately)
+        other = [name for name in names if name not in _SAVED_ANYWAY]
+        if other:
+            raise ValueError(f"Checkpoint(save_separately={names!r}): a checkpoint holds the log and the model; "
+                             f"{other} cannot be saved (the main loop is never pickled)")
+    if not isinstance(use_cpickle, bool):
+        raise ValueError(f"use_cpickle must be a bool, got {use_cpickle!r}")
+    if not save_main_loop:
+        return True
+    return parameters_only
+
+
 class Checkpoint(SimpleExtension):
     """Save the main loop (or only the model's parameters) on triggers, keeping a bounded set of files.
 
@@ -62,6 +80,12 @@ class Checkpoint(SimpleExtension):
         directories are created.
     parameters_only : bool
         Save only the model's persistent tensors (no optimizer, loop or random state).
+    save_separately, save_main_loop, use_cpickle
+        Blocks' options, accepted so its scripts run: every checkpoint holds
+        the log and the model, so ``save_separately`` may only name
+        ``"log"`` and ``"model"``; ``save_main_loop=False`` means
+        ``parameters_only=True``; ``use_cpickle`` chose Blocks' pickler, and
+        nothing is pickled here.
     keep_last : int, optional
         Keep this many of the most recent checkpoints in full (default: all).
         Needs a templated ``path``.
@@ -126,8 +150,12 @@ class Checkpoint(SimpleExtension):
         nonfinite_path: str | None = None,
         save_nonfinite: bool = True,
         name: str | None = None,
+        save_separately: Sequence[str] | None = None,
+        save_main_loop: bool = True,
+        use_cpickle: bool = False,
         **triggers: Any,
     ) -> None:
+        parameters_only = _blocks_options(parameters_only, save_separately, save_main_loop, use_cpickle)
         triggers.setdefault("after_training", True)
         triggers.setdefault("on_interrupt", True)
         super().__init__(name=name, **triggers)
