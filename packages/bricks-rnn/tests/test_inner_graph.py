@@ -443,3 +443,27 @@ def test_a_step_that_cannot_be_traced_is_reported_and_the_recurrence_still_runs(
         expected = torch.tanh(expected + values[t])
         total = total + expected.sum()
     torch.testing.assert_close(cg.compile()({"inputs": values})[0], total)
+
+
+def test_a_step_reading_an_outer_variable_is_not_traced_and_still_runs(caplog):
+    """The step closes over a symbolic variable of the outer graph: no inner graph, the recurrence works."""
+    from blocks_rnn import BaseRecurrent, recurrent
+
+    outer = matrix("bias")
+
+    class Closure(BaseRecurrent):
+        @recurrent(sequences=["inputs"], states=["states"], outputs=["states"], contexts=[])
+        def apply(self, inputs, states):
+            return torch.tanh(states + inputs + self.bias)
+
+        def get_dim(self, name):
+            return D if name in ("inputs", "states") else super().get_dim(name)
+
+    brick = Closure(name="closure")
+    brick.bias = torch.zeros(B, D, dtype=DT)  # eagerly a tensor; while tracing, the outer variable
+    real_bias = brick.bias
+    brick.bias = outer
+    with caplog.at_level("WARNING", logger="blocks_rnn._inner"):
+        inner_call = brick.apply.application.inner_graph(brick, (tensor3("inputs"),), {})
+    brick.bias = real_bias
+    assert inner_call is None and any("from outside the step" in r.getMessage() for r in caplog.records)

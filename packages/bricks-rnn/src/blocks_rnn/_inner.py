@@ -108,7 +108,9 @@ def trace_step(app: Application, brick: Brick, args: tuple, kwargs: dict[str, An
         step = copy.copy(app)
         step.opaque = False
         outputs = BoundApplication(step, brick)(iterate=False, as_list=True, **placeholders)
-        return InnerGraph(list(placeholders.values()), list(outputs), _runner(app, brick))
+        inner = InnerGraph(list(placeholders.values()), list(outputs), _runner(app, brick))
+        inner.tensors  # noqa: B018 -- builds (and checks) the step's graph now, inside this try
+        return inner
     except Exception as error:  # any user step: the recurrence still runs, only its step is not visible
         key = (type(brick), app.name)
         if key not in _WARNED:
