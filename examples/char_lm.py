@@ -15,8 +15,14 @@ character, ``exp`` of the mean cross-entropy (and bits per character).
 
     python examples/char_lm.py                      # CI size: seconds
     python examples/char_lm.py --compare            # the same model with and without dropout
-    python examples/char_lm.py --full --compare     # 500k characters, 512 units: perplexities side by side
+    python examples/char_lm.py --full --compare     # 200k characters, 512 units: perplexities side by side
     python examples/char_lm.py --full --compare --device cuda
+
+Measured with CPython 3.11's standard library (its text differs between Python versions): 256 units on 60k
+training characters for 25 epochs (``--chars 60000 --valid-chars 20000 --dim 256 --embed 32 --seq-length 100
+--batch-size 32 --epochs 25 --learning-rate 0.003 --compare``) reach a validation perplexity of 6.23 with dropout
+0.25 and 7.39 without (which overfits: training cross-entropy 0.97 nats against 1.23); on 200k characters for 10
+epochs, where the model does not overfit, 3.05 and 3.02.
 
 Needs blocks-bricks-rnn, blocks-extensions and blocks-step-rules.
 """
@@ -37,9 +43,9 @@ import numpy
 VOCABULARY = ["<other>", *sorted(set(string.printable) - set("\x0b\x0c\r"))]
 """Code 0 for any character outside printable ASCII, then the printable characters."""
 
-FULL = {"chars": 500_000, "valid_chars": 50_000, "dim": 512, "embed": 64, "seq_length": 100,
-        "batch_size": 32, "epochs": 10, "learning_rate": 0.002}
-"""What ``--full`` sets (options given explicitly win): about half an hour per model on two CPU cores."""
+FULL = {"chars": 200_000, "valid_chars": 50_000, "dim": 512, "embed": 64, "seq_length": 100,
+        "batch_size": 32, "epochs": 20, "learning_rate": 0.002}
+"""What ``--full`` sets (options given explicitly win): a model large for its data, where dropout matters."""
 
 
 def build_parser() -> argparse.ArgumentParser:

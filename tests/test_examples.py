@@ -227,7 +227,7 @@ def test_char_lm_with_variational_dropout():
 def test_char_lm_compare_and_full_settings():
     module = load("char_lm")
     args = module.parse_args(["--full", "--epochs", "2"])
-    assert (args.dim, args.chars, args.epochs) == (512, 500_000, 2)  # --full, except what is given
+    assert (args.dim, args.chars, args.epochs) == (512, 200_000, 2)  # --full, except what is given
     result, printed = run("char_lm", "--quiet", "--compare", "--chars", "2000", "--valid-chars", "800", "--epochs",
                           "1", "--dim", "8", "--embed", "4", "--seq-length", "20")
     assert "baseline_valid_perplexity" in result and "dropout 0.00" in printed
