@@ -131,7 +131,9 @@ class TorchLSTM(TorchRNN):
     Notes
     -----
     Parameters as ``torch.nn.LSTM`` (``weight_ih`` ``(4 * dim, input_dim)``, ``weight_hh``, ``bias_ih``,
-    ``bias_hh``) plus ``initial_state``/``initial_cells`` (``INITIAL_STATE``).
+    ``bias_hh``) plus ``initial_state``/``initial_cells`` (``INITIAL_STATE``). Its step is one fused cell: in
+    the inner graph (``cg.scan_variables``) the step's ``states``/``cells`` inputs and outputs are visible, the
+    gates are not (use :class:`LSTM` to monitor or transform them).
 
     Examples
     --------
