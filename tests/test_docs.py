@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from pathlib import Path
@@ -54,6 +55,11 @@ def _pages() -> list[Path]:
 
 @pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(DOCS)))
 def test_code_blocks_run(page, tmp_path, monkeypatch, plugin_host, register_plugin):
+    # the pages are read with the six packages installed: their registries, not the installed entry points
+    for module, distribution in (("blocks_rnn.plugin", "blocks-bricks-rnn"), ("fuel_datasets.plugin", "fuel-datasets"),
+                                 ("blocks_step_rules.plugin", "blocks-step-rules"),
+                                 ("blocks_extensions.plugin", "blocks-extensions")):
+        register_plugin(importlib.import_module(module), module, distribution=distribution)
     if _cuda() and "<!-- not-executed: needs a CUDA device -->" in page.read_text():
         import blocks_cuda.plugin
 

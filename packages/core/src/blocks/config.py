@@ -16,11 +16,46 @@ Examples
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
+from typing import Any
 
 from blocks.stability import parse_rewrites
 from fuel.config_parser import Configuration, ConfigurationError, _floatx
 
-__all__ = ["ConfigurationError", "config"]
+__all__ = ["ConfigurationError", "config", "step_rule_entry"]
+
+
+def step_rule_entry(value: Any) -> str | dict[str, Any]:
+    """The ``step_rule`` option: a registry name, or a mapping with ``name`` and the rule's arguments.
+
+    The environment variable holds a name or a YAML mapping
+    (``BLOCKS_STEP_RULE='{name: adam, learning_rate: 0.001}'``). The name is
+    looked up when a rule is built (:func:`blocks.algorithms.make_step_rule`).
+
+    Examples
+    --------
+    >>> step_rule_entry("adam")
+    'adam'
+    >>> step_rule_entry("{name: momentum, learning_rate: 0.01, momentum: 0.9}")
+    {'name': 'momentum', 'learning_rate': 0.01, 'momentum': 0.9}
+    """
+    if isinstance(value, str) and value.strip().startswith("{"):
+        import yaml
+
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError as err:
+            raise ConfigurationError(f"step_rule {value!r} is not a YAML mapping: {err}") from None
+    if isinstance(value, str) and re.fullmatch(r"[a-z][a-z0-9_]*", value.strip()):
+        return value.strip()
+    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value) and isinstance(value.get("name"), str) \
+            and re.fullmatch(r"[a-z][a-z0-9_]*", value["name"]):
+        return dict(value)
+    raise ConfigurationError(
+        f"step_rule must be a registry name (adam) or a mapping with a name and the rule's arguments "
+        f"({{name: adam, learning_rate: 0.001}}), got {value!r}"
+    )
 
 config = Configuration("blocks", "BLOCKS_CONFIG", "~/.blocksrc")
 config.add_option(
@@ -67,6 +102,13 @@ config.add_option(
 )
 config.add_option(
     "floatX", type=_floatx, default="float32", env_var="BLOCKS_FLOATX", doc="default float dtype of parameters and data"
+)
+config.add_option(
+    "step_rule",
+    type=step_rule_entry,
+    default="scale",
+    env_var="BLOCKS_STEP_RULE",
+    doc="GradientDescent's step rule when none is given: a registry name (adam) or {name: adam, learning_rate: 0.001}",
 )
 config.add_option(
     "device",

@@ -249,3 +249,74 @@ def test_a_converter_that_lets_a_decompression_error_through_gets_the_download_r
     err = capsys.readouterr().err
     assert f"an input file in {downloads} is damaged or truncated (EOFError" in err and "Traceback" not in err
     assert "inputs not verified when downloaded: a.gz" in err
+
+
+def _doc_example_download(subparser):
+    """The dataset-plugin example the docs showed: an option the command already has, a narrow signature."""
+    subparser.add_argument("--mirror", default="https://example.org/toy")
+    return lambda directory, mirror: [f"{mirror}/toy.npz -> {directory}"]
+
+
+def test_an_option_that_collides_with_the_commands_own_names_the_plugin(register_plugin, capsys):
+    """Before: argparse.ArgumentError (conflicting option string: --mirror) escaped as an internal error."""
+    register_plugin(toy_plugin(download=_doc_example_download), "toy_datasets", distribution="fuel-toy",
+                    version="0.3")
+    assert fuel_download.main(["toy"]) == 2
+    err = capsys.readouterr().err
+    assert "fuel-download: error: plugin fuel-toy 0.3: the download fill_subparser of dataset 'toy'" in err
+    assert "conflicting option string: --mirror" in err and "Traceback" not in err
+    assert "directory, clear, mirrors, verify, timeout, retries, progress" in err
+
+
+def _narrow_download(subparser):
+    subparser.add_argument("--flavour", default="plain")
+
+    def download(directory, flavour):
+        raise AssertionError("must not be called")
+
+    return download
+
+
+def test_a_function_that_cannot_take_the_keyword_arguments_names_the_plugin(register_plugin, capsys):
+    """Before: TypeError: unexpected keyword argument 'clear', printed as an internal error with a traceback."""
+    register_plugin(toy_plugin(download=_narrow_download), "toy_datasets", distribution="fuel-toy", version="0.3")
+    assert fuel_download.main(["toy", "-d", "somewhere"]) == 2
+    err = capsys.readouterr().err
+    assert "plugin fuel-toy 0.3: the download function of dataset 'toy'" in err
+    assert "unexpected keyword argument 'clear'" in err and "its own options: flavour" in err
+    assert "Traceback" not in err
+
+
+def test_a_type_error_inside_a_correct_function_is_still_a_bug_with_its_traceback(register_plugin, capsys):
+    def fill(subparser):
+        def download(**kwargs):
+            return len(None)
+
+        return download
+
+    register_plugin(toy_plugin(download=fill), "toy_datasets")
+    assert fuel_download.main(["toy", "-d", "somewhere"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_bad_add_argument_call_names_the_plugin(register_plugin, tmp_path, capsys):
+    def fill(subparser):
+        subparser.add_argument("--scale", type="float")  # a string where argparse wants a callable
+        return lambda **kwargs: ()
+
+    register_plugin(toy_plugin(convert=fill), "toy_datasets", distribution="fuel-toy", version="0.3")
+    assert fuel_convert.main(["toy", "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "plugin fuel-toy 0.3: the convert fill_subparser of dataset 'toy'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("module, kind", [(fuel_download, "DOWNLOAD_KEYWORDS"), (fuel_convert, "CONVERT_KEYWORDS")])
+def test_the_documented_keywords_are_what_the_command_passes(module, kind):
+    import argparse
+
+    from fuel.downloaders import commands
+
+    parser = argparse.ArgumentParser()
+    module._add_common(parser, True)
+    dests = {action.dest for action in parser._actions} - {"help", "checksum"}  # --checksum: fuel-convert's own
+    assert dests == set(getattr(commands, kind))

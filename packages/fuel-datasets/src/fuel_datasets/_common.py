@@ -1,36 +1,16 @@
-"""What the dataset modules share: download/convert plumbing and the data-path dataset base."""
+"""What the dataset modules share beyond :mod:`fuel.downloaders` (``files_downloader``, ``urls_under``)."""
 
 from __future__ import annotations
 
 import os
 from typing import Any, Callable, Iterable, Sequence
 
-from fuel.downloaders import FileSpec, default_downloader
+from fuel.downloaders import FileSpec, default_downloader, files_downloader, urls_under
 
 __all__ = ["files_downloader", "fuel_fill_subparser", "output_path", "urls"]
 
-
-def urls(filename: str, *bases: str) -> tuple[str, ...]:
-    """The URLs of ``filename`` under several base URLs, in order.
-
-    Examples
-    --------
-    >>> urls("a.gz", "https://x.org/d/", "http://y.org/d")
-    ('https://x.org/d/a.gz', 'http://y.org/d/a.gz')
-    """
-    return tuple(base.rstrip("/") + "/" + filename for base in bases)
-
-
-def files_downloader(files: Callable[[], Sequence[FileSpec]]) -> Callable[[Any], Callable[..., Any]]:
-    """A Fuel ``fill_subparser`` for a dataset whose files are ``files()`` (looked up when it runs)."""
-
-    def download(**kwargs: Any) -> list[str]:
-        return default_downloader(files=files(), **kwargs)
-
-    def fill_subparser(subparser: Any) -> Callable[..., Any]:
-        return download
-
-    return fill_subparser
+urls = urls_under
+"""Kept for code that imported it from here: :func:`fuel.downloaders.urls_under`."""
 
 
 def fuel_fill_subparser(fuel_urls: Sequence[str], filenames: Sequence[str]) -> Callable[[Any], Callable[..., Any]]:

@@ -16,9 +16,9 @@ from typing import Any, Callable
 import numpy
 
 from fuel.converters import check_exists, fill_hdf5_file, output_hdf5, set_axis_labels
-from fuel.downloaders import FileSpec, register_known_files
-from fuel_datasets._common import files_downloader, fuel_fill_subparser
-from fuel_datasets._dataset import DataPathDataset
+from fuel.datasets.data_path import DataPathDataset
+from fuel.downloaders import FileSpec, files_downloader, register_known_files
+from fuel_datasets._common import fuel_fill_subparser
 
 __all__ = [
     "COLUMNS",

@@ -16,8 +16,8 @@ from typing import Any, Callable
 import numpy
 
 from fuel.converters import MissingInputFiles, fill_hdf5_file, output_hdf5, set_axis_labels
+from fuel.datasets.data_path import DataPathDataset
 from fuel.downloaders import FileSpec, default_downloader, register_known_files
-from fuel_datasets._dataset import DataPathDataset
 
 __all__ = ["FILES", "CalTech101Silhouettes", "convert_silhouettes", "fill_convert_subparser",
            "fill_download_subparser", "fill_subparser", "silhouettes_downloader"]

@@ -21,9 +21,9 @@ import numpy
 
 from fuel.converters import check_exists, output_hdf5, set_axis_labels
 from fuel.converters.base import create_split_array
-from fuel.downloaders import FileSpec, register_known_files
-from fuel_datasets._common import files_downloader, fuel_fill_subparser
-from fuel_datasets._dataset import DataPathDataset
+from fuel.datasets.data_path import DataPathDataset
+from fuel.downloaders import FileSpec, files_downloader, register_known_files
+from fuel_datasets._common import fuel_fill_subparser
 
 __all__ = [
     "FILES",

@@ -16,9 +16,8 @@ import numpy
 
 from fuel.converters import check_exists, fill_hdf5_file, output_hdf5, set_axis_labels
 from fuel.converters.inputs import reading_input
-from fuel.downloaders import FileSpec
-from fuel_datasets._common import files_downloader
-from fuel_datasets._dataset import DataPathDataset
+from fuel.datasets.data_path import DataPathDataset
+from fuel.downloaders import FileSpec, files_downloader
 
 __all__ = ["ARCHIVE", "CIFAR10", "FILES", "convert_cifar10", "fill_convert_subparser", "fill_download_subparser",
            "read_binary_batches"]

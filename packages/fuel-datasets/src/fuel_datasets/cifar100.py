@@ -12,9 +12,8 @@ import os
 from typing import Any, Callable
 
 from fuel.converters import check_exists, fill_hdf5_file, output_hdf5, set_axis_labels
-from fuel.downloaders import FileSpec
-from fuel_datasets._common import files_downloader
-from fuel_datasets._dataset import DataPathDataset
+from fuel.datasets.data_path import DataPathDataset
+from fuel.downloaders import FileSpec, files_downloader
 from fuel_datasets.cifar10 import read_binary_batches
 
 __all__ = ["ARCHIVE", "CIFAR100", "FILES", "convert_cifar100", "fill_convert_subparser", "fill_download_subparser"]

@@ -21,9 +21,9 @@ import numpy
 
 from fuel.converters import check_exists, fill_hdf5_file, output_hdf5, set_axis_labels
 from fuel.converters.inputs import reading_input
+from fuel.datasets.data_path import DataPathDataset
 from fuel.downloaders import ChecksumError, FileSpec, verify_file
 from fuel.downloaders import manifest as download_record
-from fuel_datasets._dataset import DataPathDataset
 
 __all__ = ["DIGITS_FILE", "Digits", "convert_digits", "download_digits", "fill_convert_subparser",
            "fill_download_subparser", "sklearn_digits_path"]

@@ -22,9 +22,8 @@ import numpy
 
 from fuel.converters import check_exists, output_hdf5, set_axis_labels
 from fuel.converters.base import create_split_array
-from fuel.downloaders import FileSpec
-from fuel_datasets._common import files_downloader
-from fuel_datasets._dataset import DataPathDataset
+from fuel.datasets.data_path import DataPathDataset
+from fuel.downloaders import FileSpec, files_downloader
 from fuel_datasets._images import VlenAppender, decode_image
 
 __all__ = ["ARCHIVE", "FILES", "DogsVsCats", "convert_dogs_vs_cats", "fill_convert_subparser",

@@ -14,8 +14,8 @@ import os
 from typing import Any, Callable
 
 from fuel.converters import check_exists
+from fuel.datasets.data_path import DataPathDataset
 from fuel.downloaders import FileSpec, manual_downloader
-from fuel_datasets._dataset import DataPathDataset
 from fuel_datasets._imagenet import convert_imagenet, manual_instructions
 
 __all__ = ["FILES", "ILSVRC2010", "convert_ilsvrc2010", "fill_convert_subparser", "fill_download_subparser"]

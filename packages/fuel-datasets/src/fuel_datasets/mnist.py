@@ -18,9 +18,9 @@ import numpy
 
 from fuel.converters import check_exists, fill_hdf5_file, output_hdf5, set_axis_labels
 from fuel.converters.inputs import reading_input
-from fuel.downloaders import FileSpec, register_known_files
-from fuel_datasets._common import files_downloader, fuel_fill_subparser, urls
-from fuel_datasets._dataset import DataPathDataset
+from fuel.datasets.data_path import DataPathDataset
+from fuel.downloaders import FileSpec, files_downloader, register_known_files, urls_under
+from fuel_datasets._common import fuel_fill_subparser
 
 __all__ = ["FILES", "MNIST", "convert_mnist", "fill_convert_subparser", "fill_download_subparser", "fill_subparser",
            "read_mnist_images", "read_mnist_labels"]
@@ -33,13 +33,13 @@ TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
 TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
 
 FILES: dict[str, FileSpec] = {
-    TRAIN_IMAGES: FileSpec(TRAIN_IMAGES, urls(TRAIN_IMAGES, *_BASES),
+    TRAIN_IMAGES: FileSpec(TRAIN_IMAGES, urls_under(TRAIN_IMAGES, *_BASES),
                            "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9912422),
-    TRAIN_LABELS: FileSpec(TRAIN_LABELS, urls(TRAIN_LABELS, *_BASES),
+    TRAIN_LABELS: FileSpec(TRAIN_LABELS, urls_under(TRAIN_LABELS, *_BASES),
                            "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28881),
-    TEST_IMAGES: FileSpec(TEST_IMAGES, urls(TEST_IMAGES, *_BASES),
+    TEST_IMAGES: FileSpec(TEST_IMAGES, urls_under(TEST_IMAGES, *_BASES),
                           "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1648877),
-    TEST_LABELS: FileSpec(TEST_LABELS, urls(TEST_LABELS, *_BASES),
+    TEST_LABELS: FileSpec(TEST_LABELS, urls_under(TEST_LABELS, *_BASES),
                           "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4542),
 }
 """The files, with their published sha256 and sizes (from TensorFlow Datasets' checksum list)."""

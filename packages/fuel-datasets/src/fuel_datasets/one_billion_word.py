@@ -19,8 +19,7 @@ from typing import Any, Callable, Iterable, Mapping
 from fuel.converters import check_exists
 from fuel.data_path import find_in_data_path
 from fuel.datasets import TextFile
-from fuel.downloaders import FileSpec
-from fuel_datasets._common import files_downloader
+from fuel.downloaders import FileSpec, files_downloader
 
 __all__ = ["ARCHIVE", "FILES", "OneBillionWord", "convert_one_billion_word", "fill_convert_subparser",
            "fill_download_subparser", "partition_path"]

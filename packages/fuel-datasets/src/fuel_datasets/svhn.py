@@ -27,8 +27,8 @@ import numpy
 
 from fuel.converters import MissingInputFiles, fill_hdf5_file, output_hdf5, set_axis_labels, write_vlen_source
 from fuel.converters.base import create_split_array
+from fuel.datasets.data_path import DataPathDataset
 from fuel.downloaders import FileSpec, default_downloader, register_known_files
-from fuel_datasets._dataset import DataPathDataset
 
 __all__ = ["FILES", "SPLITS", "SVHN", "convert_svhn", "fill_convert_subparser", "fill_download_subparser",
            "fill_subparser", "read_digit_struct", "svhn_downloader"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from blocks.algorithms.base import TrainingAlgorithm
 from blocks.algorithms.gradient_descent import AlgorithmQuantity, GradientDescent
-from blocks.algorithms.step_rules import CompositeRule, Scale, StepRule
+from blocks.algorithms.step_rules import CompositeRule, Scale, StepRule, make_step_rule
 from blocks.algorithms.torch_optim import TorchOptim
 from blocks.algorithms.updates import UpdatesAlgorithm
 
@@ -25,6 +25,7 @@ __all__ = [
     "TorchOptim",
     "TrainingAlgorithm",
     "UpdatesAlgorithm",
+    "make_step_rule",
 ]
 
 

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from blocks.algorithms.base import TrainingAlgorithm
-from blocks.algorithms.step_rules import Scale, StepRule
+from blocks.algorithms.step_rules import StepRule, make_step_rule
 from blocks.algorithms.updates import check_updates
 from blocks.graph import ComputationGraph, Variable, as_variable, call
 from blocks.graph.rewrites import resolve_rewrites
@@ -141,8 +141,14 @@ class GradientDescent(TrainingAlgorithm):
         mapping ``name -> parameter`` names them; otherwise brick parameters
         get their hierarchical name (``/mlp/linear_0.W``) and others
         ``parameter_<index>``. The names key the step rule's buffers.
-    step_rule : StepRule, optional
-        Default :class:`~blocks.algorithms.Scale` (plain SGD with rate 1).
+    step_rule : StepRule, str or mapping, optional
+        The rule, or its registry name (``"adam"``; ``blocks plugins`` lists
+        them) built with ``**step_rule_options``, or a configuration entry
+        ``{"name": "adam", "learning_rate": 0.001}``
+        (:func:`~blocks.algorithms.make_step_rule`). Default: the
+        ``step_rule`` option of ``blocks.config`` (``BLOCKS_STEP_RULE``,
+        ``~/.blocksrc``), itself ``"scale"``: :class:`~blocks.algorithms.Scale`
+        (plain SGD with rate 1).
     on_unused_sources : {"raise", "warn", "ignore"}
         What to do with batch sources the graph does not read. Missing
         sources always raise a ``ValueError`` naming them.
@@ -269,6 +275,7 @@ class GradientDescent(TrainingAlgorithm):
         *,
         gradients: Mapping[Tensor, Any] | Sequence[tuple[Tensor, Any]] | None = None,
         updates: Sequence[tuple[Tensor, Any]] | Mapping[Tensor, Any] | None = None,
+        **step_rule_options: Any,
     ) -> None:
         if reduction not in ("mean", "sum"):
             raise ValueError(f"reduction must be 'mean' or 'sum' (how the cost reduces over the examples of a "
@@ -288,10 +295,17 @@ class GradientDescent(TrainingAlgorithm):
                 f"cost must be a symbolic Variable of the annotated graph (built from blocks.graph inputs), "
                 f"got {type(cost).__name__}"
             )
-        if step_rule is None:
-            step_rule = Scale()
-        if not isinstance(step_rule, StepRule):
-            raise ValueError(f"step_rule must be a blocks.algorithms.StepRule, got {type(step_rule).__name__}")
+        if step_rule is not None and not isinstance(step_rule, (StepRule, str, Mapping)):
+            raise ValueError(
+                f"step_rule must be a blocks.algorithms.StepRule, a registry name such as 'adam', or an entry "
+                f"{{'name': 'adam', ...}}, got {type(step_rule).__name__}"
+            )
+        if step_rule_options and isinstance(step_rule, StepRule):
+            raise ValueError(
+                f"GradientDescent got unknown arguments {', '.join(sorted(step_rule_options))}: arguments of the "
+                "step rule go with a rule given by name (step_rule='adam', learning_rate=0.001)"
+            )
+        step_rule = make_step_rule(step_rule, **step_rule_options)
         self.cost = cost
         self.step_rule = step_rule
         self.on_unused_sources = on_unused_sources

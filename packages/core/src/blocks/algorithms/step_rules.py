@@ -35,7 +35,7 @@ from torch import Tensor
 
 from blocks.roles import ALGORITHM_BUFFER, ALGORITHM_HYPERPARAMETER, add_role
 
-__all__ = ["CompositeRule", "Scale", "StepRule"]
+__all__ = ["CompositeRule", "Scale", "StepRule", "make_step_rule"]
 
 
 def _check_parameters(parameters: Mapping[str, Tensor], owner: str) -> "OrderedDict[str, Tensor]":
@@ -406,3 +406,93 @@ class CompositeRule(StepRule):
         super().load_state_dict({key: value for key, value in state.items() if key != "components"})
         for component, component_state in zip(self.components, components):
             component.load_state_dict(component_state)
+
+
+def make_step_rule(spec: Any = None, **options: Any) -> StepRule:
+    """A step rule from a rule, a class, a registry name or a configuration entry.
+
+    Parameters
+    ----------
+    spec : StepRule, type, str, mapping or None
+        A :class:`StepRule` (returned as is; no ``options``), a subclass of it,
+        the name a plugin registered it under (``"adam"``, ``"momentum"``; see
+        ``blocks plugins``), or a mapping as a configuration file holds it,
+        ``{"name": "adam", "learning_rate": 0.001}``. ``None`` is the
+        ``step_rule`` option of :data:`blocks.config.config` (``~/.blocksrc``,
+        ``BLOCKS_STEP_RULE``; default ``"scale"``).
+    **options
+        Keyword arguments of the rule's constructor (``learning_rate=0.01``).
+
+    Returns
+    -------
+    StepRule
+
+    Raises
+    ------
+    ValueError
+        An unknown name (listing the registered ones), an argument the rule
+        does not take (listing those it takes), or options given with a rule
+        that is already built.
+
+    Examples
+    --------
+    >>> make_step_rule("scale", learning_rate=0.1).learning_rate.item()
+    0.1
+    >>> make_step_rule({"name": "scale", "learning_rate": 0.5}).learning_rate.item()
+    0.5
+    >>> make_step_rule("scale", lr=0.1)
+    Traceback (most recent call last):
+    ...
+    ValueError: step rule 'scale' (blocks.algorithms.step_rules:Scale) takes no argument 'lr'; it takes learning_rate
+    """
+    if spec is None:
+        from blocks.config import config
+
+        spec = config.step_rule
+    if isinstance(spec, StepRule):
+        if options:
+            raise ValueError(
+                f"the step rule is already built ({type(spec).__name__}): give its arguments to its constructor, "
+                f"or give the rule by name to pass {', '.join(sorted(options))}"
+            )
+        return spec
+    if isinstance(spec, Mapping):
+        spec = dict(spec)
+        name = spec.pop("name", None)
+        if not isinstance(name, str):
+            raise ValueError(
+                f"a step rule entry needs a 'name' (the registry name, e.g. 'adam'), got {spec!r} with name {name!r}"
+            )
+        both = sorted(set(spec) & set(options))
+        if both:
+            raise ValueError(f"step rule {name!r}: {', '.join(both)} given both in the entry and as arguments")
+        return make_step_rule(name, **spec, **options)
+    label = repr(spec)
+    if spec == "scale":  # core's, which no plugin can take over: no need to load the plugins
+        spec = Scale
+    elif isinstance(spec, str):
+        from blocks.plugins import resolve
+
+        spec = resolve("step_rules", spec)
+    if not (isinstance(spec, type) and issubclass(spec, StepRule)):
+        raise ValueError(f"step rule {label} is a {type(spec).__name__}, not a StepRule subclass")
+    _check_arguments(spec, label, options)
+    return spec(**options)
+
+
+def _check_arguments(rule: type, label: str, options: Mapping[str, Any]) -> None:
+    """Refuse keyword arguments the rule's constructor cannot take, listing those it takes."""
+    import inspect
+
+    signature = inspect.signature(rule)
+    try:
+        signature.bind(**options)
+    except TypeError as err:
+        taken = [name for name, p in signature.parameters.items()
+                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        unknown = [name for name in options if name not in signature.parameters]
+        what = f"takes no argument {unknown[0]!r}" if unknown else f"cannot be built with {dict(options)} ({err})"
+        reference = f"{rule.__module__}:{rule.__qualname__}"
+        raise ValueError(
+            f"step rule {label} ({reference}) {what}; it takes {', '.join(taken) or 'no arguments'}"
+        ) from None

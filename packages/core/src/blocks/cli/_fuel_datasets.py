@@ -105,15 +105,41 @@ class DatasetCommand:
             )
             self.add_common(sub, False)
             if entry.name == chosen:
-                fill_subparser = entry.load_metadata(self.kind)
-                func = fill_subparser(sub)
-                if not callable(func):
-                    raise ValueError(
-                        f"plugin {entry.plugin} {entry.version}: {self.kind} fill_subparser of {entry.name!r} "
-                        f"returned {func!r}; it must return the function to call"
-                    )
-                sub.set_defaults(func=func)
+                sub.set_defaults(func=self._fill(entry, sub))
         return parser
+
+    def _fill(self, entry: Any, sub: argparse.ArgumentParser) -> Callable[..., Any]:
+        """Let the dataset's ``fill_subparser`` add its options; return its function, checked before each call."""
+        own = {action.dest for action in sub._actions}
+        fill_subparser = entry.load_metadata(self.kind)
+        where = f"plugin {entry.plugin} {entry.version}".rstrip()
+        try:
+            func = fill_subparser(sub)
+        except (argparse.ArgumentError, TypeError, ValueError) as err:
+            raise ValueError(
+                f"{where}: the {self.kind} fill_subparser of dataset {entry.name!r} ({_reference(fill_subparser)}) "
+                f"failed: {err}. {self._contract()}"
+            ) from err
+        if not callable(func):
+            raise ValueError(
+                f"{where}: {self.kind} fill_subparser of {entry.name!r} returned {func!r}; it must return the "
+                "function to call"
+            )
+        added = sorted(action.dest for action in sub._actions if action.dest not in own)
+        return _checked_call(func, f"{where}: the {self.kind} function of dataset {entry.name!r}", added,
+                             self._contract())
+
+    def _contract(self) -> str:
+        """What the dataset's functions get from this command (for error messages)."""
+        from fuel.downloaders.commands import CONVERT_KEYWORDS, DOWNLOAD_KEYWORDS
+
+        keywords = DOWNLOAD_KEYWORDS if self.kind == "download" else CONVERT_KEYWORDS
+        return (
+            f"{self.prog}'s own options set the keyword arguments {', '.join(keywords)} of the dataset's function; "
+            "a fill_subparser adds only options of its own (under other names) and returns a function that accepts "
+            "those keyword arguments and the dest of each option it added (or **kwargs); see "
+            "fuel.downloaders.commands"
+        )
 
     def _named_dataset(self, argv: Sequence[str]) -> str | None:
         """The dataset named on the command line, found without validating it (``None`` if none)."""
@@ -213,6 +239,36 @@ def _extra_modules(kind: str) -> list[Any]:
             out.append(Entry(name, fill_subparser, module_name, "", {kind: fill_subparser,
                                                                    "description": f"(from {module_name})"}))
     return out
+
+
+def _reference(obj: Any) -> str:
+    module = getattr(obj, "__module__", None) or type(obj).__module__
+    return f"{module}:{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+
+
+def _checked_call(func: Callable[..., Any], what: str, added: Sequence[str], contract: str) -> Callable[..., Any]:
+    """``func``, refusing before it runs keyword arguments its signature cannot take (a message naming ``what``)."""
+    import functools
+    import inspect
+
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # a builtin or C function: nothing to check
+        return func
+
+    @functools.wraps(func)
+    def call(**kwargs: Any) -> Any:
+        try:
+            signature.bind(**kwargs)
+        except TypeError as err:
+            own = f" (its own options: {', '.join(added)})" if added else ""
+            raise ValueError(
+                f"{what} ({_reference(func)}) cannot take the keyword arguments it is called with ({err}): "
+                f"{', '.join(sorted(kwargs))}{own}. {contract}"
+            ) from err
+        return func(**kwargs)
+
+    return call
 
 
 def function_kwargs(args: argparse.Namespace, drop: Sequence[str] = ()) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from typing import Any
 from fuel.datasets.base import Dataset, IndexableDataset, IterableDataset
 
 __all__ = [
+    "DataPathDataset",
     "Dataset",
     "H5PYDataset",
     "IndexableDataset",
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "DataPathDataset": "fuel.datasets.data_path",
     "H5PYDataset": "fuel.datasets.hdf5",
     "PytablesDataset": "fuel.datasets.pytables",
     "TextFile": "fuel.datasets.text",

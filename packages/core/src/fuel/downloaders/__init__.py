@@ -7,7 +7,9 @@ downloaders set ``urls`` and ``filenames`` — which also still work (without
 checksums, unless a plugin registered the file: :func:`register_known_files`).
 Fuel's helpers ``download``, ``filename_from_url``, ``ensure_directory_exists``
 and ``NeedURLPrefix`` are here and in ``fuel.downloaders.base``
-(:mod:`fuel.downloaders.fuel_helpers`).
+(:mod:`fuel.downloaders.fuel_helpers`). What ``fuel-download`` and
+``fuel-convert`` pass to a dataset's functions is :mod:`fuel.downloaders.commands`
+(:data:`DOWNLOAD_KEYWORDS`, :data:`CONVERT_KEYWORDS`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from fuel.downloaders.base import (
     resolve_mirrors,
     verify_file,
 )
+from fuel.downloaders.commands import CONVERT_KEYWORDS, DOWNLOAD_KEYWORDS, files_downloader, urls_under
 from fuel.downloaders.fuel_helpers import (
     NeedURLPrefix,
     download,
@@ -38,6 +41,8 @@ from fuel.downloaders.known_files import known_file, register_known_files
 from fuel.downloaders.manifest import MANIFEST_NAME, verification_status
 
 __all__ = [
+    "CONVERT_KEYWORDS",
+    "DOWNLOAD_KEYWORDS",
     "MANIFEST_NAME",
     "ChecksumError",
     "DownloadError",
@@ -53,11 +58,13 @@ __all__ = [
     "ensure_directory_exists",
     "file_digest",
     "filename_from_url",
+    "files_downloader",
     "known_file",
     "manual_downloader",
     "mirror_url",
     "register_known_files",
     "resolve_mirrors",
+    "urls_under",
     "verification_status",
     "verify_file",
 ]

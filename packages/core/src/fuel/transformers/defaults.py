@@ -17,7 +17,7 @@ from fuel.transformers.base import SourcewiseTransformer
 from fuel.transformers.image import ImagesFromBytes
 from fuel.transformers.simple import Cast, ScaleAndShift
 
-__all__ = ["ToBytes", "rgb_images_from_encoded_bytes", "uint8_pixels_to_floatX"]
+__all__ = ["ToBytes", "pixels_to_floatX", "rgb_images_from_encoded_bytes", "uint8_pixels_to_floatX"]
 
 
 class ToBytes(SourcewiseTransformer):
@@ -49,6 +49,30 @@ def uint8_pixels_to_floatX(which_sources: Sequence[str]) -> tuple[tuple[Any, lis
     return (
         (ScaleAndShift, [1 / 255.0, 0], {"which_sources": which_sources}),
         (Cast, ["floatX"], {"which_sources": which_sources}),
+    )
+
+
+def pixels_to_floatX(
+    which_sources: Sequence[str], maximum: float = 255.0
+) -> tuple[tuple[Any, list[Any], dict[str, Any]], ...]:
+    """Scale pixels by ``1 / maximum`` and cast them to floatX (:func:`uint8_pixels_to_floatX` for any maximum).
+
+    Parameters
+    ----------
+    which_sources : sequence of str
+        The sources holding pixels.
+    maximum : float
+        The largest pixel value (255 for uint8 images, 1 for binary ones).
+
+    Examples
+    --------
+    >>> [(t.__name__, args) for t, args, _ in pixels_to_floatX(("features",), maximum=15.0)]
+    [('ScaleAndShift', [0.06666666666666667, 0.0]), ('Cast', ['floatX'])]
+    """
+    sources = tuple(which_sources)
+    return (
+        (ScaleAndShift, [1.0 / maximum, 0.0], {"which_sources": sources}),
+        (Cast, ["floatX"], {"which_sources": sources}),
     )
 
 
