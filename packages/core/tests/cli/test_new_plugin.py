@@ -15,7 +15,7 @@ def test_renders_complete_package(tmp_path, capsys, make_plugin_host):
     make_plugin_host()
     target = tmp_path / "out" / "blocks-demo"
     assert main(["new-plugin", "blocks-demo", "-o", str(target)]) == 0
-    assert f"created {target}" in capsys.readouterr().out
+    assert f"created {target} (command)" in capsys.readouterr().out
     files = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
     assert files == [
         "README.md",
@@ -24,7 +24,7 @@ def test_renders_complete_package(tmp_path, capsys, make_plugin_host):
         "src/blocks_demo/commands.py",
         "src/blocks_demo/plugin.py",
         "src/blocks_demo/py.typed",
-        "tests/test_plugin.py",
+        "tests/test_command.py",
     ]
     meta = tomllib.loads((target / "pyproject.toml").read_text())
     assert meta["project"]["name"] == "blocks-demo"
@@ -90,6 +90,7 @@ def test_variables():
     variables = template_variables("my-plugin", "does things")
     assert variables["module"] == "my_plugin"
     assert variables["command"] == "my-plugin"
+    assert (variables["short"], variables["camel"]) == ("my_plugin", "MyPlugin")
     assert variables["description"] == "does things"
 
 
@@ -100,3 +101,71 @@ def test_default_output_is_name_in_current_directory(tmp_path, monkeypatch, make
     assert "created blocks-here" in capsys.readouterr().out
     meta = tomllib.loads((tmp_path / "blocks-here" / "pyproject.toml").read_text())
     assert meta["project"]["description"] == "made here"
+
+
+ALL_KINDS = ["step-rule", "dataset", "extension", "brick", "backend", "command"]
+
+
+def test_every_kind_renders_into_one_package_that_registers_each(tmp_path, monkeypatch, register_plugin, plugin_host):
+    from blocks.cli.new_plugin import KINDS
+    from blocks.registry import KINDS as REGISTRIES
+
+    assert sorted(KINDS) == sorted(ALL_KINDS)
+    target = render_plugin("blocks-every", tmp_path / "blocks-every", kinds=ALL_KINDS)
+    for path in target.rglob("*"):
+        if path.is_file() and path.suffix in {".py", ".md", ".toml"}:
+            text = path.read_text()
+            assert "${" not in text and "$$" not in text, path
+            if path.suffix == ".py":
+                compile(text, str(path), "exec")
+    monkeypatch.syspath_prepend(str(target / "src"))
+    for name in [m for m in sys.modules if m.startswith("blocks_every")]:
+        monkeypatch.delitem(sys.modules, name)
+    import blocks_every
+    from blocks_every import plugin
+
+    register_plugin(plugin, distribution="blocks-every")
+    info = {p.name: p for p in plugin_host.plugins()}["blocks-every"]
+    # every registry a kind contributes to holds the plugin's name, and the hooks are those of plugin.py
+    assert {kind: names for kind, names in info.registered.items()} == {
+        kind: ["every"] for kind in ("bricks", "step_rules", "extensions", "datasets", "backends")
+    }
+    assert set(info.registered) < set(REGISTRIES)
+    assert sorted(info.hooks) == sorted(plugin.__all__)
+    assert "blocks_every.rules" not in sys.modules and "EveryRule" in blocks_every.__all__  # registered lazily
+    assert build_parser(plugin_host).parse_args(["every"]).func is not None
+    for name in [m for m in sys.modules if m.startswith("blocks_every")]:
+        monkeypatch.delitem(sys.modules, name)
+
+
+def test_rendered_code_is_ruff_clean(tmp_path):
+    ruff = pytest.importorskip("ruff")
+    import subprocess
+
+    target = render_plugin("blocks-every", tmp_path / "blocks-every", kinds=ALL_KINDS)
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=target,
+                            capture_output=True, text=True)
+    assert ruff and result.returncode == 0, result.stdout + result.stderr
+
+
+def test_kinds_from_the_command_line(tmp_path, capsys, make_plugin_host):
+    make_plugin_host()
+    target = tmp_path / "blocks-two"
+    assert main(["new-plugin", "blocks-two", "-o", str(target), "--kind", "dataset", "--kind", "step-rule"]) == 0
+    assert f"created {target} (dataset, step-rule)" in capsys.readouterr().out
+    assert sorted(p.name for p in (target / "tests").iterdir()) == ["test_dataset.py", "test_step_rule.py"]
+    with pytest.raises(SystemExit):
+        main(["new-plugin", "blocks-three", "-o", str(tmp_path / "three"), "--kind", "optimizer"])
+    assert "invalid choice: 'optimizer'" in capsys.readouterr().err
+    assert not (tmp_path / "three").exists()
+
+
+def test_unknown_kind_is_refused_by_the_function(tmp_path):
+    with pytest.raises(ValueError, match="unknown plugin kind.*optimizer.*kinds: command, step-rule"):
+        render_plugin("blocks-demo", tmp_path / "x", kinds=["optimizer"])
+    assert not (tmp_path / "x").exists()
+
+
+def test_name_whose_registry_part_starts_with_a_digit_is_refused():
+    with pytest.raises(ValueError, match="must start with a letter"):
+        template_variables("blocks-2d")

@@ -104,13 +104,30 @@ class Initializable(RNGMixin, Brick):
                 if self.biases_init:
                     child.biases_init = self.biases_init
 
-    def _require_init(self, *names: str) -> None:
+    def require_init(self, *names: str) -> None:
+        """Raise :class:`InitializationError` naming the brick unless the settings ``names`` are given.
+
+        Call it at the start of ``_initialize`` with the schemes it uses
+        (``self.require_init("weights_init", "biases_init")``): a brick built
+        without them then fails with a message saying what to pass, instead of
+        an ``AttributeError`` on ``None``.
+
+        Examples
+        --------
+        >>> from blocks.bricks import Linear
+        >>> Linear(2, 3, name="dense").require_init("weights_init")
+        Traceback (most recent call last):
+        ...
+        blocks.bricks.base.InitializationError: brick /dense (Linear) cannot be initialized: ...
+        """
         missing = [name for name in names if not getattr(self, name, None)]
         if missing:
             raise InitializationError(
                 f"brick {self.get_unique_path()} ({self.__class__.__name__}) cannot be initialized: missing "
                 f"setting(s) {', '.join(missing)}. Pass e.g. weights_init=IsotropicGaussian(0.01), "
                 f"biases_init=Constant(0) to it or to a parent, then call initialize() (or just apply it).")
+
+    _require_init = require_init  # its name before it was public
 
 
 class LinearLike(Initializable):

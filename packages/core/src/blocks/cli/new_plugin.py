@@ -1,11 +1,16 @@
-"""``blocks new-plugin NAME [-o DIR]``: render the third-party plugin template.
+"""``blocks new-plugin NAME [-o DIR] [--kind KIND ...]``: render the third-party plugin template.
 
 The template (``templates/blocks-plugin`` in the repository, shipped inside
 the wheel as ``blocks/cli/plugin_template``) is a src-layout package with a
-``blocks`` entry point, a hook module, a README and tests. Files ending in
-``.tmpl`` are rendered with :class:`string.Template` (``${dist_name}``,
-``${module}``, ...) and lose the suffix; a path segment ``__module__`` becomes
-the import package name.
+``blocks`` entry point, a hook module, the package's one table of exports
+(:mod:`fuel.utils.lazy`), a README and tests. Each kind of contribution
+(:data:`KINDS`: a command, a step rule, a dataset, an extension, a brick, a
+backend) adds its files from ``kinds/<kind>/files`` and its parts of the
+common files (``plugin.py.part``: hooks; ``exports.part``: rows of the table;
+``README.md.part``, ``layout.part``). Files ending in ``.tmpl`` and the parts
+are rendered with :class:`string.Template` (``${dist_name}``, ``${module}``,
+``${short}``, ``${camel}``, ...); a path segment ``__module__`` becomes the
+import package name.
 """
 
 from __future__ import annotations
@@ -18,11 +23,21 @@ import string
 import tempfile
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-__all__ = ["add_parser", "render_plugin", "run", "template_dir", "template_variables"]
+__all__ = ["KINDS", "add_parser", "render_plugin", "run", "template_dir", "template_variables"]
 
 _DIST_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+KINDS: dict[str, tuple[str, ...]] = {
+    "command": ("Any",),
+    "step-rule": ("Callable",),
+    "dataset": ("Callable",),
+    "extension": ("Callable",),
+    "brick": ("Callable",),
+    "backend": ("Callable",),
+}
+"""The kinds of contribution a rendered plugin can hold, with the ``typing`` names their hooks use."""
 
 
 def template_dir() -> Path:
@@ -54,9 +69,9 @@ def template_variables(name: str, description: str | None = None) -> dict[str, s
 
     Examples
     --------
-    >>> v = template_variables("blocks-hello")
-    >>> v["module"], v["command"]
-    ('blocks_hello', 'hello')
+    >>> v = template_variables("blocks-hello-world")
+    >>> v["module"], v["command"], v["short"], v["camel"]
+    ('blocks_hello_world', 'hello-world', 'hello_world', 'HelloWorld')
     """
     if not _DIST_NAME.match(name):
         raise ValueError(
@@ -76,17 +91,30 @@ def template_variables(name: str, description: str | None = None) -> dict[str, s
     core_version = f"{major}.{minor}" if major.isdigit() and minor.isdigit() else "0.1"
     core_next = f"{major}.{int(minor) + 1}" if major.isdigit() and minor.isdigit() else "0.2"
     command = name.removeprefix("blocks-") or name
+    short = command.replace("-", "_")
+    if not re.match(r"^[a-z]", short):
+        raise ValueError(
+            f"plugin name {name!r}: what follows 'blocks-' names its registry entries and must start with a letter "
+            "(e.g. 'blocks-lion')"
+        )
     return {
         "dist_name": name,
         "module": name.replace("-", "_"),
         "command": command,
+        "short": short,
+        "camel": "".join(part.capitalize() for part in short.split("_")),
         "description": description or f"{name}: a plugin for Blocks and Fuel on PyTorch.",
         "core_version": core_version,
         "core_next": core_next,
     }
 
 
-def render_plugin(name: str, output: str | os.PathLike[str], description: str | None = None) -> Path:
+def render_plugin(
+    name: str,
+    output: str | os.PathLike[str],
+    description: str | None = None,
+    kinds: Sequence[str] = ("command",),
+) -> Path:
     """Render the template for plugin ``name`` into the new directory ``output``.
 
     The files are rendered into a temporary sibling directory that is renamed
@@ -100,6 +128,8 @@ def render_plugin(name: str, output: str | os.PathLike[str], description: str | 
         Directory to create; it must not exist or be empty.
     description : str, optional
         One-line description.
+    kinds : sequence of str
+        What the plugin contributes, any of :data:`KINDS` (default: a command).
 
     Returns
     -------
@@ -110,35 +140,23 @@ def render_plugin(name: str, output: str | os.PathLike[str], description: str | 
     --------
     >>> import tempfile, pathlib
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     out = render_plugin("blocks-hello", pathlib.Path(tmp) / "blocks-hello")
-    ...     (out / "src" / "blocks_hello" / "plugin.py").is_file()
-    True
+    ...     out = render_plugin("blocks-lion", pathlib.Path(tmp) / "blocks-lion", kinds=["step-rule", "dataset"])
+    ...     sorted(p.name for p in (out / "src" / "blocks_lion").iterdir())
+    ['__init__.py', 'datasets.py', 'plugin.py', 'py.typed', 'rules.py']
     """
     variables = template_variables(name, description)
+    chosen = _kinds(kinds)
     target = Path(output)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ValueError(f"{target} already exists and is not an empty directory; choose another with -o DIR")
     source = template_dir()
+    variables.update(_parts(source, chosen, variables))
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        for path in sorted(source.rglob("*")):
-            if path.is_dir() or "__pycache__" in path.parts:
-                continue
-            relative = path.relative_to(source)
-            parts = [variables["module"] if part == "__module__" else part for part in relative.parts]
-            destination = staging.joinpath(*parts)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            if destination.suffix == ".tmpl":
-                destination = destination.with_suffix("")
-                text = path.read_text(encoding="utf-8")
-                try:
-                    rendered = string.Template(text).substitute(variables)
-                except (KeyError, ValueError) as err:
-                    raise ValueError(f"template file {relative}: bad placeholder {err}") from err
-                destination.write_text(rendered, encoding="utf-8")
-            else:
-                shutil.copyfile(path, destination)
+        _render_tree(source, staging, variables, skip=source / "kinds")
+        for kind in chosen:
+            _render_tree(source / "kinds" / kind / "files", staging, variables)
         if target.exists():
             target.rmdir()
         os.replace(staging, target)
@@ -148,6 +166,62 @@ def render_plugin(name: str, output: str | os.PathLike[str], description: str | 
     return target
 
 
+def _kinds(kinds: Sequence[str]) -> list[str]:
+    """The chosen kinds in :data:`KINDS` order, each once; an unknown one is an error listing them."""
+    if isinstance(kinds, str):
+        kinds = [kinds]
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown or not kinds:
+        raise ValueError(f"unknown plugin kind(s) {', '.join(unknown) or '(none given)'}; kinds: {', '.join(KINDS)}")
+    return [kind for kind in KINDS if kind in kinds]
+
+
+def _substitute(text: str, variables: dict[str, str], where: str) -> str:
+    try:
+        return string.Template(text).substitute(variables)
+    except (KeyError, ValueError) as err:
+        raise ValueError(f"template file {where}: bad placeholder {err}") from err
+
+
+def _parts(source: Path, kinds: Sequence[str], variables: dict[str, str]) -> dict[str, str]:
+    """The variables the chosen kinds contribute to the common files (hooks, table rows, README sections)."""
+
+    def joined(part: str) -> str:
+        texts = []
+        for kind in kinds:
+            path = source / "kinds" / kind / part
+            texts.append(_substitute(path.read_text(encoding="utf-8"), variables, f"kinds/{kind}/{part}"))
+        return "".join(texts)
+
+    hooks = joined("plugin.py.part")
+    names = sorted(re.findall(r"^def (\w+)\(", hooks, re.M))
+    typing_names = sorted({n for kind in kinds for n in KINDS[kind]})
+    return {
+        "hooks": hooks,
+        "hook_names": "".join(f'    "{n}",\n' for n in names),
+        "typing_import": f"from typing import {', '.join(typing_names)}\n",
+        "export_rows": joined("exports.part"),
+        "readme_sections": joined("README.md.part"),
+        "layout_lines": joined("layout.part"),
+    }
+
+
+def _render_tree(root: Path, staging: Path, variables: dict[str, str], skip: Path | None = None) -> None:
+    """Copy ``root``'s files into ``staging``, rendering ``.tmpl`` files and renaming ``__module__``."""
+    for path in sorted(root.rglob("*")):
+        if path.is_dir() or "__pycache__" in path.parts or (skip is not None and skip in path.parents):
+            continue
+        relative = path.relative_to(root)
+        parts = [variables["module"] if part == "__module__" else part for part in relative.parts]
+        destination = staging.joinpath(*parts)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if destination.suffix == ".tmpl":
+            text = _substitute(path.read_text(encoding="utf-8"), variables, str(relative))
+            destination.with_suffix("").write_text(text, encoding="utf-8")
+        else:
+            shutil.copyfile(path, destination)
+
+
 def add_parser(subparsers: Any) -> None:
     """Add ``new-plugin`` to the ``blocks`` subcommands."""
     parser = subparsers.add_parser(
@@ -155,18 +229,22 @@ def add_parser(subparsers: Any) -> None:
         help="create a new plugin package from the template",
         description=(
             "Create a plugin package (src layout, `blocks` entry point, hook module, README, tests) that "
-            "`pip install -e DIR` makes visible to `blocks plugins`."
+            "`pip install -e DIR` makes visible to `blocks plugins`: a command, a step rule, a dataset "
+            "(downloader and converter), a training extension, a brick or a backend, or several of them."
         ),
     )
     parser.add_argument("name", help="distribution name, e.g. blocks-hello")
     parser.add_argument("-o", "--output", metavar="DIR", help="directory to create (default: ./NAME)")
     parser.add_argument("--description", help="one-line description for the package metadata")
+    parser.add_argument("--kind", action="append", choices=list(KINDS), dest="kinds", metavar="KIND",
+                        help=f"what the plugin contributes, repeatable: {', '.join(KINDS)} (default: command)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Render the template and print what to do next."""
-    target = render_plugin(args.name, args.output or args.name, args.description)
-    print(f"created {target}")
+    kinds = args.kinds or ["command"]
+    target = render_plugin(args.name, args.output or args.name, args.description, kinds)
+    print(f"created {target} ({', '.join(kinds)})")
     print(f"next: pip install -e {target} && blocks plugins")
     return 0

@@ -1,7 +1,9 @@
 """Utilities: seeded random generators, subsets, data-path lookup, Fuel's helpers.
 
 ``producer_consumer`` is in :mod:`fuel.utils.parallel` (as in Fuel); it imports
-ZeroMQ when called.
+ZeroMQ when called. Importing the package imports none of its modules: each
+name is imported when first used (:mod:`fuel.utils.lazy`, the helper plugins
+use for the same purpose).
 
 Examples
 --------
@@ -12,19 +14,19 @@ Examples
 
 from __future__ import annotations
 
-from fuel.utils.paths import DataFileNotFoundError, find_in_data_path, remember_cwd
-from fuel.utils.pickling import do_not_pickle_attributes
-from fuel.utils.random import PositionRNG, epoch_rng, position_rng, resolve_seed
-from fuel.utils.subset import Subset
+from fuel.utils.lazy import Exports
 
-__all__ = [
-    "DataFileNotFoundError",
-    "PositionRNG",
-    "Subset",
-    "do_not_pickle_attributes",
-    "epoch_rng",
-    "find_in_data_path",
-    "position_rng",
-    "remember_cwd",
-    "resolve_seed",
-]
+EXPORTS = Exports(__name__, [
+    ("DataFileNotFoundError", ".paths"),
+    ("PositionRNG", ".random"),
+    ("Subset", ".subset"),
+    ("do_not_pickle_attributes", ".pickling"),
+    ("epoch_rng", ".random"),
+    ("find_in_data_path", ".paths"),
+    ("position_rng", ".random"),
+    ("remember_cwd", ".paths"),
+    ("resolve_seed", ".random"),
+])
+"""The public names of :mod:`fuel.utils`, imported on first use (:mod:`fuel.utils.lazy`)."""
+
+__getattr__, __dir__, __all__ = EXPORTS.module_attributes()
