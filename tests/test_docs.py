@@ -7,6 +7,9 @@
   ``<!-- not-executed: REASON -->`` is skipped; the reason must say why (a GPU,
   several processes) and the page must say so in visible text too. A block
   whose reason is ``needs a CUDA device`` does run where torch sees one.
+* A block preceded by ``<!-- file: DIST/PATH -->`` is a file of an example
+  plugin, and one preceded by ``<!-- installed: DIST -->`` uses that plugin:
+  ``tests/test_template.py`` installs the plugin and runs those blocks.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from blocks import hookspecs
 from blocks.config import config as blocks_config
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-FENCE = re.compile(r"(?P<marker><!-- not-executed: (?P<reason>[^>]*) -->\s*\n)?```python\n(?P<code>.*?)```", re.S)
+FENCE = re.compile(
+    r"(?P<marker><!-- (?P<tag>not-executed|file|installed): (?P<reason>[^>]*) -->\s*\n)?```python\n(?P<code>.*?)```",
+    re.S,
+)
 
 
 def _hooks() -> dict[str, str]:
@@ -72,6 +78,8 @@ def test_code_blocks_run(page, tmp_path, monkeypatch, plugin_host, register_plug
     saved = [dict(cfg._code) for cfg in configs]
     try:
         for number, match in enumerate(FENCE.finditer(page.read_text()), start=1):
+            if match["tag"] in ("file", "installed"):  # a plugin's file, or a use of it: tests/test_template.py
+                continue
             if match["marker"]:
                 assert match["reason"].strip(), f"{page}: block {number} is skipped without a reason"
                 if not (match["reason"].strip() == "needs a CUDA device" and _cuda()):
