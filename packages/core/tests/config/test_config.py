@@ -132,7 +132,7 @@ def test_path_list(home):
 
 def test_blocks_options_and_defaults(home):
     expected = {"default_seed", "profile", "stop_on_nonfinite", "log_backend", "sqlite_database", "temp_dir", "floatX",
-                "device", "stability_rewrites"}
+                "device", "stability_rewrites", "step_rule"}
     assert set(blocks_config.options) == expected
     assert blocks_config.as_dict() == {
         "default_seed": 1,
@@ -143,6 +143,7 @@ def test_blocks_options_and_defaults(home):
         "sqlite_database": str(home / "blocks_log.sqlite"),
         "stability_rewrites": tuple(REWRITES),
         "stop_on_nonfinite": True,
+        "step_rule": "scale",
         "temp_dir": None,
     }
 
