@@ -7,12 +7,20 @@ source) pair. Axis labels are the labels of the dimension scales;
 variable-length sources are 1-D vlen datasets with a dimension scale named
 ``shapes`` (and optionally ``shape_labels``) attached to axis 0.
 
-Axis labels are read only when asked for (:attr:`H5PYDataset.axis_labels`):
-libhdf5's dimension-scale code can crash the process on a damaged file, which
-no Python code can catch; constructing a dataset and reading its data never
-touch dimension scales except the ``shapes`` of variable-length sources.
-``fuel-info --check FILE`` reads a whole file in a child process and reports
-such a crash as a damaged file.
+libhdf5 can crash the process, or loop forever, on a damaged file, which no
+Python code can catch or interrupt, so this module avoids the code where it
+does: libhdf5's dimension-scale API is never used (the ``shapes`` scale of a
+variable-length source is found from the scale's own ``REFERENCE_LIST``, see
+:mod:`fuel.datasets.hdf5_scales`; axis labels are read as the attribute
+``DIMENSION_LABELS``), the global heap behind contiguous variable-length data
+is checked before libhdf5 parses it (:mod:`fuel.datasets.hdf5_heap`), and the
+values kept in the global heap that cannot be checked (axis labels, the
+provenance strings) are read only when asked for (:attr:`H5PYDataset.axis_labels`,
+:attr:`H5PYDataset.provenance`). Every error h5py raises on a damaged file
+becomes a :class:`DamagedFileError` (an ``OSError`` and a ``ValueError``)
+naming the file. ``fuel-info --check FILE`` reads a whole file in a child
+process and reports a crash or a read that makes no progress as a damaged
+file.
 
 Out-of-core reads of contiguous, uncompressed datasets bypass libhdf5: the
 rows of a batch are read with ``preadv`` at the dataset's offset in the file
@@ -253,12 +261,15 @@ def _axis_labels(h5file: h5py.File, sources: Sequence[str]) -> dict[str, tuple[s
     many damaged files where reading the attribute gives a clean error.
     """
     where = describe_file(h5file)
-    present = []
+    present, vlen = [], []
     for name in sources:
         with reading(where, f"source {name!r}"):
-            if isinstance(h5file.get(name), h5py.Dataset):
+            item = h5file.get(name)
+            if isinstance(item, h5py.Dataset):
                 present.append(name)
-    shape_labels = {name: scales["shape_labels"] for name, scales in axis0_scales(h5file, present).items()
+                if h5py.check_vlen_dtype(item.dtype) is not None:
+                    vlen.append(name)
+    shape_labels = {name: scales["shape_labels"] for name, scales in axis0_scales(h5file, vlen).items()
                     if "shape_labels" in scales and "shapes" in scales}
     labels: dict[str, tuple[str, ...]] = {}
     for name in present:
@@ -342,20 +353,28 @@ def _read_shapes(h5file: h5py.File, name: str, scale: h5py.Dataset, length: int)
 
 def _reshape_vlen(data: Any, shapes: np.ndarray, where: str) -> np.ndarray:
     out = np.empty(len(data), dtype=object)
-    for i, (values, shape) in enumerate(zip(data, shapes)):
-        out[i] = _reshape_example(values, shape, where)
+    sizes = np.prod(shapes, axis=1, dtype=np.int64).tolist()
+    for i, (values, shape, size) in enumerate(zip(data, shapes.tolist(), sizes)):
+        values = np.asarray(values)
+        if values.size != size:
+            _misfit(values, shape, where)
+        out[i] = values.reshape(shape)
     return out
 
 
 def _reshape_example(values: Any, shape: np.ndarray, where: str) -> np.ndarray:
     values = np.asarray(values)
-    target = tuple(int(d) for d in shape)
+    target = [int(d) for d in shape]
     if values.size != int(np.prod(target, dtype=np.int64)):
-        raise DamagedFileError(
-            f"{where}: an example of {values.size} values does not fit its recorded shape {target}; the 'shapes' "
-            f"scale and the data disagree: {ADVICE}"
-        )
+        _misfit(values, target, where)
     return values.reshape(target)
+
+
+def _misfit(values: np.ndarray, shape: Sequence[int], where: str) -> None:
+    raise DamagedFileError(
+        f"{where}: an example of {values.size} values does not fit its recorded shape {tuple(shape)}; the 'shapes' "
+        f"scale and the data disagree: {ADVICE}"
+    )
 
 
 def _index_memory(array: Any, request: Any) -> Any:
@@ -405,6 +424,9 @@ class H5PYDataset(Dataset):
     ------
     LayoutError
         The file does not follow Fuel's layout; the message names the file.
+    DamagedFileError
+        libhdf5 cannot read the file (here or in a later read); the message
+        names the file.
 
     Examples
     --------

@@ -51,6 +51,9 @@ _MAGIC = b"GCOL"
 _VERSION = 1
 #: an object header: index (2 bytes), reference count (2), reserved (4), then the object's size
 _OBJECT_HEADER = 8
+#: object indices are 16-bit: (collection address, index) pairs are keyed as address * 65536 + index
+_KEY_SPAN = 1 << 16
+_NO_KEY = (1 << 64) - 1
 
 
 class HeapCheck:
@@ -81,6 +84,8 @@ class HeapCheck:
         self.where = where
         #: collection address -> {object index: object size}, for collections already checked
         self.collections: dict[int, dict[int, int]] = {}
+        self._keys = np.array([_NO_KEY], dtype=np.uint64)  # see _index
+        self._sizes = np.zeros(1, dtype=np.uint64)
 
     @classmethod
     def of(cls, dataset: Any, where: str) -> "HeapCheck | None":
@@ -121,18 +126,38 @@ class HeapCheck:
         """
         found = np.atleast_1d(self.descriptors.read(rows))
         found = found[found["length"] > 0]
-        for address in np.unique(found["address"]).tolist():
-            if address not in self.collections:
-                self.collections[address] = self._walk(address)
-        for length, address, index in zip(found["length"].tolist(), found["address"].tolist(),
-                                          found["index"].tolist()):
-            size = self.collections[address].get(index)
-            if size is None:
-                self._damaged(f"a row points to object {index} of the global heap collection at byte {address}, "
-                              "which has no such object")
-            if size != length * self.element_size:
-                self._damaged(f"a row of {length} elements points to an object of {size} bytes (collection at byte "
-                              f"{address}, object {index})")
+        if not found.shape[0]:
+            return
+        addresses = found["address"].astype(np.uint64)
+        new = [a for a in np.unique(addresses).tolist() if a not in self.collections]
+        for address in new:
+            self.collections[address] = self._walk(address)
+        if new:
+            self._index()
+        indices = found["index"].astype(np.uint64)
+        keys = addresses * np.uint64(_KEY_SPAN) + np.minimum(indices, np.uint64(_KEY_SPAN - 1))
+        at = np.minimum(np.searchsorted(self._keys, keys), self._keys.shape[0] - 1)
+        missing = (self._keys[at] != keys) | (indices >= _KEY_SPAN)
+        wrong = self._sizes[at] != found["length"].astype(np.uint64) * np.uint64(self.element_size)
+        if missing.any():
+            row = int(np.flatnonzero(missing)[0])
+            self._damaged(f"a row points to object {int(indices[row])} of the global heap collection at byte "
+                          f"{int(addresses[row])}, which has no such object")
+        if wrong.any():
+            row = int(np.flatnonzero(wrong)[0])
+            self._damaged(f"a row of {int(found['length'][row])} elements points to an object of "
+                          f"{int(self._sizes[at[row]])} bytes (collection at byte {int(addresses[row])}, object "
+                          f"{int(indices[row])})")
+
+    def _index(self) -> None:
+        """Sorted keys (collection address, object index) and sizes of every object of the collections walked."""
+        keys = [address * _KEY_SPAN + index for address, objects in self.collections.items() for index in objects]
+        sizes = [size for objects in self.collections.values() for size in objects.values()]
+        keys.append(_NO_KEY)  # never empty (searchsorted stays in range); no real key reaches it
+        sizes.append(0)
+        order = np.argsort(np.asarray(keys, dtype=np.uint64), kind="stable")
+        self._keys = np.asarray(keys, dtype=np.uint64)[order]
+        self._sizes = np.asarray(sizes, dtype=np.uint64)[order]
 
     def _damaged(self, what: str) -> None:
         raise DamagedFileError(f"{self.where}: the variable-length data cannot be read: {what}; {ADVICE}")
@@ -147,6 +172,8 @@ class HeapCheck:
         """``{object index: size}`` of the collection at ``address``, checked the way libhdf5 parses it."""
         length_format = "<I" if self.sizeof_size == 4 else "<Q"
         header = 8 + self.sizeof_size
+        if address + header > os.fstat(self.descriptors.fd).st_size:
+            self._damaged(f"a row points to a global heap collection at byte {address}, past the end of the file")
         head = self._read(address, header)
         if head[:4] != _MAGIC or head[4] != _VERSION:
             self._damaged(f"no global heap collection at byte {address} (signature {head[:5]!r})")

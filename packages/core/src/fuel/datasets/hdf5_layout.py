@@ -8,7 +8,7 @@ that replaces start/stop when not null), ``available`` (bool) and ``comment``
 read from the file, so a damaged or hand-made file gives one clear error that
 names the file and the row, never an ``IndexError`` or an empty split noticed
 much later. Nothing here touches dimension scales (reading those is where
-libhdf5 can crash on a damaged file, see :func:`fuel.datasets.hdf5.check_file`).
+libhdf5 can crash on a damaged file, see :func:`fuel.datasets.hdf5_check.check_file`).
 
 Examples
 --------
