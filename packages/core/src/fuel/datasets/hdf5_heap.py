@@ -17,8 +17,10 @@ every collection they point to once per process, and raises
 list of objects does not tile it exactly or a row points to an object that is
 missing or of the wrong size, before libhdf5 is asked to read anything. It
 covers contiguous datasets (what ``fuel-convert`` writes without
-``--checksum``); the descriptors of chunked datasets are compressed and
-checksummed inside their chunks, and their heap is left to libhdf5.
+``--checksum``) of files that :class:`~fuel.datasets.H5PYDataset` opens by
+path; the descriptors of chunked datasets are compressed and checksummed
+inside their chunks, and those datasets, files in memory and files open for
+writing are left to libhdf5.
 
 Examples
 --------
