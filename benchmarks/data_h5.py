@@ -22,6 +22,11 @@ the median and the range of the paired ratios are printed.
    through h5py) vs the same data contiguous (read with pread), shuffled and
    sequential epochs, and vs the same chunks without checksums (the cost of
    Fletcher-32 alone). Throughput ratios; no target (the price of detection).
+6. A variable-length source (sequences of 5 to 60 steps of 3 floats, Fuel's
+   layout with a ``shapes`` scale): shuffled epoch of H5PYDataset (which
+   checks the global heap behind the rows before libhdf5 reads them, and each
+   example's size against its shape) vs raw h5py reads of the same sorted
+   requests reshaped with the ``shapes`` array read once (target >= 0.8).
 
 Usage::
 
@@ -262,6 +267,35 @@ def checksum_figures(path: str, batch_size: int, repeats: int) -> None:
     report("shuffled epoch: checksummed / same chunks unchecksummed", [b / c for b, c in timings], "x", "none")
 
 
+def vlen_figure(directory: str, num_examples: int, batch_size: int, repeats: int) -> None:
+    from fuel.converters import write_vlen_source
+
+    path = os.path.join(directory, "vlen.hdf5")
+    rng = np.random.default_rng(0)
+    sequences = [rng.standard_normal((int(n), 3)).astype("float32") for n in rng.integers(5, 61, num_examples)]
+    with h5py.File(path, "w") as f:
+        write_vlen_source(f, "features", sequences, "float32", ("time", "feature"))
+        f.attrs["split"] = H5PYDataset.create_split_array({"train": {"features": (0, num_examples)}})
+    scheme = ShuffledScheme(num_examples, batch_size, rng=0, sorted_indices=True)
+    requests = [np.asarray(r) for r in scheme.get_request_iterator(epoch=0, native=True)]
+    dataset = H5PYDataset(path, which_sets=("train",))
+    handle = h5py.File(path, "r")
+    raw, shapes = handle["features"], handle["features_shapes"][()]
+
+    def raw_h5py() -> None:
+        for request in requests:
+            [values.reshape(shape) for values, shape in zip(raw[request], shapes[request])]
+
+    def fuel_dataset() -> None:
+        for request in requests:
+            dataset.get_data(None, request)
+
+    timings = paired(raw_h5py, fuel_dataset, repeats)
+    handle.close()
+    dataset.close_file()
+    report("vlen shuffled epoch: H5PYDataset (heap checked) / raw h5py", [b / c for b, c in timings], "x", ">= 0.8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
@@ -278,6 +312,7 @@ def main() -> None:
         shuffled_figure(path, batch_size, repeats, sorted_indices=False)
         sequential_figure(path, batch_size, repeats)
         checksum_figures(path, batch_size, repeats)
+        vlen_figure(directory, 500 if args.quick else 20000, batch_size, repeats)
     transformer_figures(batch_size=8, num_batches=50, repeats=repeats)
     background_figure(batch_size=batch_size, num_batches=8 if args.quick else 40, repeats=repeats)
 

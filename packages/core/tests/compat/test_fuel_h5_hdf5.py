@@ -279,7 +279,15 @@ def test_constructing_and_reading_never_touch_dimension_scales(memory_file, monk
     def refuse(self):
         raise AssertionError("a dimension scale was read")
 
-    monkeypatch.setattr(h5py._hl.dims.DimensionProxy, "label", property(refuse))
+    real_getitem = h5py.AttributeManager.__getitem__
+
+    def getitem(self, name):
+        if name in ("DIMENSION_LABELS", "DIMENSION_LIST"):
+            raise AssertionError(f"a dimension scale was read ({name})")
+        return real_getitem(self, name)
+
+    monkeypatch.setattr(h5py.Dataset, "dims", property(refuse))  # h5py's dimension-scale API (never used)
+    monkeypatch.setattr(h5py.AttributeManager, "__getitem__", getitem)  # the labels, read as attributes
     for load_in_memory in (False, True):
         dataset = H5PYDataset(memory_file, which_sets=("train",), load_in_memory=load_in_memory)
         stream_data = dataset.get_data(None, slice(0, 20))

@@ -11,8 +11,9 @@ import pytest
 import fuel.transformers
 
 MODULES = [
-    "fuel.datasets.base", "fuel.datasets.text", "fuel.datasets.toy", "fuel.interop", "fuel.iterator",
-    "fuel.schemes", "fuel.streams", "fuel.transformers", "fuel.utils.random_state",
+    "fuel.datasets.base", "fuel.datasets.text", "fuel.datasets.toy", "fuel.datasets.hdf5", "fuel.datasets.hdf5_errors",
+    "fuel.datasets.hdf5_heap", "fuel.datasets.hdf5_layout", "fuel.datasets.hdf5_pread", "fuel.datasets.hdf5_scales",
+    "fuel.interop", "fuel.iterator", "fuel.schemes", "fuel.streams", "fuel.transformers", "fuel.utils.random_state",
     *sorted(m.name for m in pkgutil.iter_modules(fuel.transformers.__path__, "fuel.transformers.")),
 ]
 

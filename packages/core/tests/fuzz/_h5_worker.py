@@ -3,8 +3,8 @@
 Before each stage it prints ``{"stage": ...}`` so that the parent knows where
 a crash in libhdf5 (a signal: nothing to catch in Python) happened:
 ``open`` (``H5PYDataset(...)``), ``load`` (the same with ``load_in_memory=True``,
-which reads every example), ``read`` (every example), ``labels`` (axis labels,
-which read HDF5 dimension scales).
+which reads every example), ``read`` (every example), ``labels`` (axis labels and
+provenance, read from attributes whose values libhdf5 keeps in the global heap).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def _case(path: str, which_sets: list[str], in_memory: bool) -> None:
     dataset.close(handle)
     _say(stage="labels")
     _ = dataset.axis_labels
+    _ = dataset.provenance
     dataset.close_file()
 
 

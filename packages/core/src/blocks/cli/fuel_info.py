@@ -90,13 +90,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="also read each file completely (data, checksums, axis labels) in a child process; a "
                         "file that cannot be read, even one that crashes libhdf5, is reported as damaged (status 2)")
-    parser.add_argument("--stall-timeout", type=float, default=300.0, metavar="SECONDS",
-                        help="with --check: a read that makes no progress for this long is reported (default 300)")
+    parser.add_argument("--stall-timeout", type=float, default=20.0, metavar="SECONDS",
+                        help="with --check: a read that makes no progress for this long is reported as damaged "
+                        "(libhdf5 loops forever on some damaged files; default 20)")
     args = parser.parse_args(argv)
     return run_command("fuel-info", lambda: _describe_all(args.filename, args.check, args.stall_timeout))
 
 
-def _describe_all(paths: Sequence[str], check: bool = False, stall_timeout: float = 300.0) -> int:
+def _describe_all(paths: Sequence[str], check: bool = False, stall_timeout: float = 20.0) -> int:
     """Print each file's description; a file that cannot be read is reported and the others still are."""
     status = 0
     for path in paths:

@@ -7,12 +7,20 @@ source) pair. Axis labels are the labels of the dimension scales;
 variable-length sources are 1-D vlen datasets with a dimension scale named
 ``shapes`` (and optionally ``shape_labels``) attached to axis 0.
 
-Axis labels are read only when asked for (:attr:`H5PYDataset.axis_labels`):
-libhdf5's dimension-scale code can crash the process on a damaged file, which
-no Python code can catch; constructing a dataset and reading its data never
-touch dimension scales except the ``shapes`` of variable-length sources.
-``fuel-info --check FILE`` reads a whole file in a child process and reports
-such a crash as a damaged file.
+libhdf5 can crash the process, or loop forever, on a damaged file, which no
+Python code can catch or interrupt, so this module avoids the code where it
+does: libhdf5's dimension-scale API is never used (the ``shapes`` scale of a
+variable-length source is found from the scale's own ``REFERENCE_LIST``, see
+:mod:`fuel.datasets.hdf5_scales`; axis labels are read as the attribute
+``DIMENSION_LABELS``), the global heap behind contiguous variable-length data
+is checked before libhdf5 parses it (:mod:`fuel.datasets.hdf5_heap`), and the
+values kept in the global heap that cannot be checked (axis labels, the
+provenance strings) are read only when asked for (:attr:`H5PYDataset.axis_labels`,
+:attr:`H5PYDataset.provenance`). Every error h5py raises on a damaged file
+becomes a :class:`DamagedFileError` (an ``OSError`` and a ``ValueError``)
+naming the file. ``fuel-info --check FILE`` reads a whole file in a child
+process and reports a crash or a read that makes no progress as a damaged
+file.
 
 Out-of-core reads of contiguous, uncompressed datasets bypass libhdf5: the
 rows of a batch are read with ``preadv`` at the dataset's offset in the file
@@ -59,24 +67,25 @@ import h5py
 import numpy as np
 
 from fuel.datasets.base import Dataset
+from fuel.datasets.hdf5_errors import (
+    ADVICE,
+    H5_FAILURES,
+    TYPE_FAILURES,
+    DamagedFileError,
+    h5_message,
+    is_ours,
+    reading,
+)
+from fuel.datasets.hdf5_heap import HeapCheck
 from fuel.datasets.hdf5_layout import LayoutError, SplitRow, create_split_array, describe_file, split_rows
 from fuel.datasets.hdf5_pread import ContiguousRows, FileChangedError
+from fuel.datasets.hdf5_scales import axis0_scales
 from fuel.utils.paths import DataFileNotFoundError
 from fuel.utils.subset import Subset
 
 __all__ = ["DamagedFileError", "ExternalFileError", "H5PYDataset", "LayoutError", "UnsortedRequestError"]
 
 logger = logging.getLogger(__name__)
-
-
-class DamagedFileError(ValueError):
-    """Data of an HDF5 file cannot be read: a checksum mismatch or another read error in libhdf5.
-
-    Examples
-    --------
-    >>> issubclass(DamagedFileError, ValueError)
-    True
-    """
 
 
 class ExternalFileError(OSError, ValueError):
@@ -115,8 +124,10 @@ def _open_file(path: str, driver: str | None) -> h5py.File:
         raise DataFileNotFoundError(f"HDF5 file {path!r} does not exist", path, [])
     try:
         return h5py.File(path, "r", driver=driver)
-    except OSError as err:
-        raise ValueError(f"{path!r} is not a readable HDF5 file (not HDF5, truncated or corrupt): {err}") from err
+    except H5_FAILURES as err:
+        raise DamagedFileError(
+            f"{path!r} is not a readable HDF5 file (not HDF5, truncated or corrupt): {h5_message(err)}"
+        ) from err
 
 
 def _identity(path: str) -> tuple[int, int, int]:
@@ -132,7 +143,7 @@ def _reopenable(handle: h5py.File) -> bool:
 class _Source:
     """How one source is read in the current process (in memory, with pread, or through h5py)."""
 
-    __slots__ = ("name", "dataset", "array", "vlen", "shapes", "rows")
+    __slots__ = ("name", "dataset", "array", "vlen", "shapes", "rows", "heap")
 
     def __init__(
         self,
@@ -142,6 +153,7 @@ class _Source:
         vlen: bool,
         shapes: np.ndarray | None,
         rows: ContiguousRows | None = None,
+        heap: HeapCheck | None = None,
     ):
         self.name = name
         self.dataset = dataset
@@ -149,26 +161,34 @@ class _Source:
         self.vlen = vlen
         self.shapes = shapes
         self.rows = rows
+        self.heap = heap
 
     def close(self) -> None:
         if self.rows is not None:
             self.rows.close()
+        if self.heap is not None:
+            self.heap.close()
 
 
 def _source_dataset(h5file: h5py.File, source: str) -> h5py.Dataset:
     where = describe_file(h5file)
     try:
         dataset = h5file.get(source)
-    except (OSError, ValueError, KeyError, RuntimeError) as err:
+    except H5_FAILURES as err:
+        if is_ours(err):
+            raise
+        raise DamagedFileError(f"{where}: source {source!r} cannot be opened ({h5_message(err)}); {ADVICE}") from err
+    except ValueError as err:  # h5py: a name it cannot look up
         raise LayoutError(f"{where}: source {source!r} cannot be opened ({err}); the file may be damaged") from err
     if dataset is None:
         raise LayoutError(f"{where}: source {source!r} is listed in the split attribute but missing from the file")
     if not isinstance(dataset, h5py.Dataset):
         raise LayoutError(f"{where}: source {source!r} is a {type(dataset).__name__}, not a dataset")
-    if dataset.shape is None or len(dataset.shape) == 0:
+    with reading(where, f"the shape of source {source!r}"):
+        shape = dataset.shape
+    if shape is None or len(shape) == 0:
         raise LayoutError(
-            f"{where}: source {source!r} is a scalar (shape {dataset.shape}); a source needs a first axis of "
-            "examples"
+            f"{where}: source {source!r} is a scalar (shape {shape}); a source needs a first axis of examples"
         )
     return dataset
 
@@ -230,31 +250,131 @@ def _provided_sources(rows: Sequence[SplitRow], which_sets: Sequence[str], where
     return tuple(sorted(common))
 
 
+_PROVENANCE = ("h5py_interface_version", "fuel_convert_version", "fuel_convert_command")
+
+
 def _axis_labels(h5file: h5py.File, sources: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """``{source: labels}`` of ``sources`` from their dimension scales (this is the part that touches them)."""
-    labels: dict[str, tuple[str, ...]] = {}
+    """``{source: labels}`` of ``sources``: the ``DIMENSION_LABELS`` attribute (vlen: plus ``shape_labels``).
+
+    The attributes are read as plain attributes, not through libhdf5's
+    dimension-scale API (``H5DSget_label``), which crashes the process on
+    many damaged files where reading the attribute gives a clean error.
+    """
+    where = describe_file(h5file)
+    present, vlen = [], []
     for name in sources:
-        if name not in h5file:
-            continue
-        dataset = h5file[name]
-        dims = dataset.dims
-        if h5py.check_vlen_dtype(dataset.dtype) is not None and len(dims) == 1 and "shapes" in dims[0]:
-            extra: tuple[str, ...] = ()
-            if "shape_labels" in dims[0]:
-                extra = tuple(_decode(x) for x in dims[0]["shape_labels"][()])
-            value: tuple[str, ...] = (dims[0].label, *extra)
-        else:
-            value = tuple(dim.label for dim in dims)
+        with reading(where, f"source {name!r}"):
+            item = h5file.get(name)
+            if isinstance(item, h5py.Dataset):
+                present.append(name)
+                if h5py.check_vlen_dtype(item.dtype) is not None:
+                    vlen.append(name)
+    shape_labels = {name: scales["shape_labels"] for name, scales in axis0_scales(h5file, vlen).items()
+                    if "shape_labels" in scales and "shapes" in scales}
+    labels: dict[str, tuple[str, ...]] = {}
+    for name in present:
+        value = _dimension_labels(h5file, name)
+        if name in shape_labels and len(value) == 1:
+            with reading(where, f"the 'shape_labels' scale of source {name!r}", TYPE_FAILURES):
+                extra = np.asarray(shape_labels[name][()]).reshape(-1)
+            value = (*value, *(_decode(x) for x in extra))
         if any(value):
             labels[name] = value
     return labels
 
 
-def _reshape_vlen(data: Any, shapes: np.ndarray) -> np.ndarray:
+def _dimension_labels(h5file: h5py.File, name: str) -> tuple[str, ...]:
+    """The label of each axis of dataset ``name`` (``''`` where it has none), from ``DIMENSION_LABELS``."""
+    where = describe_file(h5file)
+    with reading(where, f"the axis labels (attribute DIMENSION_LABELS) of source {name!r}", TYPE_FAILURES):
+        dataset = h5file[name]
+        ndim = len(dataset.shape or ())
+        if "DIMENSION_LABELS" not in dataset.attrs:
+            return ("",) * ndim
+        values = np.asarray(dataset.attrs["DIMENSION_LABELS"]).reshape(-1)
+    if values.shape[0] != ndim:
+        raise LayoutError(
+            f"{where}: source {name!r} has {ndim} axes but {values.shape[0]} axis labels (attribute "
+            "DIMENSION_LABELS)"
+        )
+    return tuple("" if value is None else _decode(value) for value in values.tolist())
+
+
+def _vlen_shapes(h5file: h5py.File, names: Sequence[str]) -> dict[str, h5py.Dataset]:
+    """``{source: its 'shapes' scale}`` for the variable-length sources among ``names`` (vlen dtype + scale).
+
+    The scales are found from their own ``REFERENCE_LIST`` (:func:`axis0_scales`), never through the
+    source's ``DIMENSION_LIST``, which lives in the global heap; only that attribute's presence is checked:
+    a vlen source with scales attached of which none, or only ``shape_labels``, is found from the scales'
+    side is an error (a damaged scale), never read as flat examples.
+    """
+    where = describe_file(h5file)
+    vlen: dict[str, bool] = {}  # vlen source -> has a DIMENSION_LIST
+    for name in names:
+        with reading(where, f"the type and attributes of source {name!r}"):
+            dataset = h5file[name]
+            if h5py.check_vlen_dtype(dataset.dtype) is not None:
+                vlen[name] = "DIMENSION_LIST" in dataset.attrs
+    if not vlen:
+        return {}
+    scales = axis0_scales(h5file, list(vlen))
+    shapes = {}
+    for name, attached in vlen.items():
+        found = scales[name]
+        if "shapes" in found:
+            shapes[name] = found["shapes"]
+        elif "shape_labels" in found:
+            raise LayoutError(
+                f"{where}: variable-length source {name!r} has a 'shape_labels' scale but no 'shapes' scale, so the "
+                "shapes of its examples are unknown (a damaged scale, or a file not written with Fuel's layout)"
+            )
+        elif attached and not found:
+            raise DamagedFileError(
+                f"{where}: variable-length source {name!r} has dimension scales attached (attribute DIMENSION_LIST) "
+                f"but no dimension scale of the file lists it (attribute REFERENCE_LIST); {ADVICE}"
+            )
+    return shapes
+
+
+def _read_shapes(h5file: h5py.File, name: str, scale: h5py.Dataset, length: int) -> np.ndarray:
+    """The ``shapes`` scale of a vlen source: one row of non-negative integers per example, checked."""
+    where = describe_file(h5file)
+    with reading(where, f"the 'shapes' scale of source {name!r}", TYPE_FAILURES):
+        shapes = np.asarray(scale[()])
+    if shapes.ndim != 2 or shapes.dtype.kind not in "iu" or shapes.shape[0] != length:
+        raise LayoutError(
+            f"{where}: the 'shapes' scale of variable-length source {name!r} must be an integer array of shape "
+            f"({length}, ndim), one row per example; got shape {shapes.shape} of {shapes.dtype}"
+        )
+    if shapes.size and int(shapes.min()) < 0:
+        raise LayoutError(f"{where}: the 'shapes' scale of variable-length source {name!r} has negative sizes")
+    return shapes
+
+
+def _reshape_vlen(data: Any, shapes: np.ndarray, where: str) -> np.ndarray:
     out = np.empty(len(data), dtype=object)
-    for i, (values, shape) in enumerate(zip(data, shapes)):
-        out[i] = np.asarray(values).reshape(tuple(int(d) for d in shape))
+    sizes = np.prod(shapes, axis=1, dtype=np.int64).tolist()
+    for i, (values, shape, size) in enumerate(zip(data, shapes.tolist(), sizes)):
+        values = np.asarray(values)
+        if values.size != size:
+            _misfit(values, shape, where)
+        out[i] = values.reshape(shape)
     return out
+
+
+def _reshape_example(values: Any, shape: np.ndarray, where: str) -> np.ndarray:
+    values = np.asarray(values)
+    target = [int(d) for d in shape]
+    if values.size != int(np.prod(target, dtype=np.int64)):
+        _misfit(values, target, where)
+    return values.reshape(target)
+
+
+def _misfit(values: np.ndarray, shape: Sequence[int], where: str) -> None:
+    raise DamagedFileError(
+        f"{where}: an example of {values.size} values does not fit its recorded shape {tuple(shape)}; the 'shapes' "
+        f"scale and the data disagree: {ADVICE}"
+    )
 
 
 def _index_memory(array: Any, request: Any) -> Any:
@@ -304,6 +424,9 @@ class H5PYDataset(Dataset):
     ------
     LayoutError
         The file does not follow Fuel's layout; the message names the file.
+    DamagedFileError
+        libhdf5 cannot read the file (here or in a later read); the message
+        names the file.
 
     Examples
     --------
@@ -335,6 +458,7 @@ class H5PYDataset(Dataset):
         self._vlen: tuple[str, ...] | None = None
         self._labels: dict[str, tuple[str, ...]] | None = None
         self._labels_read = False
+        self._provenance: dict[str, str | None] | None = None
         self._user_axis_labels = dict(axis_labels) if axis_labels is not None else {}
         if isinstance(file_or_path, h5py.File):
             if not file_or_path.id.valid:
@@ -394,10 +518,6 @@ class H5PYDataset(Dataset):
             subsets = [Subset(sub.map(request), sub.original_num_examples) for sub in subsets]
         self.subsets = subsets
         self._num_examples = subsets[0].num_examples if subsets else 0
-        self.provenance = {
-            key: _decode(h5file.attrs[key]) if key in h5file.attrs else None
-            for key in ("h5py_interface_version", "fuel_convert_version", "fuel_convert_command")
-        }
 
     @staticmethod
     def _subset_argument(subset: Any) -> Any:
@@ -437,19 +557,20 @@ class H5PYDataset(Dataset):
 
     @staticmethod
     def get_vlen_sources(h5file: h5py.File) -> tuple[str, ...]:
-        """Sources stored as variable-length data (a ``shapes`` scale on axis 0; reads dimension scales)."""
-        vlen = []
+        """Sources stored as variable-length data (a vlen dtype and a ``shapes`` scale on axis 0)."""
+        where = describe_file(h5file)
+        names = []
         for name in H5PYDataset.get_all_sources(h5file):
-            if name not in h5file:
-                continue
-            dataset = h5file[name]
-            if len(dataset.dims) > 0 and "shapes" in dataset.dims[0]:
-                if len(dataset.dims) > 1:
-                    raise LayoutError(
-                        f"{describe_file(h5file)}: variable-length source {name!r} must have exactly one dimension"
-                    )
-                vlen.append(name)
-        return tuple(vlen)
+            with reading(where, f"source {name!r}"):
+                if isinstance(h5file.get(name), h5py.Dataset):
+                    names.append(name)
+        vlen = _vlen_shapes(h5file, names)
+        for name in vlen:
+            with reading(where, f"the shape of source {name!r}"):
+                ndim = len(h5file[name].shape or ())
+            if ndim != 1:
+                raise LayoutError(f"{where}: variable-length source {name!r} must have exactly one dimension")
+        return tuple(name for name in names if name in vlen)
 
     @staticmethod
     def get_axis_labels(h5file: h5py.File) -> dict[str, tuple[str, ...]]:
@@ -484,12 +605,27 @@ class H5PYDataset(Dataset):
     def vlen_sources(self) -> tuple[str, ...]:
         """Selected sources stored as variable-length data (vlen dtype with a ``shapes`` scale)."""
         if self._vlen is None:
-            h5file = self._file_handle
-            self._vlen = tuple(
-                name for name in self.sources
-                if h5py.check_vlen_dtype(h5file[name].dtype) is not None and "shapes" in h5file[name].dims[0]
-            )
+            shapes = _vlen_shapes(self._file_handle, self.sources)
+            self._vlen = tuple(name for name in self.sources if name in shapes)
         return self._vlen
+
+    @property
+    def provenance(self) -> dict[str, str | None]:
+        """The converter's attributes ``h5py_interface_version``, ``fuel_convert_version`` and
+        ``fuel_convert_command`` (``None`` when absent), read on first access.
+
+        Like the axis labels they are not read when the dataset is built:
+        they are variable-length strings, kept in the global heap.
+        """
+        if self._provenance is None:
+            h5file = self._file_handle
+            where = describe_file(h5file)
+            values: dict[str, str | None] = {}
+            for key in _PROVENANCE:
+                with reading(where, f"the root attribute {key!r}", TYPE_FAILURES):
+                    values[key] = _decode(h5file.attrs[key]) if key in h5file.attrs else None
+            self._provenance = values
+        return dict(self._provenance)
 
     # -- per-process file access ---------------------------------------------------
     @property
@@ -543,11 +679,16 @@ class H5PYDataset(Dataset):
             )
 
     def _make_reader(self, h5file: h5py.File, name: str) -> _Source:
-        dataset = h5file[name]
+        where = describe_file(h5file)
+        with reading(where, f"source {name!r}"):
+            dataset = h5file[name]
+            length = int(dataset.shape[0])
+        own = self.driver is None and not self._from_handle
         if name in self.vlen_sources:
-            shapes = np.asarray(dataset.dims[0]["shapes"][()])
-            return _Source(name, dataset, None, True, shapes)
-        rows = ContiguousRows.of(dataset) if self.driver is None and not self._from_handle else None
+            shapes = _read_shapes(h5file, name, _vlen_shapes(h5file, [name])[name], length)
+            heap = HeapCheck.of(dataset, f"{where}, source {name!r}") if own else None
+            return _Source(name, dataset, None, True, shapes, heap=heap)
+        rows = ContiguousRows.of(dataset) if own else None
         return _Source(name, dataset, None, False, None, rows)
 
     def _sources_for_reading(self) -> list[_Source]:
@@ -558,7 +699,15 @@ class H5PYDataset(Dataset):
             return self._in_memory
         h5file = self._file_handle
         if self._readers is None:
-            self._readers = [self._make_reader(h5file, name) for name in self.sources]
+            readers: list[_Source] = []
+            try:
+                for name in self.sources:
+                    readers.append(self._make_reader(h5file, name))
+            except BaseException:
+                for reader in readers:
+                    reader.close()
+                raise
+            self._readers = readers
         return self._readers
 
     def _load_in_memory(self) -> None:
@@ -566,11 +715,11 @@ class H5PYDataset(Dataset):
         loaded = []
         for name, subset in zip(self.sources, self.subsets):
             reader = self._make_reader(h5file, name)
-            selection = subset.slice if not subset.is_list else subset.indices()
-            data = self._guarded_read(name, lambda: reader.dataset[selection])  # noqa: B023 - called at once
-            if reader.vlen:
-                data = _reshape_vlen(data, reader.shapes[selection])  # type: ignore[index]
-            reader.close()
+            try:
+                selection = subset.slice if not subset.is_list else subset.indices()
+                data = self._guarded_read(name, lambda: self._read(reader, selection))  # noqa: B023 - called at once
+            finally:
+                reader.close()
             loaded.append(_Source(name, None, data if reader.vlen else np.asarray(data), False, None))
         self._in_memory = loaded
         self.close_file()
@@ -671,21 +820,21 @@ class H5PYDataset(Dataset):
     def _guarded_read(self, source: str, read: Any) -> Any:
         try:
             return read()
-        except (OSError, RuntimeError) as err:
-            if isinstance(err, ExternalFileError):
-                raise
+        except H5_FAILURES as err:
             if isinstance(err, FileChangedError):
                 raise DamagedFileError(
                     f"{self._describe()}: source {source!r} cannot be read: {err}. Do not rewrite a data file "
                     "while a stream reads it; write the new file elsewhere and rename it into place"
                 ) from err
-            text = str(err).lower()
+            if is_ours(err):
+                raise
+            text = h5_message(err).lower()
             what = "libhdf5 failed"
             if "checksum" in text or "fletcher" in text or ("filter" in text and self._checksummed(source)):
                 what = "a chunk fails its Fletcher-32 checksum"
             raise DamagedFileError(
-                f"{self._describe()}: source {source!r} cannot be read: {what} ({err}). The file is damaged: "
-                "download and convert it again (`fuel-info --check FILE` checks a whole file)"
+                f"{self._describe()}: source {source!r} cannot be read: {what} ({h5_message(err)}). The file is "
+                "damaged: download and convert it again (`fuel-info --check FILE` checks a whole file)"
             ) from err
 
     def _checksummed(self, source: str) -> bool:
@@ -708,10 +857,13 @@ class H5PYDataset(Dataset):
 
     def _read_vlen(self, reader: _Source, absolute: Any) -> Any:
         assert reader.shapes is not None
+        where = f"{self._describe()}, source {reader.name!r}"
+        if reader.heap is not None:
+            reader.heap.check(absolute)  # before libhdf5 parses the heap (it can loop forever on a damaged one)
         if isinstance(absolute, (int, np.integer)):
-            return np.asarray(reader.dataset[absolute]).reshape(reader.shapes[absolute])
+            return _reshape_example(reader.dataset[absolute], reader.shapes[absolute], where)
         data = _read_h5py(reader.dataset, absolute)
-        return _reshape_vlen(data, reader.shapes[absolute])
+        return _reshape_vlen(data, reader.shapes[absolute], where)
 
 
 def _read_h5py(dataset: h5py.Dataset, absolute: Any) -> Any:

@@ -8,7 +8,7 @@ that replaces start/stop when not null), ``available`` (bool) and ``comment``
 read from the file, so a damaged or hand-made file gives one clear error that
 names the file and the row, never an ``IndexError`` or an empty split noticed
 much later. Nothing here touches dimension scales (reading those is where
-libhdf5 can crash on a damaged file, see :func:`fuel.datasets.hdf5.check_file`).
+libhdf5 can crash on a damaged file, see :func:`fuel.datasets.hdf5_check.check_file`).
 
 Examples
 --------
@@ -30,6 +30,8 @@ from typing import Any
 
 import h5py
 import numpy as np
+
+from fuel.datasets.hdf5_errors import is_ours, reading
 
 __all__ = ["LayoutError", "SplitRow", "create_split_array", "describe_file", "split_rows"]
 
@@ -134,6 +136,8 @@ def split_rows(h5file: h5py.File) -> list[SplitRow]:
 
     Raises
     ------
+    DamagedFileError
+        The root attributes cannot be read (libhdf5 fails on them).
     LayoutError
         No ``split`` attribute; not a 1-D compound array with Fuel's fields and
         types; a name that is not UTF-8 text; a (split, source) pair listed
@@ -141,15 +145,20 @@ def split_rows(h5file: h5py.File) -> list[SplitRow]:
         ``stop`` is negative or whose ``start`` exceeds its ``stop``.
     """
     where = describe_file(h5file)
-    if "split" not in h5file.attrs:
+    with reading(where, "the root attributes"):
+        present = "split" in h5file.attrs
+    if not present:
         raise LayoutError(
             f"{where} has no root attribute 'split', so it is not a Fuel HDF5 file; write it with "
             "fuel.converters.fill_hdf5_file or H5PYDataset.create_split_array"
         )
     try:
-        array = np.asarray(h5file.attrs["split"])
-    except (OSError, ValueError, TypeError, KeyError) as err:
-        raise LayoutError(f"{where}: the 'split' attribute cannot be read ({err}); the file may be damaged") from err
+        with reading(where, "the 'split' attribute"):
+            array = np.asarray(h5file.attrs["split"])
+    except (ValueError, TypeError) as err:  # a type numpy has no equivalent for
+        if is_ours(err):
+            raise
+        raise LayoutError(f"{where}: the 'split' attribute cannot be read as an array ({err})") from err
     if array.dtype.names is None or array.ndim != 1:
         raise LayoutError(
             f"{where}: the 'split' attribute must be a 1-D compound array (one row per split and source), got "
