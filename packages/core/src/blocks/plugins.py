@@ -52,7 +52,7 @@ from typing import Any
 import pluggy
 
 from blocks import hookspecs
-from blocks.plugin_host.calls import HookCalls
+from blocks.plugin_host.calls import HashableHooks, HookCalls
 from blocks.plugin_host.commands import Subcommands
 from blocks.plugin_host.listing import hooks_by_distribution, in_listing_order
 from blocks.plugin_host.policy import LoadingPolicy
@@ -169,6 +169,11 @@ class PluginInfo:
 
 
 EntryPointSource = Callable[[], Iterable[Any]]
+
+
+def _hashable(plugin: Any) -> Any:
+    """The plugin, or a holder of it that pluggy can keep in a set (a ``SimpleNamespace`` of hooks cannot be)."""
+    return HashableHooks(plugin) if type(plugin).__hash__ is None else plugin
 
 
 def _default_entry_points() -> Iterable[Any]:
@@ -296,7 +301,7 @@ class PluginHost:
                 info.status = selection
                 continue
             try:
-                module = ep.load()
+                module = _hashable(ep.load())
                 self.pm.register(module, name=ep.name)
             except Exception as err:  # noqa: BLE001 - isolate every plugin
                 what = f"cannot load entry point {ep.name!r} ({ep.value})"
@@ -382,6 +387,7 @@ class PluginHost:
         self.load()
         with self._lock:
             name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+            plugin = _hashable(plugin)
             registered = self.pm.register(plugin, name=name)
             if registered is None:  # pragma: no cover - pluggy only returns None for blocked names
                 raise ValueError(f"plugin name {name!r} is blocked in this host")

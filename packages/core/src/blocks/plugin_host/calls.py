@@ -46,7 +46,35 @@ import pluggy
 
 from blocks.plugin_host.policy import canonical
 
-__all__ = ["HookCalls"]
+__all__ = ["HashableHooks", "HookCalls"]
+
+
+class HashableHooks:
+    """An object with hook functions that cannot be hashed (a ``SimpleNamespace``), made hashable for pluggy.
+
+    pluggy keeps the plugins a per-plugin call leaves out in a set; this holder
+    is hashed by identity and carries the public attributes of the object it
+    holds (pluggy reads hook functions statically, so they are copied in).
+
+    Examples
+    --------
+    >>> import types
+    >>> hooks = HashableHooks(types.SimpleNamespace(register_bricks=print))
+    >>> hash(hooks) == id(hooks), hooks.register_bricks is print, hooks.held.register_bricks is print
+    (True, True, True)
+    """
+
+    def __init__(self, hooks: Any) -> None:
+        self.held = hooks
+        for name in dir(hooks):
+            if not name.startswith("_"):
+                setattr(self, name, getattr(hooks, name))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
 
 
 def _is_wrapper(impl: Any) -> bool:
