@@ -9,7 +9,8 @@ them one at a time, lazily and once: a plugin that fails to import is reported
 Precedence
 ----------
 Hooks run for core's built-ins first, then for plugins in the order of their
-distribution names (entry-point order differs between machines). When a
+distribution names (entry-point order differs between machines), those marked
+``tryfirst`` before and ``trylast`` after the others. When a
 plugin registers a name that an earlier one already has — ``adam`` twice, or
 core's ``scale`` — the earlier one keeps it: only the later plugin's
 conflicting name is disabled, with a warning naming both plugins and
@@ -29,15 +30,19 @@ Environment switches
     A plugin that fails to load or register, or a name clash, is an error.
 ``BLOCKS_TRACE_PLUGINS=1``
     Log every hook call with its implementations (logger ``blocks.plugins``).
+
+Every hook is called through pluggy's caller: contribution hooks (and
+``select_backend``) once per plugin, so that one plugin's exception stays its
+own, each time with the hook's wrappers; ``tryfirst`` and ``trylast`` order
+the plugins (never ahead of core's built-ins for the registrars). The host is
+made of parts with one job each (:mod:`blocks.plugin_host`): the loading
+policy, the hook calls, the registries and the listing.
 """
 
 from __future__ import annotations
 
-import argparse
-import functools
 import importlib
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +52,11 @@ from typing import Any
 import pluggy
 
 from blocks import hookspecs
+from blocks.plugin_host.calls import HashableHooks, HookCalls
+from blocks.plugin_host.commands import Subcommands
+from blocks.plugin_host.listing import hooks_by_distribution, in_listing_order
+from blocks.plugin_host.policy import LoadingPolicy
+from blocks.plugin_host.registries import RegistryBuilder
 from blocks.registry import KINDS, Entry, Registry
 
 __all__ = [
@@ -84,18 +94,6 @@ def _builtin_modules() -> tuple[str, ...]:
 BUILTIN_MODULES = _builtin_modules()
 """Core's own hook modules (every module of :mod:`blocks._builtins`), registered
 directly under ``blocks-core``. Each area of core adds its own module there."""
-
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in _TRUE
-
-
-def _canonical(name: str) -> str:
-    """Normalise a distribution name (PEP 503: case, ``_``/``.`` -> ``-``)."""
-    return name.strip().lower().replace("_", "-").replace(".", "-")
-
 
 class PluginLoadError(RuntimeError):
     """A plugin failed to load or register while ``BLOCKS_STRICT_PLUGINS=1``.
@@ -173,6 +171,11 @@ class PluginInfo:
 EntryPointSource = Callable[[], Iterable[Any]]
 
 
+def _hashable(plugin: Any) -> Any:
+    """The plugin, or a holder of it that pluggy can keep in a set (a ``SimpleNamespace`` of hooks cannot be)."""
+    return HashableHooks(plugin) if type(plugin).__hash__ is None else plugin
+
+
 def _default_entry_points() -> Iterable[Any]:
     return importlib_metadata.entry_points(group=GROUP)
 
@@ -211,7 +214,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self._entry_points = entry_points or _default_entry_points
         self._builtins = builtins
-        self._env = env
+        self.policy = LoadingPolicy(env)
         self._lock = threading.RLock()
         self._loaded = False
         self._plugins: dict[str, PluginInfo] = {}
@@ -220,20 +223,21 @@ class PluginHost:
         self.validators: dict[str, Callable[[Entry, Any], None]] = {}
         self._undo_trace: Callable[[], None] | None = None
         self._load_error: PluginLoadError | None = None
-        # (kind, name) -> why a failed hook's registration of it was withdrawn
-        self._withdrawn: dict[tuple[str, str], str] = {}
         # distribution -> {kind whose registrar hook failed, or "*" (the plugin failed to load): why}
         self._failed_kinds: dict[str, dict[str, str]] = {}
+        self.calls = HookCalls(self.pm, self._owner, CORE_DISTRIBUTION)
+        self._builder = RegistryBuilder(self.calls, self._info, self._fail, self._clash, self._failed_kinds)
 
     # -- environment ---------------------------------------------------------
     @property
     def env(self) -> Mapping[str, str]:
-        return os.environ if self._env is None else self._env
+        """The environment the ``BLOCKS_*`` switches are read from."""
+        return self.policy.env
 
     @property
     def strict(self) -> bool:
         """Whether plugin failures are fatal (``BLOCKS_STRICT_PLUGINS``)."""
-        return _flag(self.env, "BLOCKS_STRICT_PLUGINS")
+        return self.policy.strict
 
     # -- loading -------------------------------------------------------------
     def load(self) -> None:
@@ -250,7 +254,7 @@ class PluginHost:
                 return
             self._loaded = True
             try:
-                if _flag(self.env, "BLOCKS_TRACE_PLUGINS"):
+                if self.policy.trace:
                     self._install_tracing()
                 if self._builtins:
                     self._load_builtins()
@@ -279,26 +283,6 @@ class PluginHost:
             info.modules.append(module_name)
             self._check_specs(module_name, info)
 
-    def _selection(self, dist_name: str) -> str:
-        """``"loaded"`` (to load), ``"skipped"`` (not selected) or ``"disabled"`` (deny-listed)."""
-        env = self.env
-        if _flag(env, "BLOCKS_DISABLE_PLUGIN_AUTOLOAD"):
-            return "skipped"
-        if _canonical(dist_name) in self._denied():
-            return "disabled"
-        wanted = self._wanted()
-        return "loaded" if wanted is None or _canonical(dist_name) in wanted else "skipped"
-
-    def _wanted(self) -> set[str] | None:
-        """Distributions named by ``BLOCKS_LOAD_PLUGINS`` (``None``: all)."""
-        if "BLOCKS_LOAD_PLUGINS" not in self.env:
-            return None
-        return {_canonical(n) for n in self.env["BLOCKS_LOAD_PLUGINS"].split(",") if n.strip()}
-
-    def _denied(self) -> set[str]:
-        """Distributions named by ``BLOCKS_DISABLE_PLUGINS``."""
-        return {_canonical(n) for n in self.env.get("BLOCKS_DISABLE_PLUGINS", "").split(",") if n.strip()}
-
     def _load_entry_points(self) -> None:
         seen: set[str] = set()
         for ep in self._entry_points():
@@ -312,12 +296,12 @@ class PluginHost:
             info = self._plugins.get(dist_name) or PluginInfo(dist_name, version)
             info.entry_point = f"{ep.name} = {ep.value}"
             self._plugins[dist_name] = info
-            selection = self._selection(dist_name)
+            selection = self.policy.selection(dist_name)
             if selection != "loaded":
                 info.status = selection
                 continue
             try:
-                module = ep.load()
+                module = _hashable(ep.load())
                 self.pm.register(module, name=ep.name)
             except Exception as err:  # noqa: BLE001 - isolate every plugin
                 what = f"cannot load entry point {ep.name!r} ({ep.value})"
@@ -350,19 +334,8 @@ class PluginHost:
 
     def _check_wanted(self) -> None:
         """Warn about names in ``BLOCKS_LOAD_PLUGINS``/``BLOCKS_DISABLE_PLUGINS`` that no installed plugin has."""
-        known = {_canonical(name) for name in self._plugins}
-        installed = ", ".join(sorted(n for n in self._plugins if n != CORE_DISTRIBUTION)) or "(none)"
-        for variable, names in (("BLOCKS_LOAD_PLUGINS", self._wanted() or set()),
-                                ("BLOCKS_DISABLE_PLUGINS", self._denied())):
-            if _canonical(CORE_DISTRIBUTION) in names and variable == "BLOCKS_DISABLE_PLUGINS":
-                logger.warning("BLOCKS_DISABLE_PLUGINS names %s: core's built-ins cannot be disabled",
-                               CORE_DISTRIBUTION)
-            missing = sorted(names - known - {_canonical(CORE_DISTRIBUTION)})
-            if missing:
-                # a warning even when strict: naming a plugin that is absent here is how a test or a
-                # script restricts discovery to what it needs, whatever else is installed
-                logger.warning("%s names %s, which is not an installed plugin; installed plugins: %s",
-                               variable, ", ".join(missing), installed)
+        for message in self.policy.warnings(self._plugins, CORE_DISTRIBUTION):
+            logger.warning(message)
 
     def _fail(self, info: PluginInfo, what: str, err: BaseException) -> None:
         message = (
@@ -414,6 +387,7 @@ class PluginHost:
         self.load()
         with self._lock:
             name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+            plugin = _hashable(plugin)
             registered = self.pm.register(plugin, name=name)
             if registered is None:  # pragma: no cover - pluggy only returns None for blocked names
                 raise ValueError(f"plugin name {name!r} is blocked in this host")
@@ -452,35 +426,34 @@ class PluginHost:
         self.load()
         return self.pm.hook
 
-    def _precedence(self, impl: Any) -> tuple[bool, str, str]:
-        """Sort key of a hook implementation: core first, then by distribution name, then by plugin name."""
-        dist = self._owner.get(impl.plugin_name, impl.plugin_name)
-        return dist != CORE_DISTRIBUTION, _canonical(dist), impl.plugin_name
-
     def _info(self, dist: str) -> PluginInfo:
         return self._plugins.setdefault(dist, PluginInfo(dist, "unknown"))
 
     def call_per_plugin(self, hook_name: str, **kwargs: Any) -> None:
-        """Call every implementation of a hook separately, isolating failures.
+        """Call every implementation of a hook separately, through pluggy, isolating failures.
 
         A failing implementation is reported like a plugin that fails to load
         (fatal under ``BLOCKS_STRICT_PLUGINS=1``); the others still run. They
         run in precedence order: core's built-ins first, then plugins by
-        distribution name. For ``register_commands``, a command name an
-        earlier plugin has is a clash (the later plugin's command is left
-        out, with a warning), and a hook that fails part-way adds no command.
+        distribution name (``tryfirst``/``trylast`` first/last among them),
+        each through pluggy's caller with the hook's wrappers. For
+        ``register_commands``, a command name an earlier plugin has is a clash
+        (the later plugin's command is left out, with a warning), and a hook
+        that fails part-way adds no command.
         """
         self.load()
-        caller = getattr(self.pm.hook, hook_name)
-        for impl in sorted(caller.get_hookimpls(), key=self._precedence):
-            dist = self._owner.get(impl.plugin_name, impl.plugin_name)
-            info = self._info(dist)
-            args = {k: v for k, v in kwargs.items() if k in impl.argnames}
-            commands = _Subcommands(args["subparsers"], self, info) if "subparsers" in args else None
-            if commands is not None:
-                args["subparsers"] = commands
+        for impl in self.calls.implementations(hook_name):
+            info = self._info(self.calls.distribution(impl))
+            args = dict(kwargs)
+            commands = None
+            if "subparsers" in args:
+                commands = args["subparsers"] = Subcommands(
+                    args["subparsers"], f"{info.name} {info.version}",
+                    lambda command, kept_by, info=info: self._clash(info, "commands", command, kept_by,
+                                                                    f"blocks {command}"),
+                )
             try:
-                impl.function(**args)
+                self.calls.call(impl, hook_name, **args)
             except PluginLoadError:  # a clash under BLOCKS_STRICT_PLUGINS=1
                 if commands is not None:
                     commands.withdraw()
@@ -489,6 +462,35 @@ class PluginHost:
                 if commands is not None:
                     commands.withdraw()
                 self._fail(info, f"hook {hook_name} failed", err)
+
+    def call_first(self, hook_name: str, **kwargs: Any) -> Any:
+        """The first non-``None`` answer of a decision hook, asking one plugin at a time through pluggy.
+
+        Plugins are asked before core's built-ins (``tryfirst`` ones first,
+        ``trylast`` ones last), by distribution name. A plugin whose
+        implementation raises is reported (fatal under
+        ``BLOCKS_STRICT_PLUGINS=1``) and the next one is asked.
+
+        Examples
+        --------
+        >>> host = PluginHost(entry_points=lambda: [])
+        >>> host.call_first("select_backend", requested="auto", available=["cpu"])
+        'cpu'
+        """
+        self.load()
+        for impl in self.calls.implementations(hook_name, core_first=False):
+            try:
+                answer = self.calls.call(impl, hook_name, **kwargs)
+            except PluginLoadError:
+                raise
+            except Exception as err:  # noqa: BLE001 - isolate every plugin
+                self._fail(self._info(self.calls.distribution(impl)), f"hook {hook_name} failed", err)
+                continue
+            if isinstance(answer, list):  # not a firstresult hook: pluggy gives a list
+                answer = answer[0] if answer else None
+            if answer is not None:
+                return answer
+        return None
 
     def _clash(self, info: PluginInfo, kind: str, name: str, kept_by: str, reference: str) -> None:
         """A later plugin's ``name`` is disabled: an earlier one (``kept_by``) has it."""
@@ -501,52 +503,6 @@ class PluginHost:
         if self.strict:
             raise PluginLoadError(message + " [BLOCKS_STRICT_PLUGINS=1 makes this fatal]")
         logger.warning(message)
-
-    def _build_registries(self) -> dict[str, Registry]:
-        self._withdrawn = {}
-        registries = {
-            kind: Registry(kind, self.validators.get(kind), explain=functools.partial(self.explain, kind))
-            for kind in KINDS
-        }
-        for kind in KINDS:
-            hook_name = f"register_{kind}"
-            registry = registries[kind]
-            for impl in sorted(getattr(self.pm.hook, hook_name).get_hookimpls(), key=self._precedence):
-                dist = self._owner.get(impl.plugin_name, impl.plugin_name)
-                self._register_from(impl, registry, self._info(dist))
-        return registries
-
-    def _register_from(self, impl: Any, registry: Registry, info: PluginInfo) -> None:
-        """Run one registrar hook implementation and add what it registered, all or nothing."""
-        kind = registry.kind
-        staged: dict[str, tuple[Any, dict[str, Any]]] = {}
-
-        def register(name: str, obj: Any, **meta: Any) -> None:
-            registry.check(name, obj, plugin=info.name, version=info.version)
-            if name in staged:
-                raise ValueError(f"plugin {info.name} {info.version}: {kind} name {name!r} is registered twice by "
-                                 "this plugin")
-            staged[name] = (obj, meta)
-
-        try:
-            impl.function(**({"register": register} if "register" in impl.argnames else {}))
-        except Exception as err:  # noqa: BLE001 - isolate every plugin
-            for name in staged:
-                self._withdrawn[(kind, name)] = (
-                    f"plugin {info.name} {info.version} registers it, but its register_{kind} hook failed "
-                    f"({err!r}), so none of that hook's names are registered"
-                )
-            self._failed_kinds.setdefault(info.name, {})[kind] = repr(err)
-            self._fail(info, f"hook register_{kind} failed", err)
-            return
-        for name, (obj, meta) in staged.items():
-            if name in registry:
-                winner = registry.entry(name)
-                reference = Entry(name, obj, info.name).reference
-                self._clash(info, kind, name, f"{winner.plugin} {winner.version}", reference)
-                continue
-            registry.add(name, obj, plugin=info.name, version=info.version, **meta)
-            info.registered.setdefault(kind, []).append(name)
 
     def explain(self, kind: str, name: str) -> str:
         """Why ``name`` is not in registry ``kind`` when a plugin failure may be the reason, else ``""``.
@@ -565,19 +521,10 @@ class PluginHost:
         plugin blocks-rnn 1.2 failed to load (cannot load entry point ...: ImportError('no cudnn')) and may provide it
         """
         self.load()
-        withdrawn = self._withdrawn.get((kind, name))
-        if withdrawn:
-            return withdrawn
-        notes = []
-        for dist, kinds in sorted(self._failed_kinds.items()):
-            version = self._plugins[dist].version if dist in self._plugins else "unknown"
-            if "*" in kinds:
-                notes.append(f"plugin {dist} {version} failed to load ({kinds['*']})")
-            elif kind in kinds:
-                notes.append(f"the register_{kind} hook of plugin {dist} {version} failed ({kinds[kind]})")
-        if not notes:
-            return ""
-        return "; ".join(notes) + (" and may provide it" if len(notes) == 1 else "; one of them may provide it")
+        return self._builder.explain(kind, self._version, name)
+
+    def _version(self, dist: str) -> str:
+        return self._plugins[dist].version if dist in self._plugins else "unknown"
 
     def registry(self, kind: str) -> Registry:
         """The :class:`~blocks.registry.Registry` of one kind (built once)."""
@@ -589,10 +536,7 @@ class PluginHost:
                 for info in self._plugins.values():
                     info.registered = {}
                     info.clashes = [c for c in info.clashes if c["kind"] == "commands"]
-                for kinds in self._failed_kinds.values():
-                    for kind_name in [k for k in kinds if k != "*"]:
-                        del kinds[kind_name]
-                self._registries = self._build_registries()
+                self._registries = self._builder.build(self.validators, self._version)
             return self._registries[kind]
 
     def add_validator(self, kind: str, validator: Callable[[Entry, Any], None]) -> None:
@@ -612,17 +556,10 @@ class PluginHost:
         for kind in KINDS:
             self.registry(kind)
         with self._lock:
-            hooks: dict[str, set[str]] = {}
-            for plugin_name, dist in self._owner.items():
-                plugin = self.pm.get_plugin(plugin_name)
-                if plugin is None:
-                    continue
-                for caller in self.pm.get_hookcallers(plugin) or []:
-                    hooks.setdefault(dist, set()).add(caller.name)
+            hooks = hooks_by_distribution(self.pm, self._owner)
             for info in self._plugins.values():
-                info.hooks = sorted(hooks.get(info.name, ()))
-            out = sorted(self._plugins.values(), key=lambda p: (p.name != CORE_DISTRIBUTION, p.name))
-        return [p for p in out if include_failed or p.status == "loaded"]
+                info.hooks = hooks.get(info.name, [])
+            return in_listing_order(self._plugins.values(), CORE_DISTRIBUTION, include_failed)
 
     @property
     def failures(self) -> list[PluginInfo]:
@@ -704,37 +641,3 @@ def failure_note(kind: str, name: str) -> str:
     ''
     """
     return get_host().explain(kind, name)
-
-
-class _Subcommands:
-    """The ``subparsers`` a ``register_commands`` hook gets: clashes left out, a failed hook's commands withdrawn."""
-
-    def __init__(self, subparsers: Any, host: PluginHost, info: PluginInfo) -> None:
-        self._subparsers, self._host, self._info = subparsers, host, info
-        self._added: list[str] = []
-
-    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        taken = getattr(self._subparsers, "_name_parser_map", {})
-        for command in (name, *kwargs.get("aliases", ())):
-            if command in taken:
-                owner = getattr(taken[command], "_blocks_plugin", "another plugin")
-                self._host._clash(self._info, "commands", command, owner, f"blocks {command}")
-                return argparse.ArgumentParser(prog=f"blocks {name}", add_help=False)  # reachable from nowhere
-        parser = self._subparsers.add_parser(name, **kwargs)
-        parser._blocks_plugin = f"{self._info.name} {self._info.version}"
-        self._added.extend([name, *kwargs.get("aliases", ())])
-        return parser
-
-    def withdraw(self) -> None:
-        """Remove the commands this hook added (it failed part-way)."""
-        taken = getattr(self._subparsers, "_name_parser_map", None)
-        actions = getattr(self._subparsers, "_choices_actions", None)
-        for command in self._added:
-            if taken is not None:
-                taken.pop(command, None)
-            if actions is not None:
-                actions[:] = [a for a in actions if getattr(a, "dest", None) != command]
-        self._added = []
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self._subparsers, attribute)

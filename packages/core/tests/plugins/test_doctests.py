@@ -10,6 +10,12 @@ import pytest
 MODULES = [
     "blocks.registry",
     "blocks.plugins",
+    "blocks.plugin_host.policy",
+    "blocks.plugin_host.calls",
+    "blocks.plugin_host.listing",
+    "blocks.plugin_host.commands",
+    "fuel.utils.lazy",
+    "fuel.downloaders.commands",
     "blocks.config",
     "fuel.config_parser",
     "blocks.testing.fakes",

@@ -79,7 +79,7 @@ def get_backend(device: str | None = None, **options: Any) -> Backend:
     requested = str(device if device is not None else config.device).strip().lower()
     host = get_host()
     registry = host.registry("backends")
-    name = host.hook.select_backend(requested=requested, available=registry.names())
+    name = host.call_first("select_backend", requested=requested, available=registry.names())
     if name is None:
         available = available_backends()
         usable = [n for n, info in available.items() if info["available"]]
