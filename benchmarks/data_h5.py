@@ -8,7 +8,10 @@ the median and the range of the paired ratios are printed.
    with pread into private buffers, no file mapping) vs in-memory numpy fancy
    indexing of the same requests, throughput ratio (target >= 0.9): with
    sorted indices in each batch (ShuffledScheme(sorted_indices=True)) and
-   with a true random permutation (indices in random order in each batch).
+   with a true random permutation (indices in random order in each batch);
+   and the same random order read through the opt-in file mapping
+   (``H5PYDataset(memory_map=True)``). 1b: the pread reader on rows of
+   12 KiB and 48 KiB (3 x 64 x 64 and 3 x 128 x 128 uint8), random order.
 2. Sequential out-of-core epoch vs raw h5py slice reads (target >= 0.9).
 3. Overhead per batch of each one-to-one transformer (and of a transformer
    written for Fuel, overriding ``get_data``), measured as the extra
@@ -105,8 +108,8 @@ def report(name: str, values: list[float], unit: str, target: str) -> None:
     )
 
 
-def shuffled_figure(path: str, batch_size: int, repeats: int, sorted_indices: bool) -> None:
-    dataset = H5PYDataset(path, which_sets=("train",))
+def shuffled_figure(path: str, batch_size: int, repeats: int, sorted_indices: bool, memory_map: bool = False) -> None:
+    dataset = H5PYDataset(path, which_sets=("train",), memory_map=memory_map)
     n = dataset.num_examples
     scheme = ShuffledScheme(n, batch_size, rng=0, sorted_indices=sorted_indices)
     stream = DataStream(dataset, iteration_scheme=scheme)
@@ -124,7 +127,37 @@ def shuffled_figure(path: str, batch_size: int, repeats: int, sorted_indices: bo
 
     timings = paired(in_memory, out_of_core, repeats)
     order = "sorted batches" if sorted_indices else "random order"
-    report(f"shuffled epoch ({order}): out-of-core / in-memory numpy", [b / c for b, c in timings], "x", ">= 0.9")
+    how = "memory_map" if memory_map else "pread"
+    ratios = [b / c for b, c in timings]
+    report(f"shuffled epoch ({order}, {how}): out-of-core / in-memory numpy", ratios, "x", ">= 0.9")
+
+
+def row_size_figure(directory: str, side: int, batch_size: int, repeats: int, quick: bool) -> None:
+    """Figure 1b: the pread reader on bigger rows (3 x side x side uint8), random order, ~150 MB of data."""
+    num_examples = 200 if quick else (150 << 20) // (3 * side * side)
+    path = os.path.join(directory, f"rows_{side}.hdf5")
+    rng = np.random.default_rng(side)
+    with h5py.File(path, "w") as f:
+        f["features"] = rng.integers(0, 256, size=(num_examples, 3, side, side), dtype=np.uint8)
+        f.attrs["split"] = H5PYDataset.create_split_array({"train": {"features": (0, num_examples)}})
+    dataset = H5PYDataset(path, which_sets=("train",))
+    with h5py.File(path, "r") as f:
+        features = f["features"][...]
+    requests = list(ShuffledScheme(num_examples, batch_size, rng=0, sorted_indices=False).get_request_iterator(0))
+
+    def in_memory() -> None:
+        for request in requests:
+            features[request]
+
+    def out_of_core() -> None:
+        for request in requests:
+            dataset.get_data(None, request)
+
+    timings = paired(in_memory, out_of_core, repeats)
+    row = 3 * side * side // 1024
+    report(f"shuffled epoch ({row} KiB rows, pread): out-of-core / in-memory", [b / c for b, c in timings], "x", "none")
+    dataset.close_file()
+    os.remove(path)
 
 
 def sequential_figure(path: str, batch_size: int, repeats: int) -> None:
@@ -310,6 +343,9 @@ def main() -> None:
         print(f"file: {num_examples} x 3x32x32 uint8 + uint8 labels, batch {batch_size}, {repeats} paired repeats")
         shuffled_figure(path, batch_size, repeats, sorted_indices=True)
         shuffled_figure(path, batch_size, repeats, sorted_indices=False)
+        shuffled_figure(path, batch_size, repeats, sorted_indices=False, memory_map=True)
+        for side in (64, 128) if not args.quick else (64,):
+            row_size_figure(directory, side, batch_size, repeats, quick=args.quick)
         sequential_figure(path, batch_size, repeats)
         checksum_figures(path, batch_size, repeats)
         vlen_figure(directory, 500 if args.quick else 20000, batch_size, repeats)

@@ -28,7 +28,8 @@ rows of a batch are read with ``preadv`` at the dataset's offset in the file
 rows (:class:`~fuel.datasets.hdf5_pread.ContiguousRows`). Nothing is
 memory-mapped, so a file truncated or rewritten under a reader gives a
 :class:`DamagedFileError` at the next read, never a ``SIGBUS`` that kills
-the process. Chunked (e.g. checksummed) or compressed datasets are read with
+the process. ``memory_map=True`` trades that safety for speed on small rows
+(:class:`~fuel.datasets.hdf5_mmap.MappedRows`). Chunked (e.g. checksummed) or compressed datasets are read with
 h5py. No file handle or data
 array is ever pickled: each process reopens the file lazily (the process id is
 checked) and checks that it is still the same file, so datasets are safe with
@@ -78,6 +79,7 @@ from fuel.datasets.hdf5_errors import (
 )
 from fuel.datasets.hdf5_heap import HeapCheck
 from fuel.datasets.hdf5_layout import LayoutError, SplitRow, create_split_array, describe_file, split_rows
+from fuel.datasets.hdf5_mmap import MappedRows
 from fuel.datasets.hdf5_pread import ContiguousRows, FileChangedError
 from fuel.datasets.hdf5_scales import axis0_scales
 from fuel.utils.paths import DataFileNotFoundError
@@ -152,7 +154,7 @@ class _Source:
         array: np.ndarray | None,
         vlen: bool,
         shapes: np.ndarray | None,
-        rows: ContiguousRows | None = None,
+        rows: ContiguousRows | MappedRows | None = None,
         heap: HeapCheck | None = None,
     ):
         self.name = name
@@ -419,6 +421,13 @@ class H5PYDataset(Dataset):
     axis_labels : dict, optional
         Overrides the labels read from the dimension scales (the labels of
         the sources it covers are never read from the file).
+    memory_map : bool
+        Read contiguous, uncompressed sources out of core through a read-only
+        file mapping instead of ``preadv`` calls (the default): shuffled
+        batches of small rows cost what in-memory fancy indexing costs, but a
+        file truncated *during* the copy of a batch kills the process with
+        ``SIGBUS`` (see :mod:`fuel.datasets.hdf5_mmap`). Ignored with
+        ``load_in_memory=True``.
 
     Raises
     ------
@@ -447,6 +456,7 @@ class H5PYDataset(Dataset):
         sort_indices: bool = True,
         sources: Sequence[str] | None = None,
         axis_labels: Mapping[str, tuple[str, ...]] | None = None,
+        memory_map: bool = False,
     ):
         self._external_file_handle: h5py.File | None = None
         self._external_pid: int | None = None
@@ -482,6 +492,7 @@ class H5PYDataset(Dataset):
         self.load_in_memory = bool(load_in_memory)
         self.driver = driver
         self.sort_indices = bool(sort_indices)
+        self.memory_map = bool(memory_map)
         self._setup(self._file_handle, sources, subset)
         if self.load_in_memory:
             self._load_in_memory()
@@ -688,7 +699,8 @@ class H5PYDataset(Dataset):
             shapes = _read_shapes(h5file, name, _vlen_shapes(h5file, [name])[name], length)
             heap = HeapCheck.of(dataset, f"{where}, source {name!r}") if own else None
             return _Source(name, dataset, None, True, shapes, heap=heap)
-        rows = ContiguousRows.of(dataset) if own else None
+        direct = MappedRows if getattr(self, "memory_map", False) else ContiguousRows
+        rows = direct.of(dataset) if own else None
         return _Source(name, dataset, None, False, None, rows)
 
     def _sources_for_reading(self) -> list[_Source]:

@@ -3,7 +3,9 @@
 A contiguous, uncompressed HDF5 dataset is one block of bytes at a known
 offset of the file, so a batch of rows can be read with plain ``preadv``
 calls into a new numpy array, one call per run of neighbouring rows, without
-libhdf5's per-selection overhead. Nothing is memory-mapped: a file truncated
+libhdf5's per-selection overhead (the default of ``H5PYDataset``; the opt-in
+``memory_map=True`` reads through a file mapping instead, see
+:mod:`fuel.datasets.hdf5_mmap`). Nothing is memory-mapped: a file truncated
 or rewritten under a reader is a clear :class:`FileChangedError` at the next
 read (its size and modification time are checked before each read, and a
 short read is one too), never a ``SIGBUS`` that kills the process (as an
@@ -31,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ContiguousRows", "FileChangedError"]
+__all__ = ["ContiguousRows", "FileChangedError", "check_unchanged", "file_stamp", "locate_contiguous"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +57,45 @@ class FileChangedError(OSError):
     """
 
 
-def _stamp(fd: int) -> tuple[int, int]:
+def file_stamp(fd: int) -> tuple[int, int]:
+    """The size and modification time (ns) of the open file ``fd``."""
     stat = os.fstat(fd)
     return stat.st_size, stat.st_mtime_ns
+
+
+def check_unchanged(fd: int, stamp: tuple[int, int], name: str) -> None:
+    """Raise :class:`FileChangedError` when the file ``fd`` no longer has ``stamp`` (see :func:`file_stamp`)."""
+    now = file_stamp(fd)
+    if now != stamp:
+        raise FileChangedError(
+            f"{name}: the file changed while being read (size, modification time: {stamp} -> {now}); "
+            "it was truncated or rewritten"
+        )
+
+
+def locate_contiguous(dataset: Any) -> tuple[int, int] | None:
+    """``(fd, offset)`` of a contiguous, uncompressed ``h5py.Dataset`` (``fd`` a new duplicate), or ``None``."""
+    try:
+        if (
+            dataset.chunks is not None
+            or dataset.compression is not None
+            or dataset.external
+            or dataset.dtype.hasobject
+            or dataset.dtype.kind in "OV"
+            or dataset.size == 0
+            or len(dataset.shape) == 0
+        ):
+            return None
+        offset = dataset.id.get_offset()
+        if offset is None:
+            return None
+        handle = dataset.file.id.get_vfd_handle()
+        if not isinstance(handle, int) or handle < 0:
+            return None
+        return os.dup(handle), int(offset)
+    except (AttributeError, OSError, ValueError, TypeError, RuntimeError) as err:
+        logger.debug("not reading %r directly: %s", getattr(dataset, "name", dataset), err)
+        return None
 
 
 class ContiguousRows:
@@ -92,7 +130,7 @@ class ContiguousRows:
         self.shape = tuple(int(d) for d in shape)
         self.name = name
         self.row_bytes = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
-        self.stamp = _stamp(fd)
+        self.stamp = file_stamp(fd)
         self._scratch = memoryview(bytearray(GAP_BYTES))
 
     @classmethod
@@ -102,27 +140,10 @@ class ContiguousRows:
         The file descriptor is a duplicate of the one libhdf5 reads (the
         ``sec2`` driver's), so both read the very same file.
         """
-        try:
-            if (
-                dataset.chunks is not None
-                or dataset.compression is not None
-                or dataset.external
-                or dataset.dtype.hasobject
-                or dataset.dtype.kind in "OV"
-                or dataset.size == 0
-                or len(dataset.shape) == 0
-            ):
-                return None
-            offset = dataset.id.get_offset()
-            if offset is None:
-                return None
-            handle = dataset.file.id.get_vfd_handle()
-            if not isinstance(handle, int) or handle < 0:
-                return None
-            fd = os.dup(handle)
-        except (AttributeError, OSError, ValueError, TypeError, RuntimeError) as err:
-            logger.debug("not reading %r with pread: %s", getattr(dataset, "name", dataset), err)
+        found = locate_contiguous(dataset)
+        if found is None:
             return None
+        fd, offset = found
         return cls(fd, offset, dataset.dtype, dataset.shape, f"{dataset.file.filename!r}, dataset {dataset.name!r}")
 
     def close(self) -> None:
@@ -152,12 +173,7 @@ class ContiguousRows:
         """
         if self.fd < 0:
             raise ValueError(f"{self.name}: the reader is closed")
-        stamp = _stamp(self.fd)
-        if stamp != self.stamp:
-            raise FileChangedError(
-                f"{self.name}: the file changed while being read (size, modification time: {self.stamp} -> {stamp}); "
-                "it was truncated or rewritten"
-            )
+        check_unchanged(self.fd, self.stamp, self.name)
         count = self.shape[0]
         if isinstance(rows, (int, np.integer)):
             row = int(rows)
