@@ -66,6 +66,8 @@ logger = logging.getLogger(__name__)
 
 _PROTOCOL = "fuel-server/1"
 MAX_REQUEST_BYTES = 16 * 2**20
+#: clients a server serves at once by default
+MAX_SESSIONS = 64
 _MAX_ERROR_MESSAGE = 1000
 _IDLE_PROBE_S = 10.0
 _RECEIVES_PER_TURN = 256
@@ -205,6 +207,10 @@ class DataServer:
     heartbeat : float
         Seconds between ZeroMQ heartbeats to each client; a client silent for
         three intervals is disconnected.
+    max_sessions : int
+        Clients served at once (each holds an epoch cursor); a start request
+        beyond this gets an error reply naming the limit, so many connections
+        cannot exhaust the server's memory or file descriptors.
 
     Examples
     --------
@@ -224,6 +230,7 @@ class DataServer:
         host: str = "127.0.0.1",
         max_request_bytes: int = MAX_REQUEST_BYTES,
         heartbeat: float = 2.0,
+        max_sessions: int = MAX_SESSIONS,
     ):
         if not isinstance(data_stream, AbstractDataStream):
             raise ValueError(f"start_server needs a data stream, got {type(data_stream).__name__}")
@@ -234,6 +241,9 @@ class DataServer:
             raise ValueError(f"max_request_bytes must be >= 1024, got {max_request_bytes}")
         if not heartbeat > 0:
             raise ValueError(f"heartbeat must be > 0 seconds, got {heartbeat}")
+        if int(max_sessions) < 1:
+            raise ValueError(f"max_sessions must be >= 1, got {max_sessions}")
+        self.max_sessions = int(max_sessions)
         self.data_stream = data_stream
         self.hwm = int(hwm)
         self.max_request_bytes = int(max_request_bytes)
@@ -388,6 +398,12 @@ class DataServer:
         if previous is not None:
             self._end(previous)
         session_id = request["session"]
+        if len(self._sessions) >= self.max_sessions:
+            logger.warning("data server: refused client %s: %d sessions already", identity.hex(), self.max_sessions)
+            self._send_error(identity, session_id, "RuntimeError",
+                             f"the server is busy: it serves {self.max_sessions} clients already (max_sessions); "
+                             "retry when one has finished, or start the server with a larger --max-sessions")
+            return
         credit = self.hwm if request["credit"] is None else min(request["credit"], self.hwm)
         try:
             cursor = self.data_stream.open_cursor(request["epoch"], request["state"])
@@ -478,6 +494,7 @@ def start_server(
     host: str = "127.0.0.1",
     max_request_bytes: int = MAX_REQUEST_BYTES,
     heartbeat: float = 2.0,
+    max_sessions: int = MAX_SESSIONS,
 ) -> None:
     """Serve ``data_stream`` on ``port`` until interrupted (Fuel's entry point).
 
@@ -495,9 +512,11 @@ def start_server(
         Largest request accepted (see :class:`DataServer`).
     heartbeat : float
         Seconds between ZeroMQ heartbeats (see :class:`DataServer`).
+    max_sessions : int
+        Clients served at once (see :class:`DataServer`).
     """
     server = DataServer(data_stream, port=port, hwm=hwm, host=host, max_request_bytes=max_request_bytes,
-                        heartbeat=heartbeat)
+                        heartbeat=heartbeat, max_sessions=max_sessions)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

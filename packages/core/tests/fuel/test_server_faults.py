@@ -240,6 +240,29 @@ def test_a_bad_request_opens_no_cursor_and_leaks_none(threaded_server):
     assert stream.opened == 2 and stream.closed == 2
 
 
+def test_sessions_beyond_max_sessions_are_refused_and_counted_again_when_one_ends(threaded_server):
+    server, stream = threaded_server(max_sessions=2)
+    clients = [_Raw(server.port) for _ in range(4)]
+    try:
+        for i, raw in enumerate(clients[:2]):
+            assert raw.ask(_start(f"s{i}", credit=0))["kind"] == "hello"
+        for i, raw in enumerate(clients[2:], start=2):  # each a new identity, as a hostile client would open
+            _check_error_reply(raw.ask(_start(f"s{i}", credit=0)), "server is busy: it serves 2 clients already")
+        assert stream.opened == 2 and len(server._sessions) == 2
+        # a client restarting its own epoch is not a new session
+        assert clients[0].ask(_start("s0-again", credit=0))["kind"] == "hello"
+        clients[1].socket.send(json.dumps({"cmd": "close", "session": "s1"}).encode())
+        deadline = time.monotonic() + 20
+        while len(server._sessions) > 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert clients[2].ask(_start("s2", credit=0))["kind"] == "hello"
+    finally:
+        for raw in clients:
+            raw.close()
+    with pytest.raises(ValueError, match="max_sessions must be >= 1"):
+        DataServer(DataStream(IndexableDataset({"x": [1.0]})), port=0, max_sessions=0)
+
+
 def test_the_session_of_a_vanished_client_is_ended(threaded_server):
     server, stream = threaded_server()
     server.idle_probe = 0.1

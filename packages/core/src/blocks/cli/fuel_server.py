@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--heartbeat", type=float, default=2.0, metavar="SECONDS",
         help="seconds between ZeroMQ heartbeats to each client (default 2)",
     )
+    parser.add_argument(
+        "--max-sessions", type=int, default=64, metavar="N",
+        help="clients served at once; more get a 'server is busy' error (default 64)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return parser
 
@@ -88,7 +92,8 @@ def _serve(args: argparse.Namespace) -> int:
     if not isinstance(stream, AbstractDataStream):
         raise ValueError(f"{args.factory}() returned {type(stream).__name__}, not a Fuel data stream")
     server = DataServer(stream, port=args.port, hwm=args.hwm, host=args.host,
-                        max_request_bytes=args.max_request_bytes, heartbeat=args.heartbeat)
+                        max_request_bytes=args.max_request_bytes, heartbeat=args.heartbeat,
+                        max_sessions=args.max_sessions)
     print(f"fuel-server: serving {args.factory} on {args.host}:{server.port}", flush=True)
     try:
         server.serve_forever()
