@@ -377,8 +377,8 @@ class MainLoop:
         In a distributed run the guard's check is a collective, so only a
         point that every rank reaches on the same batch counts: not an
         extension that runs on rank 0 alone (``main_process_only``) nor one
-        fired by a trigger the ranks do not share (``every_n_seconds``: each
-        rank's clock; ``every_rank`` is then false).
+        fired by a trigger the ranks did not decide together (``every_rank``
+        is then false).
         """
         if self._guard_collective and (extension.main_process_only or not every_rank):
             return

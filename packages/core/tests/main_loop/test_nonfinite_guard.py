@@ -236,8 +236,8 @@ def test_under_distributed_a_rank_whose_values_are_finite_stops_with_the_rank_th
 
 
 def test_under_distributed_only_read_points_that_every_rank_shares_count(monkeypatch):
-    # a main_process_only monitor (rank 0 alone) and a wall-clock trigger (each rank's clock) read the device on
-    # this rank only: a collective there would pair with another collective on the other ranks
+    # a main_process_only monitor (rank 0 alone) reads the device on this rank only: a collective there would pair
+    # with another collective on the other ranks
     import blocks.extensions.base as base
 
     now = [0.0]
@@ -273,7 +273,12 @@ def test_under_distributed_only_read_points_that_every_rank_shares_count(monkeyp
     alone, _ = run(distributed=False)
     assert alone == [(4, False), (7, False), (8, False), (10, False), (10, True)]  # every 4 batches, every 3 s
     together, world = run(distributed=True)
-    assert together == [(10, True)] and world.calls == [(0, True), (10, False)]  # the start, the epoch end
+    # the wall-clock trigger is decided by every rank together (rank 0's clock, one all-reduce per batch), so its
+    # runs (4, 7, 10) are shared read points; the rank-0 monitor's (8) is not
+    assert together == [(4, False), (7, False), (10, False), (10, True)]
+    trigger_calls = [(i, flag) for i, flag in world.calls[1:] if i in (1, 2, 3, 5, 6, 8, 9)]
+    assert trigger_calls == [(i, False) for i in (1, 2, 3, 5, 6, 8, 9)]  # asked after every batch, due on 4, 7, 10
+    assert [call for call in world.calls if call[1]] == [(0, True), (4, True), (7, True), (10, True)]
 
 
 def test_one_process_takes_no_collective_decision(monkeypatch):

@@ -105,8 +105,7 @@ class TrainingExtension:
         guard reads its own record, at no extra synchronisation. In a
         torch.distributed run that check is a collective, so only runs that
         every rank makes on the same batch count: not those of a
-        ``main_process_only`` extension, nor those fired by
-        ``every_n_seconds`` (each rank's own clock). Default ``False``.
+        ``main_process_only`` extension. Default ``False``.
 
     Examples
     --------
@@ -239,23 +238,39 @@ _clock = time.monotonic
 
 
 class _EverySeconds:
-    """True at most once per ``seconds``, timed from the first check."""
+    """True at most once per ``seconds``, timed from the first check.
 
-    __slots__ = ("last", "seconds")
+    In a torch.distributed run an extension that runs on every rank must fire
+    on the same batch everywhere (its work may be a collective, such as
+    monitoring's averages or a checkpoint's gathered data positions), but each
+    rank has its own clock: rank 0's clock decides, told to every rank by one
+    small all-reduce per check (:func:`blocks.distributed.ranks_where`). A
+    ``main_process_only`` extension runs on rank 0 alone and asks no one.
+    """
 
-    def __init__(self, seconds: float) -> None:
+    __slots__ = ("last", "seconds", "owner", "agreed")
+
+    def __init__(self, seconds: float, owner: TrainingExtension) -> None:
         self.seconds = seconds
+        self.owner = owner
         self.last: float | None = None
+        self.agreed = False  # whether the last decision was taken by every rank together
 
     def __call__(self, log: TrainingLogBase) -> bool:
         now = _clock()
         if self.last is None:
             self.last = now
-            return False
-        if now - self.last >= self.seconds:
+        due = now - self.last >= self.seconds
+        self.agreed = False
+        if not self.owner.main_process_only:
+            from blocks import distributed
+
+            if distributed.is_distributed():
+                due = 0 in distributed.ranks_where(due)
+                self.agreed = True
+        if due:
             self.last = now
-            return True
-        return False
+        return due
 
 
 BOOLEAN_TRIGGERS = frozenset(CALLBACK_NAMES) | {"before_first_epoch"}
@@ -273,7 +288,9 @@ class SimpleExtension(TrainingExtension, metaclass=ABCMeta):
     ``on_resumption``, ``on_interrupt``, ``on_error``; integer
     ``after_n_epochs``, ``after_n_batches``, ``every_n_epochs``,
     ``every_n_batches``; and ``every_n_seconds`` (float, checked after every
-    batch, timed from the first batch). ``do(which_callback, *args)`` gets a
+    batch, timed from the first batch; in a torch.distributed run rank 0's
+    clock decides for every rank, at the cost of one small all-reduce per
+    batch, unless the extension is ``main_process_only``). ``do(which_callback, *args)`` gets a
     :class:`CallbackName` and, for ``before_batch``/``after_batch``, the batch,
     then any ``arguments`` given to :meth:`add_condition`.
 
@@ -339,7 +356,7 @@ class SimpleExtension(TrainingExtension, metaclass=ABCMeta):
             elif key == "every_n_batches":
                 self._conditions.append(("after_batch", _EveryN("iterations_done", int(value)), ()))
             elif key == "every_n_seconds":
-                self._conditions.append(("after_batch", _EverySeconds(float(value)), ()))
+                self._conditions.append(("after_batch", _EverySeconds(float(value), self), ()))
             else:
                 self._conditions.append((key, None, ()))
         self._conditions_changed()
@@ -409,7 +426,7 @@ class SimpleExtension(TrainingExtension, metaclass=ABCMeta):
                 self.fired[callback_invoked] = self.fired.get(callback_invoked, 0) + 1
                 self.do(_CALLBACKS[callback_invoked], *from_main_loop, *arguments)
                 if self.reads_device and callback_invoked == "after_batch":  # the guard may read its record now
-                    self.main_loop._note_device_read(self, not isinstance(predicate, _EverySeconds))
+                    self.main_loop._note_device_read(self, not isinstance(predicate, _EverySeconds) or predicate.agreed)
 
     @staticmethod
     def parse_args(which_callback: str, args: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
