@@ -303,3 +303,18 @@ def test_under_distributed_the_guard_must_be_on_for_every_rank_or_none(monkeypat
     with pytest.raises(ValueError, match=r"is on for rank\(s\) 0 only, of 2: .* same MainLoop\(stop_on_nonfinite"):
         loop.run()
     assert loop.status["iterations_done"] == 0
+
+
+def test_a_loss_scaler_skipping_every_step_is_stopped_not_trained_forever():
+    # a NaN in every batch: the scaler halves its scale at each skipped step; below the smallest fp16 subnormal no
+    # overflow can be the cause, so the guard stops the run (it skipped every step silently before)
+    features = features_with_nan_at(None)
+    features[:] = float("nan")
+    algorithm, stream, w = regression(features)
+    algorithm.loss_scaler = LossScaler(init_scale=2.0**4)
+    before = w.detach().clone()
+    loop = MainLoop(algorithm, stream, log=TrainingLog(), extensions=[FinishAfter(after_n_epochs=100)])
+    with pytest.raises(NonFiniteError, match=r"every step skipped by the loss scaler down to scale"):
+        loop.run()
+    assert loop.status["epochs_done"] < 100  # stopped at the first read point after the floor (an epoch's end)
+    assert algorithm.loss_scaler.scale < 2.0**-24 and torch.equal(w, before)  # no step was ever taken

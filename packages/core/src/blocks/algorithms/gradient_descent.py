@@ -19,11 +19,15 @@ from blocks.graph import ComputationGraph, Variable, as_variable, call
 from blocks.graph.rewrites import resolve_rewrites
 from blocks.numerics import nonfinite_names
 
-__all__ = ["AlgorithmQuantity", "GradientDescent"]
+__all__ = ["MIN_LOSS_SCALE", "AlgorithmQuantity", "GradientDescent"]
 
 logger = logging.getLogger(__name__)
 
 _ON_UNUSED_SOURCES = ("raise", "warn", "ignore")
+
+#: a loss scale below this (the smallest fp16 subnormal) that still meets non-finite gradients is no overflow:
+#: the non-finite guard reports it instead of letting the scaler skip every step forever
+MIN_LOSS_SCALE = 2.0**-24
 
 
 class AlgorithmQuantity:
@@ -557,6 +561,9 @@ class GradientDescent(TrainingAlgorithm):
             monitored["loss_scale"] = torch.tensor(scaler.scale)
             if not finite:  # skip the step: parameters and rule state stay as they were
                 logger.debug("non-finite gradients under loss scaling: step skipped, scale now %s", scaler.scale)
+                if self._track_nonfinite and scaler.scale < MIN_LOSS_SCALE:
+                    # no overflow survives a scale this small: the gradients are non-finite whatever the scale
+                    self._scaler_gave_up = scaler.scale
                 for name, value in zip(self._monitored_names, values[1:]):
                     monitored[name] = value.detach()
                 self.monitored_values = monitored
@@ -603,11 +610,16 @@ class GradientDescent(TrainingAlgorithm):
         values are finite and becomes NaN at the first that is not), no host
         synchronisation. Steps that the fp16 loss
         scaler skips are not recorded: a skipped step is the scaler's normal
-        work, not a non-finite event. Read the record with
-        :meth:`nonfinite_quantities`.
+        work, not a non-finite event; but when it skips until its scale falls
+        below :data:`MIN_LOSS_SCALE` (2 ** -24, the smallest fp16 subnormal:
+        no overflow survives such a scale), the gradients are non-finite
+        whatever the scale, and that is recorded (``"gradients (loss scale
+        ...)"``): otherwise training would skip every step forever. Read the
+        record with :meth:`nonfinite_quantities`.
         """
         self._track_nonfinite = bool(enabled)
         self._cost_sum = self._norm_sum = None
+        self._scaler_gave_up: float | None = None
         return True
 
     def nonfinite_quantities(self, parameters: bool = True) -> list[str]:
@@ -643,6 +655,9 @@ class GradientDescent(TrainingAlgorithm):
                 record.zero_()
                 if not math.isfinite(value):
                     found.append(name)
+        gave_up, self._scaler_gave_up = getattr(self, "_scaler_gave_up", None), None
+        if gave_up is not None:
+            found.append(f"gradients (every step skipped by the loss scaler down to scale {gave_up:.3g})")
         if parameters or found:
             found += [f"parameter {name}" for name in nonfinite_names(self.parameter_dict)]
         return found
