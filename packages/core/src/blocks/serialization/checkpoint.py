@@ -23,7 +23,6 @@ Members of the tar (see :mod:`blocks.serialization.archive`):
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import pickle
@@ -36,14 +35,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from blocks.serialization import safetensors_io
-from blocks.serialization.archive import FORMAT_VERSION, Archive, MemberSource, write_archive
-from blocks.serialization.document import parse_json, validate_document
+from blocks.serialization import restore
+from blocks.serialization.archive import Archive, MemberSource, write_archive
 from blocks.serialization.errors import CheckpointError
-from blocks.serialization.flatten import flatten_state, unflatten_state
-from blocks.serialization.graph_rng import capture_graph_rng, restore_graph_rng
-from blocks.serialization.metadata import package_versions, run_metadata
-from blocks.serialization.rng import capture_rng_state, restore_rng_state
+from blocks.serialization.layout import OBJECTS, PARAMETERS, STATE_JSON, inline_scalar, json_bytes
+from blocks.serialization.reading import (
+    check_recorded_parameters,
+    read_document,
+    read_parameters,
+    read_tables,
+    unflatten_parts,
+)
+from blocks.serialization.writing import CheckpointContents, rank_positions
 
 __all__ = [
     "LoadedCheckpoint",
@@ -58,13 +61,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PARAMETERS = "parameters.safetensors"
-OPTIMIZER = "optimizer.safetensors"
-STATE = "state.safetensors"
-STATE_JSON = "state.json"
-OBJECTS = "objects.pickle"
-_ALGORITHM_POINTER = "/main_loop/algorithm"
-
 # Run metadata of the checkpoints each main loop was resumed from (the run continues as one).
 _HISTORY: weakref.WeakKeyDictionary[Any, list[dict[str, Any]]] = weakref.WeakKeyDictionary()
 
@@ -77,11 +73,6 @@ def _model_of(main_loop: Any) -> Any:
         except (AttributeError, ValueError):
             return None
     return model
-
-
-def _inline_scalar(pointer: str) -> bool:
-    """0-d tensors go into state.json, except the algorithm's (hyper-parameters stay in optimizer.safetensors)."""
-    return not pointer.startswith(_ALGORITHM_POINTER + "/")
 
 
 def _distributed() -> Any:
@@ -166,98 +157,75 @@ def save_checkpoint(
     >>> sorted(load_parameters(path))
     ['bias', 'weight']
     """
+    parameters = _parameters_to_save(main_loop, model)
+    contents = CheckpointContents("parameters" if parameters_only or main_loop is None else "full", trusted)
+    dist = _distributed() if collective else None
+    loop_state = None
+    if main_loop is not None:
+        loop_state = _loop_state(main_loop, dist)
+        if parameters_only:
+            contents.add_status(loop_state)
+        else:
+            contents.add_training_state(loop_state, main_loop)
+    if extra is not None:
+        contents.add("extra", extra, inline_scalar)
+    contents.add_metadata(parameters, list(_HISTORY.get(main_loop, [])) if main_loop is not None else [])
+    if dist is not None:
+        if contents.kind == "full":
+            _record_rank_positions(contents, loop_state, dist)
+        if not dist.is_main_process():
+            dist.barrier()  # rank 0 writes the file
+            return {}
+    members = contents.array_members(parameters)
+    if contents.objects:
+        _warn_pickled(path, contents.objects)
+    members += contents.document_members()
+    try:
+        manifest = write_archive(path, members, kind=contents.kind)
+    finally:
+        if dist is not None:
+            dist.barrier()
+    logger.info("saved %s checkpoint to %s", contents.kind, os.fspath(path))
+    return manifest
+
+
+def _parameters_to_save(main_loop: Any, model: Any) -> dict[str, torch.Tensor]:
+    """The persistent tensors of ``model`` (default: the main loop's); none, with a warning, if it has none."""
     if model is None and main_loop is not None:
         model = _model_of(main_loop)
     if model is None:
         if main_loop is None:
             raise ValueError("save_checkpoint needs a main_loop or a model")
-        parameters: dict[str, torch.Tensor] = {}
         logger.warning("the main loop has no model: the checkpoint holds no parameters (pass model=...)")
+        return {}
+    return persistent_tensors(model)
+
+
+def _loop_state(main_loop: Any, dist: Any) -> dict[str, Any]:
+    """``main_loop.state_dict()``; in a multi-process run every rank is here, so extensions may merge theirs."""
+    if dist is None:
+        return main_loop.state_dict()
+    from blocks.distributed import collective_state_dict
+
+    with collective_state_dict():
+        return main_loop.state_dict()
+
+
+def _record_rank_positions(contents: CheckpointContents, loop_state: Any, dist: Any) -> None:
+    ranks = rank_positions(loop_state["data"], dist)
+    if ranks is not None:
+        contents.document["ranks"] = ranks
     else:
-        parameters = persistent_tensors(model)
-    objects: dict[str, Any] = {}
+        logger.warning("data positions hold arrays: only rank 0's position is saved")
 
-    def on_object(pointer: str, value: Any) -> Any:
-        objects[pointer] = value
-        return {"__object__": pointer}
 
-    hook = on_object if trusted else None
-    document: dict[str, Any] = {"format": "blocks-checkpoint", "format_version": FORMAT_VERSION}
-    document["kind"] = "parameters" if parameters_only or main_loop is None else "full"
-    state_arrays: dict[str, Any] = {}
-    optimizer_arrays: dict[str, Any] = {}
-    dist = _distributed() if collective else None
-    if main_loop is not None:
-        if dist is not None:  # every rank is here: extensions may merge their per-rank state (monitoring)
-            from blocks.distributed import collective_state_dict
-
-            with collective_state_dict():
-                loop_state = main_loop.state_dict()
-        else:
-            loop_state = main_loop.state_dict()
-        if parameters_only:
-            status = loop_state.get("status", {})
-            document["status"], _ = flatten_state(
-                {k: v for k, v in status.items() if isinstance(v, (int, float, str, bool, type(None)))}, "/status"
-            )
-        else:
-            document["main_loop"], arrays = flatten_state(loop_state, "/main_loop", hook, _inline_scalar)
-            for key, value in arrays.items():
-                target = optimizer_arrays if key.startswith(_ALGORITHM_POINTER + "/") else state_arrays
-                target[key] = value
-            document["rng"], arrays = flatten_state(capture_rng_state(), "/rng", hook)
-            state_arrays.update(arrays)
-            document["graph_rng"], arrays = flatten_state(capture_graph_rng(main_loop), "/graph_rng", hook)
-            state_arrays.update(arrays)
-    if extra is not None:
-        document["extra"], arrays = flatten_state(extra, "/extra", hook, _inline_scalar)
-        state_arrays.update(arrays)
-    document["parameters"] = {
-        name: {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape)} for name, t in parameters.items()
-    }
-    document["versions"] = package_versions()
-    document["run"] = run_metadata()
-    document["history"] = list(_HISTORY.get(main_loop, [])) if main_loop is not None else []
-
-    if dist is not None:
-        if document["kind"] == "full":
-            data_doc, data_arrays = flatten_state(loop_state["data"])
-            gathered = dist.all_gather_json(None if data_arrays else data_doc)
-            if all(g is not None for g in gathered):
-                document["ranks"] = {"world_size": len(gathered), "data": gathered}
-            else:
-                logger.warning("data positions hold arrays: only rank 0's position is saved")
-        if not dist.is_main_process():
-            dist.barrier()  # rank 0 writes the file
-            return {}
-    members = []
-    prepared = safetensors_io.prepare(parameters, {"format": "pt", "written_by": "blocks-core"})
-    members.append(MemberSource(PARAMETERS, prepared.size, prepared.chunks()))
-    if document["kind"] == "full":
-        for name, arrays in ((OPTIMIZER, optimizer_arrays), (STATE, state_arrays)):
-            p = safetensors_io.prepare(arrays)
-            members.append(MemberSource(name, p.size, p.chunks()))
-    elif state_arrays:
-        p = safetensors_io.prepare(state_arrays)
-        members.append(MemberSource(STATE, p.size, p.chunks()))
-    if objects:
-        warnings.warn(
-            f"checkpoint {os.fspath(path)} pickles {len(objects)} value(s) that are not JSON-able or arrays "
-            f"({', '.join(sorted(objects)[:5])}); loading them runs code from the file and needs trusted=True",
-            UserWarning,
-            stacklevel=2,
-        )
-        blob = pickle.dumps(objects, protocol=pickle.HIGHEST_PROTOCOL)
-        members.append(MemberSource(OBJECTS, len(blob), [blob]))
-    text = json.dumps(document, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    members.append(MemberSource(STATE_JSON, len(text), [text]))
-    try:
-        manifest = write_archive(path, members, kind=document["kind"])
-    finally:
-        if dist is not None:
-            dist.barrier()
-    logger.info("saved %s checkpoint to %s", document["kind"], os.fspath(path))
-    return manifest
+def _warn_pickled(path: str | os.PathLike[str], objects: Mapping[str, Any]) -> None:
+    warnings.warn(
+        f"checkpoint {os.fspath(path)} pickles {len(objects)} value(s) that are not JSON-able or arrays "
+        f"({', '.join(sorted(objects)[:5])}); loading them runs code from the file and needs trusted=True",
+        UserWarning,
+        stacklevel=3,  # save_checkpoint's caller
+    )
 
 
 @dataclass
@@ -307,34 +275,6 @@ class LoadedCheckpoint:
         return self.document.get("kind", "full")
 
 
-def _parameters_from(archive: Archive) -> dict[str, torch.Tensor]:
-    raw, _ = safetensors_io.read(archive.read(PARAMETERS), f"{archive.path}: {PARAMETERS}")
-    return {name: safetensors_io.to_torch(r) for name, r in raw.items()}
-
-
-def _read_document(path: str, data: memoryview) -> dict[str, Any]:
-    """Parse and check ``state.json`` (structure and field types)."""
-    return validate_document(parse_json(data, f"{path}: {STATE_JSON}"), f"{path}: {STATE_JSON}", FORMAT_VERSION)
-
-
-def _check_recorded_parameters(path: str, recorded: dict[str, Any], parameters: dict[str, torch.Tensor]) -> None:
-    """``state.json``'s list of parameters (names, dtypes, shapes) must describe the parameters member exactly."""
-    if set(recorded) != set(parameters):
-        raise CheckpointError(
-            f"{path}: {STATE_JSON} lists parameters {sorted(set(recorded) ^ set(parameters))} that "
-            f"{PARAMETERS} does not agree on"
-        )
-    disagree = [
-        f"{name} ({STATE_JSON}: {entry['dtype']} {entry['shape']}, {PARAMETERS}: "
-        f"{str(parameters[name].dtype).replace('torch.', '')} {list(parameters[name].shape)})"
-        for name, entry in recorded.items()
-        if entry["dtype"] != str(parameters[name].dtype).replace("torch.", "")
-        or list(entry["shape"]) != list(parameters[name].shape)
-    ]
-    if disagree:
-        raise CheckpointError(f"{path}: {STATE_JSON} and {PARAMETERS} disagree on dtype or shape: {disagree}")
-
-
 def load_checkpoint(path: str | os.PathLike[str], *, trusted: bool = False) -> LoadedCheckpoint:
     """Read and verify a whole checkpoint (every member's size and sha256) and parse it.
 
@@ -355,48 +295,23 @@ def load_checkpoint(path: str | os.PathLike[str], *, trusted: bool = False) -> L
     for required in (STATE_JSON, PARAMETERS):
         if required not in members:
             raise CheckpointError(f"{path}: member {required!r} is missing; members: {sorted(members)}")
-    document = _read_document(path, members[STATE_JSON])
-    raw_params, _ = safetensors_io.read(members[PARAMETERS], f"{path}: {PARAMETERS}")
-    parameters = {name: safetensors_io.to_torch(r) for name, r in raw_params.items()}
-    _check_recorded_parameters(path, document["parameters"], parameters)
-    tables: dict[str, dict[str, safetensors_io.RawTensor]] = {}
-    for name in (OPTIMIZER, STATE):
-        if name in members:
-            tables[name], _ = safetensors_io.read(members[name], f"{path}: {name}")
-    objects: dict[str, Any] = {}
-    if OBJECTS in members:
-        if trusted:
-            warnings.warn(f"unpickling values from {path} (trusted=True): this runs code from the file",
-                          UserWarning, stacklevel=2)
-            objects = pickle.loads(bytes(members[OBJECTS]))  # noqa: S301 - explicit opt-in
+    document = read_document(path, members[STATE_JSON])
+    parameters = read_parameters(path, members[PARAMETERS])
+    check_recorded_parameters(path, document["parameters"], parameters)
+    tables = read_tables(path, members)
+    objects = _unpickle(path, members, trusted)
+    parts = unflatten_parts(path, document, tables, objects)
+    return LoadedCheckpoint(path, manifest, document, parameters, parts["main_loop"], parts["rng"], parts["extra"],
+                            parts["graph_rng"], objects)
 
-    def get_array(key: str, kind: str) -> Any:
-        table = tables.get(OPTIMIZER if key.startswith(_ALGORITHM_POINTER + "/") else STATE, {})
-        raw = table.get(key)
-        if raw is None:
-            raise CheckpointError(f"{path}: {STATE_JSON} refers to array {key!r}, which no member holds")
-        return safetensors_io.to_torch(raw) if kind == "torch" else safetensors_io.to_numpy(raw)
 
-    def get_object(key: str) -> Any:
-        if not objects:
-            raise CheckpointError(
-                f"{path}: the state holds a pickled value at {key}; loading it runs code from the file, "
-                "so pass trusted=True if you trust this file"
-            )
-        return objects[key]
-
-    try:
-        loop = unflatten_state(document.get("main_loop"), get_array, get_object)
-        rng = unflatten_state(document.get("rng"), get_array, get_object)
-        extra = unflatten_state(document.get("extra"), get_array, get_object)
-        graph_rng = unflatten_state(document.get("graph_rng"), get_array, get_object)
-    except CheckpointError:
-        raise
-    except RecursionError:
-        raise CheckpointError(f"{path}: malformed {STATE_JSON} (nested too deeply)") from None
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as err:
-        raise CheckpointError(f"{path}: malformed {STATE_JSON} ({type(err).__name__}: {err})") from None
-    return LoadedCheckpoint(path, manifest, document, parameters, loop, rng, extra, graph_rng, objects)
+def _unpickle(path: str, members: Mapping[str, memoryview], trusted: bool) -> dict[str, Any]:
+    """The pickled values, only when the caller trusts the file (with a warning); else none."""
+    if OBJECTS not in members or not trusted:
+        return {}
+    warnings.warn(f"unpickling values from {path} (trusted=True): this runs code from the file",
+                  UserWarning, stacklevel=3)  # load_checkpoint's caller
+    return pickle.loads(bytes(members[OBJECTS]))  # noqa: S301 - explicit opt-in
 
 
 def load_parameters(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
@@ -427,66 +342,7 @@ def load_parameters(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     with Archive(path) as archive:
         if PARAMETERS not in archive.members:
             raise CheckpointError(f"{path}: member {PARAMETERS!r} is missing; members: {sorted(archive.members)}")
-        return _parameters_from(archive)
-
-
-def _check_parameters(
-    path: str, target: Mapping[str, torch.Tensor], saved: Mapping[str, torch.Tensor], cast_dtypes: bool = False
-) -> None:
-    problems = []
-    missing = [n for n in target if n not in saved]
-    unexpected = [n for n in saved if n not in target]
-    if missing:
-        problems.append(f"missing from the checkpoint: {missing}")
-    if unexpected:
-        problems.append(f"not in the model: {unexpected}")
-    mismatched = [
-        f"{n} (model {list(target[n].shape)}, checkpoint {list(saved[n].shape)})"
-        for n in target if n in saved and tuple(target[n].shape) != tuple(saved[n].shape)
-    ]
-    if mismatched:
-        problems.append(f"shape mismatch: {mismatched}")
-    if not cast_dtypes:
-        other_dtype = [
-            f"{n} (model {str(target[n].dtype).replace('torch.', '')}, checkpoint "
-            f"{str(saved[n].dtype).replace('torch.', '')})"
-            for n in target if n in saved and target[n].dtype != saved[n].dtype
-        ]
-        if other_dtype:
-            problems.append(f"dtype mismatch: {other_dtype} (pass cast_dtypes=True to convert them to the model's "
-                            "dtypes, e.g. float32 weights into a float64 model for gradient checks)")
-    if problems:
-        raise CheckpointError(
-            f"{path}: the checkpoint's parameters do not match the model; " + "; ".join(problems)
-            + f". The model has {len(target)} persistent tensors, the checkpoint {len(saved)}; nothing was loaded"
-        )
-
-
-def _check_graph_rng(main_loop: Any, checkpoint: LoadedCheckpoint, path: str) -> None:
-    from blocks.serialization.graph_rng import graph_random_ops
-
-    found, saved = len(graph_random_ops(main_loop)), len(checkpoint.graph_rng or [])
-    if found != saved:
-        raise CheckpointError(
-            f"{path}: the training graph has {found} random operation(s) (dropout, noise) but the checkpoint "
-            f"recorded {saved}; build the same graph as the run that saved it; nothing was loaded"
-        )
-
-
-def _no_arrays(key: str, kind: str) -> Any:
-    raise CheckpointError(f"the data positions of the ranks refer to an array ({key}); they must be JSON-able")
-
-
-def _to_device(state: Any, device: torch.device) -> Any:
-    if isinstance(state, torch.Tensor):
-        return state.to(device)
-    if isinstance(state, dict):
-        return {k: _to_device(v, device) for k, v in state.items()}
-    if isinstance(state, list):
-        return [_to_device(v, device) for v in state]
-    if isinstance(state, tuple):
-        return tuple(_to_device(v, device) for v in state)
-    return state
+        return read_parameters(archive.path, archive.read(PARAMETERS))
 
 
 def load_main_loop_state(
@@ -557,104 +413,17 @@ def load_main_loop_state(
     if is_legacy_checkpoint(path):
         return _load_legacy(main_loop, os.fspath(path), load_iteration_state or load_log, cast_dtypes)
     checkpoint = load_checkpoint(path, trusted=trusted)
-    path = checkpoint.path
     model = _model_of(main_loop)
     target = persistent_tensors(model) if model is not None else {}
-    _check_parameters(path, target, checkpoint.parameters, cast_dtypes)
+    restore.check_loadable(main_loop, checkpoint, target, load_iteration_state, load_log, cast_dtypes)
     wants_state = load_iteration_state or load_log
-    if wants_state and checkpoint.main_loop is None:
-        raise CheckpointError(
-            f"{path}: a parameters-only checkpoint holds no iteration state or log; load it with "
-            "load_iteration_state=False, load_log=False (or blocks.serialization.load_parameters)"
-        )
-    if load_iteration_state and checkpoint.graph_rng is not None:
-        _check_graph_rng(main_loop, checkpoint, path)
-    saved = _saved_loop_state(checkpoint, target, load_iteration_state, load_log, main_loop) if wants_state else {}
-    previous = {name: t.detach().clone() for name, t in target.items()}
-    undo = _undo_point(main_loop, load_iteration_state) if wants_state else None
-    try:
-        with torch.no_grad():
-            for name, tensor in target.items():
-                tensor.copy_(checkpoint.parameters[name])
-        if load_iteration_state:
-            main_loop.load_state_dict(saved)
-            if checkpoint.rng:
-                restore_rng_state(checkpoint.rng)
-            if checkpoint.graph_rng is not None:
-                restore_graph_rng(main_loop, checkpoint.graph_rng, path)
-        elif load_log:
-            main_loop.log.load_state_dict(saved["log"])
-            main_loop.log.status.update(saved["status"])
-    except Exception as err:
-        with torch.no_grad():
-            for name, tensor in target.items():
-                tensor.copy_(previous[name])
-        restored = "the parameters were put back"
-        if undo is not None:
-            try:
-                undo()
-                restored = "the parameters, the main loop's state and the random states were put back"
-            except Exception:  # noqa: BLE001 - report the original error; the loop is unusable
-                logger.exception("could not put the main loop back after a failed load")
-                restored += " but the main loop's state could not be: rebuild the main loop before using it"
-        raise CheckpointError(
-            f"{path}: the main loop could not take the saved state ({type(err).__name__}: {err}); {restored}"
-        ) from err
+    saved = (restore.saved_loop_state(checkpoint, target, load_iteration_state, load_log, main_loop, _distributed())
+             if wants_state else {})
+    restore.load_all_or_nothing(main_loop, checkpoint, target, saved, load_iteration_state, load_log)
     if wants_state:
         _HISTORY[main_loop] = [*checkpoint.document.get("history", []),
-                               {**checkpoint.document.get("run", {}), "checkpoint": os.path.abspath(path)}]
+                               {**checkpoint.document.get("run", {}), "checkpoint": os.path.abspath(checkpoint.path)}]
     return checkpoint
-
-
-def _saved_loop_state(
-    checkpoint: LoadedCheckpoint, target: Mapping[str, torch.Tensor], load_iteration_state: bool, load_log: bool,
-    main_loop: Any,
-) -> dict[str, Any]:
-    """The main loop's state to load, built in full before anything changes."""
-    path = checkpoint.path
-    saved = dict(checkpoint.main_loop or {})
-    device = next((t.device for t in target.values()), torch.device("cpu"))
-    saved["algorithm"] = _to_device(saved["algorithm"], device)
-    ranks = checkpoint.document.get("ranks")
-    dist = _distributed()
-    world = dist.world_size() if dist is not None else 1
-    if ranks and dist is not None and ranks["world_size"] == world:
-        try:
-            saved["data"] = unflatten_state(ranks["data"][dist.rank()], _no_arrays)
-        except CheckpointError as err:
-            raise CheckpointError(f"{path}: {err}") from None
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as err:
-            raise CheckpointError(f"{path}: malformed data position of rank {dist.rank()} ({err})") from None
-    elif ranks and ranks["world_size"] != world:
-        logger.info("the checkpoint was saved by %d ranks, this run has %d: every rank starts from rank 0's data "
-                    "position (sharded schemes count positions globally)", ranks["world_size"], world)
-    if load_iteration_state and not load_log:
-        saved["log"] = main_loop.log.state_dict()
-    return saved
-
-
-def _undo_point(main_loop: Any, random_states: bool) -> Any:
-    """A function putting back the main loop's state and (when they are loaded) the random states."""
-    undo_loop = main_loop._undo_point() if hasattr(main_loop, "_undo_point") else None
-    rng = capture_rng_state() if random_states else None
-    graph_rng = _copy_graph_rng(main_loop) if random_states else None
-
-    def undo() -> None:
-        if undo_loop is None:
-            raise CheckpointError("this main loop cannot put its state back")
-        undo_loop()
-        if rng is not None:
-            restore_rng_state(rng)
-        if graph_rng:
-            restore_graph_rng(main_loop, graph_rng)
-
-    return undo
-
-
-def _copy_graph_rng(main_loop: Any) -> list[dict[str, Any]]:
-    from blocks.main_loop import _copy_state
-
-    return _copy_state(capture_graph_rng(main_loop))
 
 
 def _load_legacy(main_loop: Any, path: str, wants_state: bool, cast_dtypes: bool) -> LoadedCheckpoint:
@@ -670,7 +439,7 @@ def _load_legacy(main_loop: Any, path: str, wants_state: bool, cast_dtypes: bool
     if model is None:
         raise CheckpointError(f"{path}: the main loop has no model to load the parameters into")
     target = dict(model.get_parameter_dict()) if hasattr(model, "get_parameter_dict") else persistent_tensors(model)
-    _check_parameters(path, target, parameters, cast_dtypes)
+    restore.check_parameters(path, target, parameters, cast_dtypes)
     with torch.no_grad():
         for name, tensor in target.items():
             tensor.copy_(parameters[name])
@@ -701,7 +470,7 @@ def checkpoint_info(path: str | os.PathLike[str]) -> dict[str, Any]:
         manifest = archive.manifest
         if STATE_JSON not in archive.members:
             raise CheckpointError(f"{path}: member {STATE_JSON!r} is missing; members: {sorted(archive.members)}")
-        document = _read_document(path, archive.read(STATE_JSON))
+        document = read_document(path, archive.read(STATE_JSON))
     status = document.get("status") or (document.get("main_loop") or {}).get("status") or {}
     parameters = document.get("parameters", {})
     rows = ((document.get("main_loop") or {}).get("log") or {}).get("rows")
@@ -740,12 +509,12 @@ def convert_to_parameters_only(path: str | os.PathLike[str]) -> None:
         if archive.manifest.get("kind") == "parameters":
             return
         parameters = archive.read(PARAMETERS)
-        document = _read_document(path, archive.read(STATE_JSON))
+        document = read_document(path, archive.read(STATE_JSON))
     status = (document.get("main_loop") or {}).get("status") or {}
     document["status"] = {k: v for k, v in status.items() if isinstance(v, (int, float, str, bool, type(None)))}
     for key in ("main_loop", "rng", "extra"):
         document.pop(key, None)
     document["kind"] = "parameters"
-    text = json.dumps(document, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    text = json_bytes(document)
     write_archive(path, [MemberSource(PARAMETERS, len(parameters), [parameters]),
                          MemberSource(STATE_JSON, len(text), [text])], kind="parameters")

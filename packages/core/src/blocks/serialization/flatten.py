@@ -76,10 +76,23 @@ def flatten_state(
     >>> list(arrays)
     ['/w']
     """
-    arrays: dict[str, torch.Tensor | np.ndarray] = {}
-    scalars: list[tuple[dict[str, Any], torch.Tensor]] = []
+    flattener = _Flattener(on_object, inline_scalars)
+    document = flattener.walk(state, prefix)
+    _fill_scalars(flattener.scalars)
+    return document, flattener.arrays
 
-    def walk(value: Any, pointer: str) -> Any:
+
+class _Flattener:
+    """One pass of :func:`flatten_state`: the document is returned, arrays and scalar tags are collected."""
+
+    def __init__(self, on_object: Callable[[str, Any], Any] | None,
+                 inline_scalars: Callable[[str], bool] | None) -> None:
+        self.on_object = on_object
+        self.inline_scalars = inline_scalars
+        self.arrays: dict[str, torch.Tensor | np.ndarray] = {}
+        self.scalars: list[tuple[dict[str, Any], torch.Tensor]] = []
+
+    def walk(self, value: Any, pointer: str) -> Any:
         if value is None or isinstance(value, (bool, str)):
             return value
         if isinstance(value, int) and not isinstance(value, np.generic):
@@ -87,48 +100,53 @@ def flatten_state(
         if isinstance(value, float) and not isinstance(value, np.generic):
             return float(value) if math.isfinite(value) else {"__float__": repr(float(value))}
         if isinstance(value, torch.Tensor):
-            if (inline_scalars is not None and value.ndim == 0 and value.dtype in _SCALAR_DTYPES
-                    and not value.is_sparse and inline_scalars(pointer)):
-                tag = {"__scalar__": None, "dtype": _DTYPE_NAMES[value.dtype]}
-                scalars.append((tag, value))
-                return tag
-            arrays[pointer] = value
-            return {"__array__": pointer, "type": "torch"}
+            return self.tensor(value, pointer)
         if isinstance(value, np.ndarray):
             if value.dtype.hasobject:
-                return other(value, pointer)
-            arrays[pointer] = value
+                return self.other(value, pointer)
+            self.arrays[pointer] = value
             return {"__array__": pointer, "type": "numpy"}
         if isinstance(value, np.generic) and not isinstance(value, (np.str_, np.bytes_, np.void)):
-            arrays[pointer] = np.asarray(value)
+            self.arrays[pointer] = np.asarray(value)
             return {"__array__": pointer, "type": "numpy_scalar"}
         if isinstance(value, Mapping):
-            keys = list(value)
-            if all(isinstance(k, str) for k in keys) and not TAGS.intersection(keys):
-                return {k: walk(v, f"{pointer}/{escape(k)}") for k, v in value.items()}
-            return {"__items__": [[walk(k, f"{pointer}/{i}/0"), walk(v, f"{pointer}/{i}/1")]
-                                  for i, (k, v) in enumerate(value.items())]}
+            return self.mapping(value, pointer)
         if isinstance(value, list):
-            return [walk(v, f"{pointer}/{i}") for i, v in enumerate(value)]
+            return [self.walk(v, f"{pointer}/{i}") for i, v in enumerate(value)]
         if isinstance(value, tuple):
-            return {"__tuple__": [walk(v, f"{pointer}/{i}") for i, v in enumerate(value)]}
+            return {"__tuple__": [self.walk(v, f"{pointer}/{i}") for i, v in enumerate(value)]}
         if isinstance(value, bytes):
             return {"__bytes__": base64.b64encode(value).decode("ascii")}
-        return other(value, pointer)
+        return self.other(value, pointer)
 
-    def other(value: Any, pointer: str) -> Any:
-        if on_object is None:
+    def tensor(self, value: torch.Tensor, pointer: str) -> dict[str, Any]:
+        """A ``__scalar__`` tag (filled in later, in bulk) for a 0-d tensor to inline, else an array reference."""
+        if (self.inline_scalars is not None and value.ndim == 0 and value.dtype in _SCALAR_DTYPES
+                and not value.is_sparse and self.inline_scalars(pointer)):
+            tag = {"__scalar__": None, "dtype": _DTYPE_NAMES[value.dtype]}
+            self.scalars.append((tag, value))
+            return tag
+        self.arrays[pointer] = value
+        return {"__array__": pointer, "type": "torch"}
+
+    def mapping(self, value: Mapping[Any, Any], pointer: str) -> dict[str, Any]:
+        """A JSON object for string keys that are not tags, else ``__items__`` pairs."""
+        keys = list(value)
+        if all(isinstance(k, str) for k in keys) and not TAGS.intersection(keys):
+            return {k: self.walk(v, f"{pointer}/{escape(k)}") for k, v in value.items()}
+        return {"__items__": [[self.walk(k, f"{pointer}/{i}/0"), self.walk(v, f"{pointer}/{i}/1")]
+                              for i, (k, v) in enumerate(value.items())]}
+
+    def other(self, value: Any, pointer: str) -> Any:
+        """A value that is neither JSON-able nor an array: ``on_object``'s replacement, or a ``ValueError``."""
+        if self.on_object is None:
             raise ValueError(
                 f"state value at {pointer or '/'} is a {type(value).__module__}.{type(value).__qualname__}, which "
                 "cannot be stored without pickle; state must be JSON-able values (dict with str keys, list, "
                 "tuple, str, int, float, bool, None, bytes) and torch.Tensor/numpy.ndarray leaves. Convert it in "
                 "state_dict(), or save with trusted=True to pickle it (loading then needs trusted=True too)"
             )
-        return on_object(pointer, value)
-
-    document = walk(state, prefix)
-    _fill_scalars(scalars)
-    return document, arrays
+        return self.on_object(pointer, value)
 
 
 def _fill_scalars(scalars: list[tuple[dict[str, Any], torch.Tensor]]) -> None:
