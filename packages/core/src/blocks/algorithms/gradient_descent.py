@@ -126,6 +126,67 @@ def _cost_of_gradients(gradients: Any, parameters: Any, cost: Any) -> tuple[Vari
     return total, keys
 
 
+def _check_options(reduction: str, mean_over: Any, on_unused_sources: str) -> None:
+    """``GradientDescent``'s reduction, ``mean_over`` and ``on_unused_sources`` must make sense together."""
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum' (how the cost reduces over the examples of a "
+                         f"batch), got {reduction!r}")
+    if mean_over is not None and not callable(mean_over):
+        raise ValueError(f"mean_over must be a function of the batch, got {type(mean_over).__name__}")
+    if mean_over is not None and reduction != "mean":
+        raise ValueError("mean_over says what a mean cost averages over; it means nothing with reduction='sum'")
+    if on_unused_sources not in _ON_UNUSED_SOURCES:
+        raise ValueError(f"on_unused_sources must be one of {_ON_UNUSED_SOURCES}, got {on_unused_sources!r}")
+
+
+def _check_cost(cost: Any) -> None:
+    if cost is None:
+        raise ValueError("GradientDescent has no cost (and no gradients) to train from: pass cost=...")
+    if not isinstance(cost, Variable):
+        raise ValueError(
+            f"cost must be a symbolic Variable of the annotated graph (built from blocks.graph inputs), "
+            f"got {type(cost).__name__}"
+        )
+
+
+def _step_rule(step_rule: Any, options: Mapping[str, Any]) -> StepRule:
+    """The step rule given, or the one named (with ``options``); ``None`` is the configured default."""
+    if step_rule is not None and not isinstance(step_rule, (StepRule, str, Mapping)):
+        raise ValueError(
+            f"step_rule must be a blocks.algorithms.StepRule, a registry name such as 'adam', or an entry "
+            f"{{'name': 'adam', ...}}, got {type(step_rule).__name__}"
+        )
+    if options and isinstance(step_rule, StepRule):
+        raise ValueError(
+            f"GradientDescent got unknown arguments {', '.join(sorted(options))}: arguments of the "
+            "step rule go with a rule given by name (step_rule='adam', learning_rate=0.001)"
+        )
+    return make_step_rule(step_rule, **options)
+
+
+def _named_parameters(parameters: Sequence[Tensor] | Mapping[str, Tensor]) -> OrderedDict[str, Tensor]:
+    """The trained parameters by name (hierarchical brick names for a list), each once, each requiring grad."""
+    if isinstance(parameters, Mapping):
+        named = OrderedDict(parameters)
+    else:
+        named = OrderedDict()
+        for index, parameter in enumerate(parameters):
+            name = _parameter_name(parameter, index)
+            if name in named and named[name] is not parameter:
+                raise ValueError(f"two trained parameters are both named {name!r}; pass parameters as a mapping "
+                                 "name -> parameter to name them")
+            named[name] = parameter
+    if not named:
+        raise ValueError("GradientDescent has no parameters to train: the cost uses none and none were given")
+    identities = [id(p) for p in named.values()]
+    if len(set(identities)) != len(identities):
+        raise ValueError("a parameter is listed twice in parameters")
+    for name, parameter in named.items():
+        if not isinstance(parameter, Tensor) or not parameter.requires_grad:
+            raise ValueError(f"parameter {name!r} must be a tensor that requires grad (an nn.Parameter)")
+    return named
+
+
 class GradientDescent(TrainingAlgorithm):
     """Gradient descent with a step rule (Blocks' ``GradientDescent``).
 
@@ -281,37 +342,12 @@ class GradientDescent(TrainingAlgorithm):
         updates: Sequence[tuple[Tensor, Any]] | Mapping[Tensor, Any] | None = None,
         **step_rule_options: Any,
     ) -> None:
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction must be 'mean' or 'sum' (how the cost reduces over the examples of a "
-                             f"batch), got {reduction!r}")
-        if mean_over is not None and not callable(mean_over):
-            raise ValueError(f"mean_over must be a function of the batch, got {type(mean_over).__name__}")
-        if mean_over is not None and reduction != "mean":
-            raise ValueError("mean_over says what a mean cost averages over; it means nothing with reduction='sum'")
-        if on_unused_sources not in _ON_UNUSED_SOURCES:
-            raise ValueError(f"on_unused_sources must be one of {_ON_UNUSED_SOURCES}, got {on_unused_sources!r}")
+        _check_options(reduction, mean_over, on_unused_sources)
         if gradients is not None:
             cost, parameters = _cost_of_gradients(gradients, parameters, cost)
-        elif cost is None:
-            raise ValueError("GradientDescent has no cost (and no gradients) to train from: pass cost=...")
-        if not isinstance(cost, Variable):
-            raise ValueError(
-                f"cost must be a symbolic Variable of the annotated graph (built from blocks.graph inputs), "
-                f"got {type(cost).__name__}"
-            )
-        if step_rule is not None and not isinstance(step_rule, (StepRule, str, Mapping)):
-            raise ValueError(
-                f"step_rule must be a blocks.algorithms.StepRule, a registry name such as 'adam', or an entry "
-                f"{{'name': 'adam', ...}}, got {type(step_rule).__name__}"
-            )
-        if step_rule_options and isinstance(step_rule, StepRule):
-            raise ValueError(
-                f"GradientDescent got unknown arguments {', '.join(sorted(step_rule_options))}: arguments of the "
-                "step rule go with a rule given by name (step_rule='adam', learning_rate=0.001)"
-            )
-        step_rule = make_step_rule(step_rule, **step_rule_options)
+        _check_cost(cost)
         self.cost = cost
-        self.step_rule = step_rule
+        self.step_rule = _step_rule(step_rule, step_rule_options)
         self.on_unused_sources = on_unused_sources
         self.use_torch_compile = bool(use_torch_compile)
         self.keep_gradients = bool(keep_gradients)
@@ -326,39 +362,23 @@ class GradientDescent(TrainingAlgorithm):
         self._rewrites_request = rewrites
         self.rewrites: tuple[str, ...] = resolve_rewrites(rewrites)  # checked now: a bad name fails here
         self.graph = ComputationGraph([cost])
-        if parameters is None:
-            parameters = self.graph.parameters
-        if isinstance(parameters, Mapping):
-            named = OrderedDict(parameters)
-        else:
-            named = OrderedDict()
-            for index, parameter in enumerate(parameters):
-                name = _parameter_name(parameter, index)
-                if name in named and named[name] is not parameter:
-                    raise ValueError(f"two trained parameters are both named {name!r}; pass parameters as a mapping "
-                                     "name -> parameter to name them")
-                named[name] = parameter
-        if not named:
-            raise ValueError("GradientDescent has no parameters to train: the cost uses none and none were given")
-        identities = [id(p) for p in named.values()]
-        if len(set(identities)) != len(identities):
-            raise ValueError("a parameter is listed twice in parameters")
-        for name, parameter in named.items():
-            if not isinstance(parameter, Tensor) or not parameter.requires_grad:
-                raise ValueError(f"parameter {name!r} must be a tensor that requires grad (an nn.Parameter)")
-        self.parameter_dict = named
-        self.parameters: list[Tensor] = list(named.values())
+        self.parameter_dict = _named_parameters(self.graph.parameters if parameters is None else parameters)
+        self.parameters: list[Tensor] = list(self.parameter_dict.values())
         self.gradient_expressions = None if gradients is None else OrderedDict(
             (parameter, _gradient_of(gradients, parameter)) for parameter in self.parameters)
         self._extra_updates = check_updates(updates)
+        self._function: Any = None
+        self._pending_state: Mapping[str, Any] | None = None
+        self._init_monitoring()
+
+    def _init_monitoring(self) -> None:
+        """Nothing monitored yet; the non-finite guard off."""
         self.total_gradient_norm = AlgorithmQuantity("total_gradient_norm")
         self.total_step_norm = AlgorithmQuantity("total_step_norm")
         self._monitored: list[Variable] = []
         self._want_gradient_norm = False
         self._want_step_norm = False
         self.monitored_values: dict[str, Tensor] = {}
-        self._function: Any = None
-        self._pending_state: Mapping[str, Any] | None = None
         # the non-finite guard's record, on the device, created by the first batch: the sums of 0 * cost and
         # 0 * gradient norm since the last check, 0 while every term is finite and NaN from the first that is not
         # (0 * inf is NaN); one in-place addition per batch, in the values' own dtype, never an overflow
