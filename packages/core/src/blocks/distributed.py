@@ -20,6 +20,9 @@ or several machines). In the script:
   holds (for the gradient weights and for monitoring);
 * :func:`ranks_where` tells every rank on which ranks a condition holds (the
   main loop's non-finite guard decides together with it);
+* :class:`InterruptVote` lets the ranks stop on the same batch when a signal
+  (SIGTERM from a scheduler, Ctrl-C) reaches only some of them, or reaches
+  them on different batches;
 * :func:`all_gather_state` collects every rank's partial aggregates (exact
   counts, float64 sums) so monitoring combines them as one process would;
   :func:`is_main_process` decides who writes logs and checkpoints;
@@ -55,6 +58,7 @@ __all__ = [
     "destroy_distributed",
     "example_share",
     "init_distributed",
+    "InterruptVote",
     "is_distributed",
     "is_main_process",
     "is_state_dict_collective",
@@ -500,3 +504,67 @@ def example_share(count: int | float | torch.Tensor) -> torch.Tensor:
     total = local.clone()
     dist.all_reduce(total, op=dist.ReduceOp.SUM)
     return (local * world_size() / total).reshape(())
+
+
+_CONTROL_GROUPS: dict[int, Any] = {}
+
+
+def _control_group() -> Any:
+    """A gloo group of every rank for small CPU control messages (``None``: the default group is gloo).
+
+    Made once per process group; every rank must ask at the same point (group creation is collective).
+    """
+    if dist.get_backend() == "gloo":
+        return None
+    key = id(dist.group.WORLD)
+    if key not in _CONTROL_GROUPS:
+        _CONTROL_GROUPS[key] = dist.new_group(backend="gloo")
+    return _CONTROL_GROUPS[key]
+
+
+class InterruptVote:
+    """Agree, batch by batch, on the strongest interrupt any rank received.
+
+    Each rank posts its own code (0: none, 1: finish after this epoch, 2:
+    finish after this batch) after every batch, as one asynchronous
+    all-reduce (``MAX``) of one integer over a gloo group on the CPU (no
+    device synchronisation), and reads the result of the previous batch's
+    post. Every rank therefore learns of a signal on the same batch, one batch
+    after it was posted, and stops there together, whichever ranks the signal
+    reached and when: a rank stopping alone would leave the others waiting
+    in their next collective until the group's timeout. Build it on every
+    rank at the same point (it may create a process group).
+
+    Examples
+    --------
+    >>> InterruptVote.needed()  # one process: no vote
+    False
+    """
+
+    __slots__ = ("_group", "_tensor", "_work")
+
+    def __init__(self) -> None:
+        self._group = _control_group()
+        self._tensor = torch.zeros(1, dtype=torch.int32)
+        self._work: Any = None
+
+    @staticmethod
+    def needed() -> bool:
+        """Whether several ranks must vote (an initialized process group of more than one process)."""
+        return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+    def exchange(self, code: int) -> int:
+        """Post this rank's ``code``; return the ranks' maximum of the previous post (0 at the first)."""
+        agreed = 0
+        if self._work is not None:
+            self._work.wait()
+            agreed = int(self._tensor[0])
+        self._tensor = torch.tensor([code], dtype=torch.int32)
+        self._work = dist.all_reduce(self._tensor, op=dist.ReduceOp.MAX, group=self._group, async_op=True)
+        return agreed
+
+    def close(self, wait: bool = True) -> None:
+        """Complete the last post (every rank posted it too); ``wait=False`` abandons it (after an error)."""
+        work, self._work = self._work, None
+        if work is not None and wait:
+            work.wait()

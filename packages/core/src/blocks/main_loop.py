@@ -196,6 +196,8 @@ class MainLoop:
         self._interrupt_pending = False
         self._sigints = 0
         self._batch_interrupt = False
+        self._vote: Any = None  # blocks.distributed.InterruptVote under torch.distributed
+        self._signal_code = 0
         self._original_handlers: dict[int, Any] = {}
         if stop_on_nonfinite is None:
             from blocks.config import config
@@ -314,7 +316,7 @@ class MainLoop:
                     self._check_finite(parameters=True)
                 self.log.current_row["training_finished"] = True
             except Exception as error:
-                self._restore_signal_handlers()
+                self._restore_signal_handlers(failed=True)
                 self.log.current_row["got_exception"] = traceback.format_exc()
                 logger.error("error during training at iteration %d: %r", self.status["iterations_done"], error)
                 for ext in list(self._callbacks["on_error"]):
@@ -505,6 +507,8 @@ class MainLoop:
                 self._device_synced = False
                 if self._guard:
                     self._check_finite(parameters=False)
+            if self._vote is not None:
+                self._vote_on_interrupts()
             if self._interrupt_pending:
                 self._handle_pending_interrupt()
             if status["batch_interrupt_received"] or peek(
@@ -514,17 +518,25 @@ class MainLoop:
 
     # -- signals ------------------------------------------------------------------------------------------------
     def _install_signal_handlers(self) -> None:
+        from blocks import distributed
+
         self._original_handlers = {}
         self._interrupt_pending = False
         self._sigints = 0
         self._batch_interrupt = False
+        self._signal_code = 0
+        # several ranks stop on a signal together (on every rank, thread or not: the vote is a collective)
+        self._vote = distributed.InterruptVote() if distributed.InterruptVote.needed() else None
         if threading.current_thread() is not threading.main_thread():
             logger.debug("not in the main thread: SIGINT/SIGTERM handlers not installed")
             return
         self._original_handlers[signal.SIGINT] = signal.signal(signal.SIGINT, self._handle_signal)
         self._original_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._handle_signal)
 
-    def _restore_signal_handlers(self) -> None:
+    def _restore_signal_handlers(self, failed: bool = False) -> None:
+        vote, self._vote = self._vote, None
+        if vote is not None:
+            vote.close(wait=not failed)
         for signum, handler in self._original_handlers.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
         self._original_handlers = {}
@@ -533,9 +545,21 @@ class MainLoop:
         # Runs between bytecodes of the main thread: only set flags here.
         if signum == signal.SIGINT:
             self._sigints += 1
-        if signum == signal.SIGTERM or self._sigints >= 2:
+        batch = signum == signal.SIGTERM or self._sigints >= 2
+        if self._vote is not None:  # the ranks decide together (see _vote_on_interrupts)
+            self._signal_code = max(self._signal_code, 2 if batch else 1)
+            return
+        if batch:
             self._batch_interrupt = True
         self._interrupt_pending = True
+
+    def _vote_on_interrupts(self) -> None:
+        """After every batch under torch.distributed: act on the interrupt the ranks agreed on, if any."""
+        agreed = self._vote.exchange(self._signal_code)
+        if agreed == 2 and not self._batch_interrupt:
+            self._batch_interrupt = self._interrupt_pending = True
+        elif agreed == 1 and not self.status["epoch_interrupt_received"] and not self._interrupt_pending:
+            self._interrupt_pending = True
 
     def _handle_pending_interrupt(self) -> None:
         self._interrupt_pending = False
