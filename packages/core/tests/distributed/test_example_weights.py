@@ -83,16 +83,21 @@ def test_reduction_and_mean_over_are_checked():
     assert algorithm._share is None  # one process: the cost is used as it is
 
 
-def test_a_rank_without_examples_is_an_error(monkeypatch):
+def test_a_rank_without_examples_takes_part_with_weight_zero(monkeypatch):
+    # (with real ranks: test_gloo_empty_shards.py)
     algorithm = _algorithm()
     algorithm.initialize()
-    counted = _algorithm(mean_over=lambda batch: batch["features"].shape[0] - 1)
+    counted = _algorithm(mean_over=lambda batch: batch["features"].shape[0] - 2)
     counted.initialize()
     monkeypatch.setattr(distributed, "is_distributed", lambda: True)
     monkeypatch.setattr(distributed, "world_size", lambda: 3)
     monkeypatch.setattr(distributed, "rank", lambda: 2)
-    with pytest.raises(ValueError, match=r"rank 2 of 3 got a batch with 0 examples"):
-        algorithm._data_parallel_share({"features": numpy.zeros((0, 2), "float32")})
-    with pytest.raises(ValueError, match="with 0 examples"):
+    shares = []
+    monkeypatch.setattr(distributed, "example_share", lambda count: shares.append(count) or 0.0)
+    assert algorithm._data_parallel_share({"features": numpy.zeros((0, 2), "float32")}) == 0.0
+    assert algorithm._empty_shard and shares == [0]
+    algorithm._data_parallel_share({"features": numpy.zeros((4, 2), "float32")})
+    assert not algorithm._empty_shard and shares == [0, 4]
+    with pytest.raises(ValueError, match="mean_over counted -1 examples"):
         counted._data_parallel_share({"features": numpy.zeros((1, 2), "float32")})
     assert _algorithm(reduction="sum")._data_parallel_share({}) == 3.0

@@ -324,6 +324,8 @@ class GradientDescent(TrainingAlgorithm):
     tensor(4.2426)
     """
 
+    _empty_shard = False  # whether this rank's last batch held no example (data parallel)
+
     def __init__(
         self,
         cost: Variable | None = None,
@@ -532,13 +534,12 @@ class GradientDescent(TrainingAlgorithm):
             count: Any = distributed.count_examples(batch, self._function.input_names)
         else:
             count = self.mean_over(batch)
-        if isinstance(count, numbers.Real) and not count > 0:
-            raise ValueError(
-                f"rank {distributed.rank()} of {distributed.world_size()} got a batch with {count} examples "
-                "(a global batch smaller than the number of ranks leaves some ranks empty, e.g. the last partial "
-                "batch of an epoch): its mean cost is undefined. Choose a batch size and a number of examples "
-                "whose every global batch holds at least one example per rank"
-            )
+        if isinstance(count, numbers.Real) and count < 0:
+            raise ValueError(f"rank {distributed.rank()}: mean_over counted {count} examples in a batch")
+        # A rank without examples (a global batch smaller than the number of ranks, e.g. the last partial batch
+        # of an epoch) takes part with weight 0: its mean cost is NaN, but its gradients are zeros (sums over no
+        # rows), so DDP's average is still the global batch's gradient; the guard does not record its cost.
+        self._empty_shard = isinstance(count, numbers.Real) and count == 0
         return distributed.example_share(count)
 
     def process_batch(self, batch: Mapping[str, Any]) -> None:
@@ -562,8 +563,10 @@ class GradientDescent(TrainingAlgorithm):
         parameters = self.parameters
         scaler = self.loss_scaler
         cost = values[0]
+        empty = False
         if self._share is not None:  # data parallel: weight this rank's gradient by its share of the examples
             share = self._share(batch)
+            empty = self._empty_shard
             cost = cost * (share.to(device=cost.device, dtype=cost.dtype) if isinstance(share, Tensor) else share)
         try:
             (cost if scaler is None else scaler.scale_loss(cost)).backward()
@@ -592,7 +595,7 @@ class GradientDescent(TrainingAlgorithm):
         grad_enabled = torch.is_grad_enabled()
         torch._C._set_grad_enabled(False)
         try:
-            if self._track_nonfinite:
+            if self._track_nonfinite and not empty:
                 if self._cost_sum is None:
                     self._cost_sum = torch.zeros((), dtype=values[0].dtype, device=values[0].device)
                 self._cost_sum.add_(values[0], alpha=0)
