@@ -8,6 +8,7 @@ gradients (against closed forms computed with :mod:`math`).
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 
@@ -402,12 +403,19 @@ def test_checkpoints_record_the_rewrites_and_resuming_under_another_set_warns(tm
     assert other.status["iterations_done"] == 3
 
 
-def test_a_graph_that_changes_tensors_in_place_is_not_rewritten():
+def test_a_graph_that_changes_tensors_in_place_is_not_rewritten_and_says_so(caplog):
     x = matrix("x")
     probabilities = torch.softmax(x, dim=-1)
     clamped = probabilities.clamp_(0.25, 1.0)  # changes the softmax output the log then reads
-    fn = ComputationGraph([torch.log(probabilities), clamped]).compile()
+    with caplog.at_level(logging.WARNING, logger="blocks.graph.rewrites"):
+        fn = ComputationGraph([torch.log(probabilities), clamped]).compile()
     assert fn.rewrites_applied == {} and "log_softmax" not in fn.graph_module.code
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "log_softmax x1 would have fired" in warned[0] and "clamp_" in warned[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="blocks.graph.rewrites"):  # nothing to lose: nothing to say
+        ComputationGraph([(x * 2).clamp_(0.0, 1.0)]).compile()
+    assert not [r for r in caplog.records if r.levelno == logging.WARNING]
     logits = torch.tensor([[0.0, 0.0, 120.0]])
     torch.testing.assert_close(fn({"x": logits})[0], torch.log(torch.tensor([[0.25, 0.25, 1.0]])))
 

@@ -356,9 +356,23 @@ def apply_rewrites(graph: fx.Graph, rewrites: Sequence[str]) -> dict[str, int]:
         return applied
     mutating = [node for node in graph.nodes if _mutates(node)]
     if mutating:
-        logger.debug("stability rewrites skipped: the graph changes tensors in place (%s)",
-                     ", ".join(str(node.target) for node in mutating[:3]))
+        # the same rules on a copy say what is lost: an unstable form left as written deserves a warning
+        copy = fx.Graph()
+        copy.graph_copy(graph, {})
+        missed = _apply(copy, rules)
+        if missed:
+            logger.warning(
+                "stability rewrites not applied (%s would have fired): the graph changes tensors in place (%s); "
+                "the naive forms stay as written. Use the out-of-place operation (clamp instead of clamp_) to "
+                "get them", ", ".join(f"{name} x{count}" for name, count in missed.items()),
+                ", ".join(str(node.target) for node in mutating[:3]))
         return applied
+    return _apply(graph, rules)
+
+
+def _apply(graph: fx.Graph, rules: list[tuple[str, Any]]) -> dict[str, int]:
+    """One pass of ``rules`` over ``graph`` (see :func:`apply_rewrites`)."""
+    applied: dict[str, int] = {}
     for node in list(graph.nodes):  # a rule erases only the node it looks at and nodes before it
         if node.op not in ("call_function", "call_method"):
             continue
