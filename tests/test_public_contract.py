@@ -329,7 +329,8 @@ _CAUGHT = {
     "private name": "from fuel.config import _parse\n",
     "private module in a string": "import importlib\nimportlib.import_module('blocks._hidden')\n",
     "attribute of an imported module": "from fuel import config\nconfig._parse(1)\n",
-    "inherited method on self": "from blocks.base import Base\nclass Mine(Base):\n    def f(self):\n        self._helper()\n",
+    "inherited method on self": "from blocks.base import Base\nclass Mine(Base):\n    def f(self):\n"
+    "        self._helper()\n",
     "inherited state, through an alias and a subclass of ours": (
         "from blocks.base import Child as C\nclass A(C):\n    pass\nclass B(A):\n    def f(self):\n"
         "        return self._state\n"

@@ -78,7 +78,7 @@ class GatedRecurrent(BaseRecurrent, Initializable):
         self.new_parameter("initial_state", (self.dim,), INITIAL_STATE)
 
     def _initialize(self) -> None:
-        self._require_init("weights_init")
+        self.require_init("weights_init")
         self.weights_init.initialize(self.state_to_state, self.rng)
         update = self.weights_init.generate(self.rng, (self.dim, self.dim))
         reset = self.weights_init.generate(self.rng, (self.dim, self.dim))

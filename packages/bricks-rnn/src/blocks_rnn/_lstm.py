@@ -83,7 +83,7 @@ class LSTM(BaseRecurrent, Initializable):
         self.new_parameter("initial_cells", (self.dim,), INITIAL_STATE)
 
     def _initialize(self) -> None:
-        self._require_init("weights_init")
+        self.require_init("weights_init")
         for name in ("W_state", "W_cell_to_in", "W_cell_to_forget", "W_cell_to_out"):
             self.weights_init.initialize(getattr(self, name), self.rng)
         with torch.no_grad():

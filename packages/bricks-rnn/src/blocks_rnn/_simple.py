@@ -75,7 +75,7 @@ class SimpleRecurrent(BaseRecurrent, Initializable):
         self.new_parameter("initial_state", (self.dim,), INITIAL_STATE)
 
     def _initialize(self) -> None:
-        self._require_init("weights_init")
+        self.require_init("weights_init")
         self.weights_init.initialize(self.W, self.rng)
         with torch.no_grad():
             self.initial_state.zero_()
@@ -150,11 +150,11 @@ class TorchRNN(BaseRecurrent, Initializable):
                                INITIAL_STATE)
 
     def _initialize(self) -> None:
-        self._require_init("weights_init")
+        self.require_init("weights_init")
         self.weights_init.initialize(self.weight_ih, self.rng)
         self.weights_init.initialize(self.weight_hh, self.rng)
         if self.use_bias:
-            self._require_init("biases_init")
+            self.require_init("biases_init")
             self.biases_init.initialize(self.bias_ih, self.rng)
             self.biases_init.initialize(self.bias_hh, self.rng)
         with torch.no_grad():

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from blocks.stability import parse_rewrites
-from fuel.config_parser import Configuration, ConfigurationError, _floatx
+from fuel.config_parser import Configuration, ConfigurationError, float_dtype_name
 
 __all__ = ["ConfigurationError", "config", "step_rule_entry"]
 
@@ -101,7 +101,11 @@ config.add_option(
     doc="directory for temporary files (checkpoints are written beside their target)",
 )
 config.add_option(
-    "floatX", type=_floatx, default="float32", env_var="BLOCKS_FLOATX", doc="default float dtype of parameters and data"
+    "floatX",
+    type=float_dtype_name,
+    default="float32",
+    env_var="BLOCKS_FLOATX",
+    doc="default float dtype of parameters and data",
 )
 config.add_option(
     "step_rule",

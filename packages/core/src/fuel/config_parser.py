@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "FLOAT_DTYPE_NAMES",
     "NOT_SET",
     "Configuration",
     "ConfigurationError",
@@ -27,6 +28,7 @@ __all__ = [
     "UnknownOptionError",
     "config",
     "extra_downloader_converter",
+    "float_dtype_name",
     "multiple_paths_parser",
     "path_list",
     "word_list",
@@ -417,9 +419,32 @@ class Configuration:
         return out
 
 
-def _floatx(value: Any) -> str:
+FLOAT_DTYPE_NAMES = ("float16", "bfloat16", "float32", "float64")
+
+
+def float_dtype_name(value: Any) -> str:
+    """Parse the ``floatX`` option: the name of a floating dtype, checked.
+
+    The type of ``fuel.config.floatX`` and ``blocks.config.floatX``; usable
+    as the ``type`` of any option that names a float dtype.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``value`` is not one of ``float16``, ``bfloat16``, ``float32``,
+        ``float64``.
+
+    Examples
+    --------
+    >>> float_dtype_name("float64")
+    'float64'
+    >>> float_dtype_name("int32")
+    Traceback (most recent call last):
+    ...
+    fuel.config_parser.ConfigurationError: floatX must be one of float16, bfloat16, float32, float64; got 'int32'
+    """
     text = str(value)
-    if text not in {"float16", "bfloat16", "float32", "float64"}:
+    if text not in FLOAT_DTYPE_NAMES:
         raise ConfigurationError(f"floatX must be one of float16, bfloat16, float32, float64; got {text!r}")
     return text
 
@@ -444,7 +469,7 @@ config.add_option(
 )
 config.add_option(
     "floatX",
-    type=_floatx,
+    type=float_dtype_name,
     default="float32",
     env_var="FUEL_FLOATX",
     doc="float dtype of Cast('floatX') and ForceFloatX",

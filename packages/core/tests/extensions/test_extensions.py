@@ -206,10 +206,27 @@ def test_training_extension_responds_only_to_overridden_callbacks_and_needs_a_lo
     ext = Epochs(name="epochs")
     assert ext.name == "epochs"
     assert [ext.responds_to(c) for c in ("after_epoch", "after_batch")] == [True, False]
+    assert not ext.is_attached
     with pytest.raises(ValueError, match="not attached"):
         ext.main_loop
     with pytest.raises(ValueError, match="must be a string"):
         TrainingExtension(name=3)
+
+
+def test_is_attached_follows_the_main_loop_of_plain_and_composite_extensions():
+    seen = []
+
+    class Sees(SimpleExtension):
+        def do(self, which_callback, *args):
+            seen.append((self.is_attached, self.main_loop))
+
+    child = Sees(name="child", after_epoch=True)
+    composite = CompositeExtension([child], name="parent")
+    plain = Sees(name="plain", after_training=True)
+    assert not (child.is_attached or composite.is_attached or plain.is_attached)
+    loop = run([composite, plain], epochs=1)
+    assert child.is_attached and composite.is_attached and plain.is_attached
+    assert seen == [(True, loop), (True, loop)] and child.main_loop is loop
 
 
 def test_composite_extension_state_and_children():

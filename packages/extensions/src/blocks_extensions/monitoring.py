@@ -537,7 +537,7 @@ class TrainingDataMonitoring(MonitoringExtension, SimpleExtension):
         if callback_invoked == "after_batch":
             values = self._get_required(self._algorithm.monitored_values)
             self._monitored.aggregate(values, self._count(from_main_loop[0]))
-            if "after_batch" not in self._by_callback:  # no trigger on batches: nothing more to do
+            if not super().responds_to("after_batch"):  # no trigger of its own on batches: nothing more to do
                 return
         elif callback_invoked in ("before_training", "on_resumption"):
             self._setup()

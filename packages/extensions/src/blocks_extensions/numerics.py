@@ -92,7 +92,7 @@ class CheckNumerics(SimpleExtension):
         return self.parameters
 
     def _gradients(self, parameters: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        algorithm = self._main_loop.algorithm if self._main_loop is not None else None
+        algorithm = self.main_loop.algorithm if self.is_attached else None
         known = getattr(algorithm, "gradients", None)
         by_id = {}
         if isinstance(known, dict):
@@ -108,7 +108,7 @@ class CheckNumerics(SimpleExtension):
         """A description of the first non-finite gradient or parameter, or ``None``."""
         parameters = self._parameter_dict()
         gradient_norm = None
-        if self._gradient_norm_name is not None and self._main_loop is not None:
+        if self._gradient_norm_name is not None and self.is_attached:
             gradient_norm = self.main_loop.algorithm.monitored_values.get(self._gradient_norm_name)
         groups = [("gradient", self._gradients(parameters)), ("parameter", parameters)]
         tensors = [t.detach() for _, group in groups for t in group.values()]

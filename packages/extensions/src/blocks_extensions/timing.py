@@ -73,15 +73,15 @@ class Timing(SimpleExtension):
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
-        state["totals"] = self._totals() if self._main_loop is not None else dict(self.offsets)
-        if self._main_loop is not None:
+        state["totals"] = self._totals() if self.is_attached else dict(self.offsets)
+        if self.is_attached:
             state["counts"] = {level: self.main_loop.status[key] for level, key in _LEVELS.items()}
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         totals = {action: float(state.get("totals", {}).get(action, 0.0)) for action in _ACTIONS}
-        times = self._main_loop.times if self._main_loop is not None else {a: 0.0 for a in _ACTIONS}
+        times = self.main_loop.times if self.is_attached else {a: 0.0 for a in _ACTIONS}
         self.offsets = {action: totals[action] - times[action] for action in _ACTIONS}
         self.previous = {level: dict(totals) for level in _LEVELS}
         counts = state.get("counts", {})

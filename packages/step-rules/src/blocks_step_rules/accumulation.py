@@ -72,7 +72,7 @@ class GradientAccumulation(StepRule):
 
     def _accumulate(self, previous_steps: list[Tensor]) -> bool:
         """Add the steps; on the k-th call, leave their total (or mean) in ``previous_steps`` and return True."""
-        accumulated = self._buffer_lists["accumulated"]
+        accumulated = self.buffer_list("accumulated")
         self.count += 1
         if self.count < self.num_batches:
             torch._foreach_add_(accumulated, previous_steps)

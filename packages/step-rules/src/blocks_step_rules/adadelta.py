@@ -50,8 +50,8 @@ class AdaDelta(StepRule):
     def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
         rho = self.decay_rate.item()
         epsilon = self.epsilon.item()
-        mean_square_step = self._buffer_lists["mean_square_step_tm1"]
-        mean_square_delta = self._buffer_lists["mean_square_delta_x_tm1"]
+        mean_square_step = self.buffer_list("mean_square_step_tm1")
+        mean_square_delta = self.buffer_list("mean_square_delta_x_tm1")
         torch._foreach_mul_(mean_square_step, rho)
         torch._foreach_addcmul_(mean_square_step, previous_steps, previous_steps, value=1.0 - rho)
         rms_step = torch._foreach_add(mean_square_step, epsilon)

@@ -43,7 +43,7 @@ class AdaGrad(StepRule):
         self.epsilon = self.add_hyperparameter("epsilon", epsilon)
 
     def _denominator(self, previous_steps: list[Tensor]) -> tuple[Tensor, ...]:
-        squares = self._buffer_lists["adagrad_sqs"]
+        squares = self.buffer_list("adagrad_sqs")
         torch._foreach_addcmul_(squares, previous_steps, previous_steps)
         denominator = torch._foreach_sqrt(squares)
         torch._foreach_add_(denominator, self.epsilon.item())

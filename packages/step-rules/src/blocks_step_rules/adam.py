@@ -121,8 +121,8 @@ class Adam(StepRule):
         beta2 = self.beta2.item()
         beta1_t = beta1 * self.decay_factor.item() ** (t - 1)
         learning_rate = self.learning_rate.item() * math.sqrt(1.0 - beta2**t) / (1.0 - beta1_t**t)
-        mean = self._buffer_lists["mean"]
-        variance = self._buffer_lists["variance"]
+        mean = self.buffer_list("mean")
+        variance = self.buffer_list("variance")
         torch._foreach_lerp_(mean, previous_steps, 1.0 - beta1_t)
         torch._foreach_mul_(variance, beta2)
         torch._foreach_addcmul_(variance, previous_steps, previous_steps, value=1.0 - beta2)
@@ -133,12 +133,12 @@ class Adam(StepRule):
     def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
         learning_rate, denominator = self._moments(previous_steps)
         torch._foreach_zero_(previous_steps)
-        torch._foreach_addcdiv_(previous_steps, self._buffer_lists["mean"], denominator, value=learning_rate)
+        torch._foreach_addcdiv_(previous_steps, self.buffer_list("mean"), denominator, value=learning_rate)
         return previous_steps
 
     def update_parameters(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> None:
         learning_rate, denominator = self._moments(previous_steps)
-        torch._foreach_addcdiv_(list(parameters), self._buffer_lists["mean"], denominator, value=-learning_rate)
+        torch._foreach_addcdiv_(list(parameters), self.buffer_list("mean"), denominator, value=-learning_rate)
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()

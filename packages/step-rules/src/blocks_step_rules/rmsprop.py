@@ -59,7 +59,7 @@ class BasicRMSProp(StepRule):
     def compute_steps(self, parameters: Sequence[Tensor], previous_steps: list[Tensor]) -> list[Tensor]:
         rho = self.decay_rate.item()
         floor = 1.0 / self.max_scaling.item()
-        mean_square = self._buffer_lists["mean_square_step_tm1"]
+        mean_square = self.buffer_list("mean_square_step_tm1")
         torch._foreach_mul_(mean_square, rho)
         torch._foreach_addcmul_(mean_square, previous_steps, previous_steps, value=1.0 - rho)
         rms = torch._foreach_sqrt(mean_square)

@@ -127,8 +127,6 @@ class Initializable(RNGMixin, Brick):
                 f"setting(s) {', '.join(missing)}. Pass e.g. weights_init=IsotropicGaussian(0.01), "
                 f"biases_init=Constant(0) to it or to a parent, then call initialize() (or just apply it).")
 
-    _require_init = require_init  # its name before it was public
-
 
 class LinearLike(Initializable):
     """A brick with a weight ``W`` and optionally a bias ``b``; initializes biases, then weights.
@@ -145,9 +143,9 @@ class LinearLike(Initializable):
 
     def _initialize(self) -> None:
         if self.use_bias and self._parameters.get("b") is not None:
-            self._require_init("biases_init")
+            self.require_init("biases_init")
             self.biases_init.initialize(self.b, self.rng)
-        self._require_init("weights_init")
+        self.require_init("weights_init")
         self.weights_init.initialize(self.W, self.rng)
 
 

@@ -39,7 +39,7 @@ class LookupTable(Initializable, Feedforward):
         self.new_parameter("W", (self.length, self.dim), WEIGHT)
 
     def _initialize(self) -> None:
-        self._require_init("weights_init")
+        self.require_init("weights_init")
         self.weights_init.initialize(self.W, self.rng)
 
     def get_dim(self, name: str) -> Any:

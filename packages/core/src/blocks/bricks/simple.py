@@ -146,7 +146,7 @@ class Bias(Feedforward, Initializable):
         self.new_parameter("b", (self.dim,), BIAS)
 
     def _initialize(self) -> None:
-        self._require_init("biases_init")
+        self.require_init("biases_init")
         self.biases_init.initialize(self.b, self.rng)
 
     @application(inputs=["input_"], outputs=["output"])

@@ -131,7 +131,14 @@ class TrainingExtension:
 
     @property
     def main_loop(self) -> MainLoop:
-        """The main loop this extension belongs to."""
+        """The main loop this extension belongs to; a ``ValueError`` before one attaches it.
+
+        :class:`~blocks.main_loop.MainLoop` sets it when it is built with the
+        extension. Reading it earlier is an error, as in Blocks, rather than
+        ``None`` that would fail later with an ``AttributeError``; code that
+        may run before (``state_dict()`` of an extension never added to a
+        loop) asks :attr:`is_attached` first.
+        """
         if self._main_loop is None:
             raise ValueError(f"extension {self.name!r} is not attached to a main loop yet (MainLoop sets it)")
         return self._main_loop
@@ -139,6 +146,23 @@ class TrainingExtension:
     @main_loop.setter
     def main_loop(self, value: MainLoop) -> None:
         self._main_loop = value
+
+    @property
+    def is_attached(self) -> bool:
+        """Whether a main loop has attached this extension, so that :attr:`main_loop` can be read.
+
+        Examples
+        --------
+        >>> from blocks.extensions import FinishAfter
+        >>> extension = FinishAfter(after_n_epochs=1)
+        >>> extension.is_attached
+        False
+        >>> extension.main_loop
+        Traceback (most recent call last):
+        ...
+        ValueError: extension 'FinishAfter' is not attached to a main loop yet (MainLoop sets it)
+        """
+        return self._main_loop is not None
 
     def responds_to(self, callback_name: str) -> bool:
         """Whether dispatching ``callback_name`` to this extension can do anything.
