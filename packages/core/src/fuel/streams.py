@@ -624,6 +624,23 @@ class DataStream(AbstractDataStream):
     def _source_names(self) -> tuple[str, ...]:
         return tuple(self.dataset.sources)
 
+    @AbstractDataStream.sources.setter  # type: ignore[attr-defined]
+    def sources(self, value: Any) -> None:
+        # The dataset's values come in the dataset's order and the names label them by position (Fuel's
+        # renaming: ('features',) for a dataset of one source 'data'). Fewer or more names, or a name of another
+        # of the dataset's sources at this position, would label values wrongly (Fuel did so silently).
+        AbstractDataStream.sources.fset(self, value)  # type: ignore[attr-defined]
+        names, provided = self.__dict__["_sources"], tuple(self.dataset.sources)
+        if len(names) != len(provided) or any(
+            new != old and new in provided for new, old in zip(names, provided)
+        ):
+            self.__dict__["_sources"] = None
+            raise ValueError(
+                f"a DataStream yields its dataset's sources {provided}, in that order, and its sources only "
+                f"rename them position by position: {names} would label values wrongly. To choose sources, "
+                "give the dataset sources=(...) or wrap the stream in FilterSources"
+            )
+
     def _infer_axis_labels(self) -> dict[str, Any] | None:
         labels = getattr(self.dataset, "axis_labels", None)
         if not labels:

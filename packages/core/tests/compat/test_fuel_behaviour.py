@@ -266,8 +266,7 @@ def test_ngrams_and_windows_on_random_sentences():
     assert len(shifted) == 2 and all(s[-2:] == t[:2] for s, t in shifted)
     overlapping = list(Window(-2, 4, 4, True, DataStream(IterableDataset(sentences))).get_epoch_iterator())
     assert len(overlapping) == 2 and all(s[:2] == t[-2:] for s, t in overlapping)
-    two_sources = DataStream(IterableDataset(sentences))
-    two_sources.sources = ("a", "b")
+    two_sources = DataStream(IterableDataset(OrderedDict([("a", sentences), ("b", sentences)])))
     with pytest.raises(ValueError):
         NGrams(4, two_sources)
     with pytest.raises(ValueError):
