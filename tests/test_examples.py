@@ -407,3 +407,17 @@ def test_quickstart_resumed_at_its_last_epoch_stops(data_dir, tmp_path, monkeypa
     resumed, _ = run("quickstart", *argv)
     assert first["epochs"] == resumed["epochs"] == 1
     assert resumed["valid_error_rate"] == first["valid_error_rate"]  # nothing trained after the resume
+
+
+def test_alexnet_workers_default_to_the_cores_minus_one(monkeypatch):
+    alexnet = load("alexnet")
+    monkeypatch.setattr(alexnet.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    assert alexnet.parse_args([]).workers == 15
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")  # torchrun: four processes share the machine's cores
+    assert alexnet.default_workers() == 3
+    monkeypatch.setattr(alexnet.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert alexnet.default_workers() == 0  # one core: the trainer reads its own batches
+    assert alexnet.parse_args(["--workers", "2"]).workers == 2
+    with pytest.raises(SystemExit):
+        alexnet.parse_args(["--workers", "-1"])
