@@ -35,12 +35,25 @@ from typing import Any, Iterable, Sequence
 import numpy
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils._available_if import available_if
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from blocks.algorithms import GradientDescent, StepRule
+from blocks.backends import get_backend
+from blocks.bricks import Initializable, Softmax
 from blocks.extensions import FinishAfter, SimpleExtension
-from blocks.initialization import Constant, IsotropicGaussian, Uniform
+from blocks.filter import VariableFilter
+from blocks.graph import ComputationGraph, lvector, matrix, tensor
+from blocks.initialization import Constant, GlorotUniform, IsotropicGaussian
+from blocks.main_loop import MainLoop
+from blocks.model import Model
+from blocks.plugins import resolve
+from blocks.registry import UnknownNameError
+from blocks.roles import WEIGHT
+from fuel.datasets import IndexableDataset
+from fuel.schemes import ShuffledScheme
+from fuel.streams import DataStream
 
 __all__ = ["NeuralNet", "NeuralNetClassifier", "NeuralNetRegressor"]
 
@@ -54,9 +67,6 @@ _PROVIDERS = {"step_rules": "blocks-step-rules", "bricks": "blocks-bricks-rnn (r
 
 def _resolve(kind: str, name_or_class: Any) -> Any:
     if isinstance(name_or_class, str):
-        from blocks.plugins import resolve
-        from blocks.registry import UnknownNameError
-
         try:
             return resolve(kind, name_or_class)
         except UnknownNameError as err:
@@ -168,8 +178,10 @@ class NeuralNet(BaseEstimator):
     regression : bool
         Regression (squared error) instead of classification (cross-entropy).
     weights_init, biases_init : Initialization or None
-        Default initialization of layers that do not set theirs (None: Glorot
-        uniform weights, zero biases).
+        Default initialization of layers that do not set theirs (None:
+        :class:`~blocks.initialization.GlorotUniform` for a layer's ``W`` of
+        two or more dimensions, ``IsotropicGaussian(0.01)`` for the weights
+        of other layers, and zero biases).
     seed : int
         Seeds initialization, shuffling and the validation split: two fits
         with the same data give the same network.
@@ -259,8 +271,6 @@ class NeuralNet(BaseEstimator):
     # -- building ---------------------------------------------------------------
     def _layer_specs(self, n_outputs: int) -> list[tuple[type, dict]]:
         specs = [(_resolve("bricks", name), dict(kwargs)) for name, kwargs in self.layers]
-        from blocks.bricks import Softmax
-
         if not self.regression and len(specs) > 1 and issubclass(specs[-1][0], Softmax):
             specs = specs[:-1]
         for klass, kwargs in reversed(specs):
@@ -272,50 +282,44 @@ class NeuralNet(BaseEstimator):
         return specs
 
     def _build(self, X: numpy.ndarray, n_outputs: int) -> None:
-        from blocks.bricks import Initializable
-        from blocks.graph import tensor
-
         torch.manual_seed(self.seed)
         sample = torch.as_tensor(X[: min(len(X), 2)])
         bricks = []
         for index, (klass, kwargs) in enumerate(self._layer_specs(n_outputs)):
-            kwargs.setdefault("name", f"layer_{index}")
-            if issubclass(klass, Initializable):
-                if "biases_init" not in kwargs:
-                    kwargs["biases_init"] = self.biases_init if self.biases_init is not None else Constant(0)
-                kwargs.setdefault("seed", self.seed + index)
-            brick = klass(**kwargs)
-            if isinstance(brick, Initializable) and "weights_init" not in kwargs:
-                brick.weights_init = self.weights_init or IsotropicGaussian(0.01)
-            with torch.no_grad():
-                sample = brick.apply(sample)  # allocates (and initializes) from the input's shape
-            if self.weights_init is None and isinstance(brick, Initializable) and "weights_init" not in kwargs:
-                weight = getattr(brick, "W", None)
-                if weight is not None and weight.dim() >= 2:
-                    fan_in = weight.shape[0] if weight.dim() == 2 else int(numpy.prod(weight.shape[1:]))
-                    fan_out = (
-                        weight.shape[1] if weight.dim() == 2 else weight.shape[0] * int(numpy.prod(weight.shape[2:]))
-                    )
-                    brick.weights_init = Uniform(width=2 * math.sqrt(6.0 / (fan_in + fan_out)))
-                    brick.initialize()
+            brick, sample = self._layer(index, klass, kwargs, sample)
             bricks.append(brick)
         self.bricks_ = bricks
-        x = tensor("features", ndim=X.ndim)
-        output = x
-        for brick in bricks:
-            output = brick.apply(output)
-        self._symbolic_input = x
-        self._output = output
+        self._output = self._apply_all(tensor("features", ndim=X.ndim))
         # the same network on float64 inputs: predictions (see _forward)
-        output64 = tensor("features", ndim=X.ndim, dtype="float64")
-        for brick in bricks:
-            output64 = brick.apply(output64)
-        self._output64 = output64
+        self._output64 = self._apply_all(tensor("features", ndim=X.ndim, dtype="float64"))
+
+    def _layer(self, index: int, klass: type, kwargs: dict, sample: torch.Tensor) -> tuple[Any, torch.Tensor]:
+        """Layer ``index``, allocated and initialized from ``sample`` (its input), and its output on ``sample``."""
+        kwargs.setdefault("name", f"layer_{index}")
+        initializable = issubclass(klass, Initializable)
+        default_weights = initializable and "weights_init" not in kwargs
+        if initializable:
+            if "biases_init" not in kwargs:
+                kwargs["biases_init"] = self.biases_init if self.biases_init is not None else Constant(0)
+            kwargs.setdefault("seed", self.seed + index)
+        brick = klass(**kwargs)
+        if default_weights:
+            brick.weights_init = self.weights_init or IsotropicGaussian(0.01)
+        with torch.no_grad():
+            sample = brick.apply(sample)  # allocates (and initializes) from the input's shape
+        weight = getattr(brick, "W", None)
+        if default_weights and self.weights_init is None and weight is not None and weight.dim() >= 2:
+            brick.weights_init = GlorotUniform()  # its fans come from the weight's shape, known now
+            brick.initialize()
+        return brick, sample
+
+    def _apply_all(self, variable: Any) -> Any:
+        for brick in self.bricks_:
+            variable = brick.apply(variable)
+        return variable
 
     def _compile_functions(self) -> None:
         """Compile the predictions (float64 inputs) and the held-out evaluation (per-example loss and outputs)."""
-        from blocks.graph import ComputationGraph
-
         self._predict64_fn = ComputationGraph([self._output64]).compile()
         # held-out figures: the per-example loss and the outputs in one forward pass
         self._valid_fn = ComputationGraph([self._loss_per_example, self._output]).compile()
@@ -323,14 +327,9 @@ class NeuralNet(BaseEstimator):
     def _costs(self) -> tuple[Any, Any]:
         """The mean cost and the per-example loss, as symbolic variables."""
         if self.regression:
-            from blocks.graph import matrix
-
             targets = matrix("targets")
             per_example = ((self._output - targets) ** 2).sum(dim=1)
         else:
-            from blocks.bricks import Softmax
-            from blocks.graph import lvector
-
             targets = lvector("targets")
             log_probabilities = Softmax(name="output_softmax").log_probabilities(self._output)
             per_example = -log_probabilities.gather(1, targets.unsqueeze(1)).squeeze(1)
@@ -356,17 +355,6 @@ class NeuralNet(BaseEstimator):
             When training diverges (the cost or the parameters become NaN or
             infinite): lower ``update_learning_rate`` or scale the data.
         """
-        from blocks.algorithms import GradientDescent, StepRule
-        from blocks.backends import get_backend
-        from blocks.filter import VariableFilter
-        from blocks.graph import ComputationGraph
-        from blocks.main_loop import MainLoop
-        from blocks.model import Model
-        from blocks.roles import WEIGHT
-        from fuel.datasets import IndexableDataset
-        from fuel.schemes import ShuffledScheme
-        from fuel.streams import DataStream
-
         self._check_settings()
         X, y = validate_data(
             self, X, y, allow_nd=True, dtype="float32", multi_output=self.regression, y_numeric=self.regression
@@ -379,40 +367,51 @@ class NeuralNet(BaseEstimator):
             raise ValueError(
                 f"the training data has a single class {self.classes_[0]!r}; a classifier needs two or more"
             )
-        backend = get_backend(self.device)
-        rng = numpy.random.default_rng(self.seed)
-        order = rng.permutation(len(X))
-        n_valid = int(round(len(X) * self.validation_split))
-        if n_valid and len(X) - n_valid < 1:
-            n_valid = 0
-        valid_idx, train_idx = numpy.sort(order[:n_valid]), numpy.sort(order[n_valid:])
-        self._backend = backend
+        self._backend = get_backend(self.device)
+        train_idx, valid_idx = self._split(len(X))
         self._shapes = (tuple(X.shape[1:]), n_outputs)
         self._build(X[train_idx], n_outputs)
         for brick in self.bricks_:
-            backend.place_module(brick)
+            self._backend.place_module(brick)
+        cost = self._training_cost()
+        algorithm = GradientDescent(cost, step_rule=self._step_rule())
+        algorithm.add_monitored([cost])
+        dataset = IndexableDataset({"features": X[train_idx], "targets": targets[train_idx]})
+        stream = DataStream(dataset, iteration_scheme=ShuffledScheme(len(train_idx), self.batch_size, rng=self.seed))
+        self.history_: list[dict[str, float]] = []
+        valid = (X[valid_idx], targets[valid_idx]) if len(valid_idx) else None
+        self._compile_functions()
+        extensions = [FinishAfter(after_n_epochs=self.max_epochs), _EpochReport(self, valid), *(self.extensions or [])]
+        self.main_loop_ = MainLoop(algorithm, stream, model=Model(cost), extensions=extensions)
+        self.main_loop_.run()
+        return self
+
+    def _split(self, n_samples: int) -> tuple[numpy.ndarray, numpy.ndarray]:
+        """Training and held-out example indices (``validation_split``, seeded), each sorted."""
+        order = numpy.random.default_rng(self.seed).permutation(n_samples)
+        n_valid = int(round(n_samples * self.validation_split))
+        if n_valid and n_samples - n_valid < 1:
+            n_valid = 0
+        return numpy.sort(order[n_valid:]), numpy.sort(order[:n_valid])
+
+    def _training_cost(self) -> Any:
+        """The mean loss plus the L2 penalty, named ``train_loss``; sets the per-example loss."""
         cost, self._loss_per_example = self._costs()
         if self.objective_l2:
             weights = VariableFilter(roles=[WEIGHT])(ComputationGraph([cost]).variables)
             cost = cost + self.objective_l2 * sum((w**2).sum() for w in weights)
         cost.name = "train_loss"
+        return cost
+
+    def _step_rule(self) -> StepRule:
+        """The rule ``update`` names, given the nolearn-style arguments it takes and ``update_params``."""
         rule_class = _resolve("step_rules", self.update)
         if not (isinstance(rule_class, type) and issubclass(rule_class, StepRule)):
             raise ValueError(f"update must name a step rule (see `blocks plugins`), got {self.update!r}")
         given = {"learning_rate": self.update_learning_rate, "momentum": self.update_momentum}
         kwargs = {k: v for k, v in given.items() if v is not None and k in _accepted(rule_class, given)}
         kwargs.update(self.update_params or {})
-        algorithm = GradientDescent(cost, step_rule=rule_class(**kwargs))
-        algorithm.add_monitored([cost])
-        dataset = IndexableDataset({"features": X[train_idx], "targets": targets[train_idx]})
-        stream = DataStream(dataset, iteration_scheme=ShuffledScheme(len(train_idx), self.batch_size, rng=self.seed))
-        self.history_: list[dict[str, float]] = []
-        valid = (X[valid_idx], targets[valid_idx]) if n_valid else None
-        self._compile_functions()
-        extensions = [FinishAfter(after_n_epochs=self.max_epochs), _EpochReport(self, valid), *(self.extensions or [])]
-        self.main_loop_ = MainLoop(algorithm, stream, model=Model(cost), extensions=extensions)
-        self.main_loop_.run()
-        return self
+        return rule_class(**kwargs)
 
     # -- prediction ----------------------------------------------------------------
     def _forward(self, X: numpy.ndarray, fn: Any, extra: dict | None = None, double: bool = False) -> numpy.ndarray:
@@ -513,8 +512,6 @@ class NeuralNet(BaseEstimator):
         self.__dict__.update(state)
         if fitted is None:
             return
-        from blocks.backends import get_backend
-
         self._shapes, self._single_target = fitted["shapes"], fitted["single_target"]
         self.n_features_in_, self.history_ = fitted["n_features_in_"], fitted["history_"]
         if fitted["classes_"] is not None:
@@ -535,8 +532,36 @@ class NeuralNet(BaseEstimator):
         return ClassifierMixin.score(self, X, y, sample_weight)
 
 
+def _fixed_task_init(regression: bool) -> Any:
+    """An ``__init__`` taking :class:`NeuralNet`'s parameters except ``regression``, which it fixes.
+
+    Its signature (``__signature__``) is NeuralNet's without ``regression``, so
+    positional and keyword calls, ``help()``, the documentation and
+    scikit-learn's ``get_params``/``clone`` see the parameters listed once,
+    on :class:`NeuralNet`.
+    """
+    signature = inspect.signature(NeuralNet.__init__)
+    signature = signature.replace(parameters=[p for p in signature.parameters.values() if p.name != "regression"])
+
+    def __init__(self: NeuralNet, *args: Any, **kwargs: Any) -> None:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as err:
+            raise TypeError(f"{type(self).__name__}(): {err}") from None
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        del arguments["self"]
+        NeuralNet.__init__(self, regression=regression, **arguments)
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    __init__.__doc__ = f"The parameters of :class:`NeuralNet`, with ``regression={regression}``."
+    return __init__
+
+
 class NeuralNetClassifier(ClassifierMixin, NeuralNet):
     """:class:`NeuralNet` for classification (softmax, cross-entropy, accuracy).
+
+    It takes every parameter of :class:`NeuralNet` except ``regression``.
 
     Examples
     --------
@@ -549,46 +574,13 @@ class NeuralNetClassifier(ClassifierMixin, NeuralNet):
     ['no', 'yes']
     """
 
-    def __init__(
-        self,
-        layers: Sequence[LayerSpec] = _DEFAULT_LAYERS,
-        update: Any = "nesterov_momentum",
-        update_learning_rate: float | None = 0.01,
-        update_momentum: float | None = 0.9,
-        update_params: dict | None = None,
-        objective_l2: float = 0.0,
-        max_epochs: int = 100,
-        batch_size: int = 128,
-        validation_split: float = 0.2,
-        weights_init: Any = None,
-        biases_init: Any = None,
-        seed: int = 1,
-        device: str = "auto",
-        extensions: list | None = None,
-        verbose: int = 0,
-    ) -> None:
-        super().__init__(
-            layers=layers,
-            update=update,
-            update_learning_rate=update_learning_rate,
-            update_momentum=update_momentum,
-            update_params=update_params,
-            objective_l2=objective_l2,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            validation_split=validation_split,
-            regression=False,
-            weights_init=weights_init,
-            biases_init=biases_init,
-            seed=seed,
-            device=device,
-            extensions=extensions,
-            verbose=verbose,
-        )
+    __init__ = _fixed_task_init(regression=False)
 
 
 class NeuralNetRegressor(RegressorMixin, NeuralNet):
     """:class:`NeuralNet` for regression (squared error, R²).
+
+    It takes every parameter of :class:`NeuralNet` except ``regression``.
 
     Examples
     --------
@@ -600,39 +592,4 @@ class NeuralNetRegressor(RegressorMixin, NeuralNet):
     True
     """
 
-    def __init__(
-        self,
-        layers: Sequence[LayerSpec] = _DEFAULT_LAYERS,
-        update: Any = "nesterov_momentum",
-        update_learning_rate: float | None = 0.01,
-        update_momentum: float | None = 0.9,
-        update_params: dict | None = None,
-        objective_l2: float = 0.0,
-        max_epochs: int = 100,
-        batch_size: int = 128,
-        validation_split: float = 0.2,
-        weights_init: Any = None,
-        biases_init: Any = None,
-        seed: int = 1,
-        device: str = "auto",
-        extensions: list | None = None,
-        verbose: int = 0,
-    ) -> None:
-        super().__init__(
-            layers=layers,
-            update=update,
-            update_learning_rate=update_learning_rate,
-            update_momentum=update_momentum,
-            update_params=update_params,
-            objective_l2=objective_l2,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            validation_split=validation_split,
-            regression=True,
-            weights_init=weights_init,
-            biases_init=biases_init,
-            seed=seed,
-            device=device,
-            extensions=extensions,
-            verbose=verbose,
-        )
+    __init__ = _fixed_task_init(regression=True)

@@ -61,64 +61,95 @@ def cache_file(path: str, *, lock_timeout: float = 600.0) -> str:
     """
     from fuel import config
 
-    local_root = config.local_data_path
-    if not local_root:
+    local = _local_path(path, config.local_data_path)
+    if local is None:
         return path
     source = os.path.abspath(path)
-    root = os.path.abspath(os.path.expanduser(local_root))
-    if source.startswith(root + os.sep):  # already local
-        return path
-    local = os.path.join(root, source.lstrip(os.sep))
     stat = os.stat(source)
-
-    def fresh() -> bool:
-        if not os.path.isfile(local):
-            return False
-        here = os.stat(local)
-        return here.st_size == stat.st_size and int(here.st_mtime) == int(stat.st_mtime)
-
-    if fresh():
+    if _fresh(local, stat):
         return local
     directory = os.path.dirname(local)
     os.makedirs(directory, exist_ok=True)
     lock = local + ".lock"
-    deadline = time.monotonic() + lock_timeout
+    if not _lock(lock, source, local, stat, lock_timeout):
+        return local  # another process finished the copy while this one waited
+    try:
+        if not _fresh(local, stat):
+            _copy(source, local, stat)
+    finally:
+        if os.path.exists(lock):
+            os.remove(lock)
+    return local
+
+
+def _local_path(path: str, local_root: str) -> str | None:
+    """Where the local copy of ``path`` goes under ``local_root``; None when nothing is to be copied."""
+    if not local_root:
+        return None
+    source = os.path.abspath(path)
+    root = os.path.abspath(os.path.expanduser(local_root))
+    if source.startswith(root + os.sep):  # already local
+        return None
+    return os.path.join(root, source.lstrip(os.sep))
+
+
+def _fresh(local: str, stat: os.stat_result) -> bool:
+    """Whether ``local`` is a complete copy of the file ``stat`` describes (same size and modification time)."""
+    if not os.path.isfile(local):
+        return False
+    here = os.stat(local)
+    return here.st_size == stat.st_size and int(here.st_mtime) == int(stat.st_mtime)
+
+
+def _lock(lock: str, source: str, local: str, stat: os.stat_result, timeout: float) -> bool:
+    """Take the lock file ``lock`` (True), or return False once another process's copy is complete.
+
+    Raises
+    ------
+    ValueError
+        The lock has been held for over ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
     while True:
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             break
         except FileExistsError:
-            if fresh():
-                return local
+            if _fresh(local, stat):
+                return False
             if time.monotonic() > deadline:
                 raise ValueError(
-                    f"{lock} has been held for over {lock_timeout:.0f} s; if no other process is copying "
+                    f"{lock} has been held for over {timeout:.0f} s; if no other process is copying "
                     f"{source}, delete the lock file"
                 ) from None
             time.sleep(0.2)
     try:
         os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-        if fresh():
-            return local
-        if _free_space(directory) < stat.st_size:
-            raise ValueError(
-                f"not enough free space in {directory} to cache {source} ({stat.st_size} bytes); free some space "
-                "or unset local_data_path (FUEL_LOCAL_DATA_PATH)"
-            )
-        logger.info("caching %s in %s", source, local)
-        tmp_fd, tmp = make_temporary(directory, prefix=f".{os.path.basename(local)}.")
-        os.close(tmp_fd)
-        try:
-            shutil.copyfile(source, tmp)
-            shutil.copymode(source, tmp)
-            os.utime(tmp, (stat.st_atime, stat.st_mtime))
-            os.replace(tmp, local)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+    except BaseException:
+        os.remove(lock)  # never leave a lock nobody holds
+        raise
     finally:
-        if os.path.exists(lock):
-            os.remove(lock)
-    return local
+        os.close(fd)
+    return True
+
+
+def _copy(source: str, local: str, stat: os.stat_result) -> None:
+    """Copy ``source`` to ``local`` through a temporary name, keeping its mode and times; checks free space."""
+    directory = os.path.dirname(local)
+    if _free_space(directory) < stat.st_size:
+        raise ValueError(
+            f"not enough free space in {directory} to cache {source} ({stat.st_size} bytes); free some space "
+            "or unset local_data_path (FUEL_LOCAL_DATA_PATH)"
+        )
+    logger.info("caching %s in %s", source, local)
+    tmp_fd, tmp = make_temporary(directory, prefix=f".{os.path.basename(local)}.")
+    os.close(tmp_fd)
+    try:
+        shutil.copyfile(source, tmp)
+        shutil.copymode(source, tmp)
+        os.utime(tmp, (stat.st_atime, stat.st_mtime))
+        os.replace(tmp, local)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy
 import pytest
 import torch
 
-from blocks.initialization import Constant, Identity, IsotropicGaussian, Orthogonal, Sparse, SparseND, Uniform
+from blocks.initialization import (
+    Constant,
+    GlorotUniform,
+    Identity,
+    IsotropicGaussian,
+    Orthogonal,
+    Sparse,
+    SparseND,
+    Uniform,
+    glorot_fans,
+)
 
 
 def rng(seed=0):
@@ -71,3 +83,49 @@ def test_bad_rng_and_shape_mismatch_are_errors():
         Constant(0).initialize(torch.empty(2), object())
     with pytest.raises(ValueError, match="does not match"):
         Constant(0).initialize(torch.empty(2), rng(), shape=(3,))
+
+
+# (shape in Blocks' layout, the same weight in torch's layout): Linear's W is (input, output), torch's (out, in);
+# convolution kernels are (filters, channels, *size) in both
+GLOROT_SHAPES = [((300, 200), (200, 300)), ((64, 3, 5, 5), (64, 3, 5, 5)), ((64, 32, 9), (64, 32, 9))]
+
+
+@pytest.mark.parametrize(("shape", "torch_shape"), GLOROT_SHAPES)
+@pytest.mark.parametrize("gain", [1.0, 5 / 3])
+def test_glorot_uniform_matches_torch_xavier_uniform(shape, torch_shape, gain):
+    ours = GlorotUniform(gain=gain).generate(rng(), shape)
+    reference = torch.empty(torch_shape, dtype=torch.float64)
+    torch.nn.init.xavier_uniform_(reference, gain=gain, generator=torch.Generator().manual_seed(0))
+    reference = reference.numpy()
+    fan_in, fan_out = glorot_fans(shape)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    assert GlorotUniform(gain=gain).bound(shape) == pytest.approx(bound, rel=1e-12)
+    for values in (ours, reference):  # both fill [-bound, bound] uniformly
+        assert numpy.abs(values).max() <= bound * (1 + 1e-6)
+        assert numpy.abs(values).max() > 0.99 * bound
+        assert values.std() == pytest.approx(bound / math.sqrt(3), rel=0.03)
+        assert abs(values.mean()) < 0.02 * bound
+    assert ours.dtype == numpy.float32 and ours.shape == shape
+
+
+def test_glorot_uniform_draws_uniform_values_with_the_formula_bound():
+    fan_in, fan_out = 16 * 3 * 3, 32 * 3 * 3  # a (32 filters, 16 channels, 3, 3) kernel
+    assert glorot_fans((32, 16, 3, 3)) == (fan_in, fan_out)
+    assert glorot_fans((784, 100)) == (784, 100)
+    bound = math.sqrt(6.0 / (fan_in + fan_out))
+    expected = rng(7).uniform(-bound, bound, size=(32, 16, 3, 3))
+    assert numpy.array_equal(GlorotUniform().draw(rng(7), (32, 16, 3, 3)), expected)
+    tensor = torch.empty(32, 16, 3, 3, dtype=torch.float64)
+    GlorotUniform().initialize(tensor, rng(7))
+    assert numpy.array_equal(tensor.numpy(), expected)
+
+
+def test_glorot_uniform_refuses_vectors_and_bad_gains():
+    with pytest.raises(ValueError, match="two or more dimensions.*shape \\(5,\\)"):
+        GlorotUniform().generate(rng(), (5,))
+    with pytest.raises(ValueError, match="two or more dimensions"):
+        glorot_fans(())
+    for gain in (0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="gain"):
+            GlorotUniform(gain=gain)
+    assert "GlorotUniform" in repr(GlorotUniform(2.0)) and "gain=2.0" in repr(GlorotUniform(2.0))

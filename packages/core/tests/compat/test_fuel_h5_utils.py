@@ -219,6 +219,34 @@ def test_producer_consumer_reports_a_dead_producer_instead_of_hanging():
         producer_consumer(_fail, lambda socket: socket.recv_json())
 
 
+def _send_forever(socket):
+    while True:
+        socket.send_json(1)
+
+
+@pytest.mark.timeout(60)
+def test_producer_consumer_stops_the_producer_when_the_consumer_fails():
+    def consume(socket):
+        socket.recv_json()
+        raise KeyError("the consumer failed on purpose")
+
+    with pytest.raises(KeyError, match="on purpose"):
+        producer_consumer(_send_forever, consume)
+
+
+@pytest.mark.timeout(60)
+def test_producer_consumer_leaves_a_given_context_open():
+    zmq = pytest.importorskip("zmq")
+    context = zmq.Context()
+    try:
+        assert producer_consumer(partial(_send_squares, n=10), _sum_all, context=context) == 285
+        assert not context.closed
+        socket = context.socket(zmq.PUSH)  # still usable
+        socket.close()
+    finally:
+        context.term()
+
+
 # -- configuration --------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from blocks.estimator import NeuralNet, NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
+from blocks.initialization import Constant  # noqa: E402
 
 # core's own step rule (blocks-step-rules is a separate plugin, not installed for these tests)
 FAST = dict(max_epochs=8, batch_size=32, update="scale", update_learning_rate=0.1, update_momentum=None)
@@ -121,3 +122,43 @@ def test_bad_settings_are_named(blobs, plugin_host):
         NeuralNetClassifier(**{**FAST, "max_epochs": 0}).fit(X, y)
     with pytest.raises(ValueError, match="pair"):
         NeuralNetClassifier(layers=["linear"], **FAST).fit(X, y)
+
+
+def test_classifier_and_regressor_take_neural_nets_parameters_but_regression():
+    import inspect
+
+    from sklearn.base import clone
+
+    base = [name for name in inspect.signature(NeuralNet).parameters if name != "regression"]
+    for klass, regression in ((NeuralNetClassifier, False), (NeuralNetRegressor, True)):
+        assert list(inspect.signature(klass).parameters) == base
+        assert sorted(klass().get_params()) == sorted(base)
+        positional = klass([("linear", {})], "scale", 0.5)  # in NeuralNet's order, as before
+        assert positional.layers == [("linear", {})] and positional.update == "scale"
+        assert positional.update_learning_rate == 0.5
+        assert positional.regression is regression and positional.update_momentum == 0.9
+        assert clone(positional).get_params() == positional.get_params()
+        assert repr(klass(max_epochs=3)) == f"{klass.__name__}(max_epochs=3)"
+        with pytest.raises(TypeError, match=f"{klass.__name__}.*regression"):
+            klass(regression=not regression)
+        with pytest.raises(TypeError, match=f"{klass.__name__}.*max_epoch"):
+            klass(max_epoch=3)
+
+
+def test_layers_without_weights_init_get_glorot_uniform_weights(plugin_host):
+    from blocks.initialization import GlorotUniform
+
+    X = numpy.random.default_rng(0).normal(size=(64, 40)).astype("float32")
+    y = numpy.arange(64) % 3
+    net = NeuralNetClassifier(layers=[("linear", {"output_dim": 20}), ("tanh", {}), ("linear", {})],
+                              **{**FAST, "max_epochs": 1, "update_learning_rate": 0.0})
+    net.fit(X, y)
+    for brick, shape in zip((net.bricks_[0], net.bricks_[2]), ((40, 20), (20, 3))):
+        weights = brick.W.detach().numpy()
+        assert weights.shape == shape
+        bound = GlorotUniform().bound(shape)
+        assert numpy.abs(weights).max() <= bound and numpy.abs(weights).max() > 0.8 * bound
+        assert isinstance(brick.weights_init, GlorotUniform)
+    given = NeuralNetClassifier(layers=[("linear", {"output_dim": 20}), ("tanh", {}), ("linear", {})],
+                                weights_init=Constant(0.5), **{**FAST, "max_epochs": 1, "update_learning_rate": 0.0})
+    assert given.fit(X, y).bricks_[0].W.detach().unique().tolist() == [0.5]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 
@@ -51,6 +52,33 @@ def test_cache_file_checks_free_space(tmp_path, monkeypatch):
     with fuel.config.override(local_data_path=str(tmp_path / "local")):
         with pytest.raises(ValueError, match="not enough free space"):
             cache_file(str(source))
+    local = os.path.join(str(tmp_path / "local"), str(source).lstrip(os.sep))
+    assert os.listdir(os.path.dirname(local)) == []  # neither a copy nor the lock is left behind
+
+
+def test_cache_file_uses_the_copy_another_process_finishes_while_it_waits(tmp_path):
+    source = tmp_path / "x.hdf5"
+    source.write_bytes(b"data")
+    cache = tmp_path / "local"
+    local = os.path.join(str(cache), str(source).lstrip(os.sep))
+    os.makedirs(os.path.dirname(local))
+    open(local + ".lock", "w").close()  # the other process holds the lock ...
+
+    def finish():  # ... and completes its copy
+        with open(local + ".tmp", "wb") as copy:
+            copy.write(b"data")
+        stat = os.stat(source)
+        os.utime(local + ".tmp", (stat.st_atime, stat.st_mtime))
+        os.replace(local + ".tmp", local)
+
+    timer = threading.Timer(0.3, finish)
+    timer.start()
+    try:
+        with fuel.config.override(local_data_path=str(cache)):
+            assert cache_file(str(source), lock_timeout=60) == local
+    finally:
+        timer.join()
+    assert open(local, "rb").read() == b"data" and os.path.exists(local + ".lock")  # its lock: not ours to remove
 
 
 def test_cache_file_waits_for_a_lock_then_says_what_to_do(tmp_path):

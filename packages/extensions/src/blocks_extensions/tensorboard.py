@@ -23,7 +23,11 @@ import shutil
 import tempfile
 from typing import Any, Sequence
 
+import numpy
+
 from blocks.extensions import CallbackName, SimpleExtension
+from blocks.log import SQLiteLog
+from blocks_extensions.dashboard.store import LogFile, is_sqlite_file
 
 __all__ = ["TensorBoard", "export_log", "scalar_values"]
 
@@ -234,11 +238,21 @@ def export_log(
         When the log cannot be read, ``run`` is not in it, a run directory
         already exists, or nothing matches ``channels``.
     """
-    import numpy
+    runs = _runs(path, run)
+    targets = {entry.uuid: os.path.join(outdir, entry.uuid) for entry in runs}
+    for target in targets.values():
+        if os.path.exists(target):
+            raise ValueError(f"{target} already exists: remove it or export to another directory")
+    writer_class = _summary_writer()
+    os.makedirs(outdir, exist_ok=True)
+    return {
+        targets[entry.uuid]: _export_run(writer_class, path, entry, outdir, targets[entry.uuid], channels)
+        for entry in runs
+    }
 
-    from blocks.log import SQLiteLog
-    from blocks_extensions.dashboard.store import LogFile, is_sqlite_file
 
+def _runs(path: str, run: str | None) -> list[Any]:
+    """The histories of the SQLite log ``path`` (only ``run``'s when given), checked readable."""
     if not os.path.isfile(path):
         raise ValueError(f"no file {path!r}: give an SQLite log written by the sqlite log backend")
     if not is_sqlite_file(path):
@@ -251,38 +265,42 @@ def export_log(
     if not runs:
         known = ", ".join(r.uuid for r in source.runs()) or "none"
         raise ValueError(f"no run {run!r} in {path!r} (runs not resumed by another: {known})")
-    targets = {r.uuid: os.path.join(outdir, r.uuid) for r in runs}
-    for target in targets.values():
-        if os.path.exists(target):
-            raise ValueError(f"{target} already exists: remove it or export to another directory")
-    writer_class = _summary_writer()
-    os.makedirs(outdir, exist_ok=True)
-    written: dict[str, int] = {}
-    for entry in runs:
-        records = SQLiteLog.read(path, entry.uuid)
+    return runs
+
+
+def _export_run(writer_class: Any, path: str, entry: Any, outdir: str, target: str,
+                channels: Sequence[str] | None) -> int:
+    """Write one history's scalars into ``target`` (whole or not at all); the number of scalars."""
+    records = SQLiteLog.read(path, entry.uuid)
+    try:
+        rows = list(records.rows())
+    finally:
+        records.close()
+    staging = tempfile.mkdtemp(prefix=".tensorboard-export-", dir=outdir)
+    try:
+        writer = writer_class(staging)
         try:
-            rows = list(records.rows())
+            count = _write_scalars(writer, rows, entry.clock(), channels)
         finally:
-            records.close()
-        clock_times, walls = entry.clock()
-        staging = tempfile.mkdtemp(prefix=".tensorboard-export-", dir=outdir)
-        try:
-            count = 0
-            writer = writer_class(staging)
-            try:
-                for time, row in rows:
-                    wall = float(numpy.interp(time, clock_times, walls)) if len(clock_times) else None
-                    for tag, value in scalar_values(row, channels).items():
-                        writer.add_scalar(tag, value, global_step=time, walltime=wall)
-                        count += 1
-            finally:
-                writer.close()
-            if not count:
-                raise ValueError(f"run {entry.uuid} of {path!r} has no numeric channel" +
-                                 (f" matching {list(channels)}" if channels else ""))
-            os.replace(staging, targets[entry.uuid])
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        written[targets[entry.uuid]] = count
-    return written
+            writer.close()
+        if not count:
+            raise ValueError(f"run {entry.uuid} of {path!r} has no numeric channel" +
+                             (f" matching {list(channels)}" if channels else ""))
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return count
+
+
+def _write_scalars(writer: Any, rows: list[tuple[int, dict]], clock: tuple[Any, Any],
+                   channels: Sequence[str] | None) -> int:
+    """Each row's numbers as scalars at its iteration, with the wall time ``clock`` gives it; how many."""
+    clock_times, walls = clock
+    count = 0
+    for time, row in rows:
+        wall = float(numpy.interp(time, clock_times, walls)) if len(clock_times) else None
+        for tag, value in scalar_values(row, channels).items():
+            writer.add_scalar(tag, value, global_step=time, walltime=wall)
+            count += 1
+    return count

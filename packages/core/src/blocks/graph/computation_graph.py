@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy
 import torch
@@ -556,8 +556,3 @@ def _compile(wanted: list[fx.Node], num_outputs: int, buffers: list[torch.Tensor
     compiled = CompiledGraph(module, inputs, updates, num_outputs, use_torch_compile)
     compiled.rewrites, compiled.rewrites_applied = rewrites, applied
     return compiled
-
-
-def iter_nodes(variables: Iterable[Variable]) -> list[fx.Node]:
-    """Nodes of ``variables`` (helper for transforms)."""
-    return [as_variable(v).node for v in variables]

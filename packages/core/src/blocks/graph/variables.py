@@ -630,7 +630,26 @@ def opaque_call(function: Callable[..., Any], *args: Any, modules: Sequence[torc
     >>> len(cg.parameters)
     2
     """
-    slots: list[tuple[torch.nn.Module, str, str]] = []
+    slots, values = _module_slots(modules, exclude)
+    name = _identifier(name or getattr(function, "__name__", "opaque"))  # fx cannot name a "<lambda>"
+    function, kwargs = _bind_ungraphable(function, args, kwargs, name)
+    if inner is not None:  # tensors read only by the step (e.g. of a brick outside ``modules``): inputs too
+        values.extend(_add_inner_tensors(inner, slots, values))
+    target = _OpaqueCall(function, slots, name, recorded=values, inner=inner)
+    result = _TRACER.create_proxy("call_function", target, (tuple(values), *args), kwargs)
+    if num_outputs is None:
+        return result
+    return tuple(Variable(_TRACER.graph.create_node("call_function", operator.getitem, (result.node, i), {}))
+                 for i in range(num_outputs))
+
+
+_Slot = tuple[torch.nn.Module, str, str]
+
+
+def _module_slots(modules: Sequence[torch.nn.Module],
+                  exclude: Sequence[torch.Tensor]) -> tuple[list[_Slot], list[torch.Tensor]]:
+    """Every parameter and buffer of ``modules`` (recursively, each once, none of ``exclude``) and its slot."""
+    slots: list[_Slot] = []
     values: list[torch.Tensor] = []
     seen: set[int] = {id(tensor) for tensor in exclude}
     for root in modules:
@@ -642,7 +661,18 @@ def opaque_call(function: Callable[..., Any], *args: Any, modules: Sequence[torc
                     seen.add(id(value))
                     slots.append((module, attr, kind))
                     values.append(value)
-    name = _identifier(name or getattr(function, "__name__", "opaque"))  # fx cannot name a "<lambda>"
+    return slots, values
+
+
+def _bind_ungraphable(function: Callable[..., Any], args: tuple, kwargs: dict[str, Any],
+                      name: str) -> tuple[Callable[..., Any], dict[str, Any]]:
+    """``function`` with the keyword arguments an fx node cannot hold bound in, and the other keyword arguments.
+
+    Raises
+    ------
+    ValueError
+        A positional argument is not a variable, tensor or plain constant.
+    """
     bound = {key: value for key, value in kwargs.items() if not _graphable(value)}
     if bound:
         function = functools.partial(function, **bound)
@@ -650,23 +680,21 @@ def opaque_call(function: Callable[..., Any], *args: Any, modules: Sequence[torc
     if not all(_graphable(value) for value in args):
         raise ValueError(f"opaque call {name}: positional arguments must be variables, tensors or plain constants; "
                          "pass other objects (initializers, callables) as keyword arguments")
-    if inner is not None:  # tensors read only by the step (e.g. of a brick outside ``modules``): inputs too
-        known = {id(value) for value in values}
-        unowned = []
-        for tensor in inner.tensors:
-            if id(tensor) in known:
-                continue
-            known.add(id(tensor))
-            slot = _owner_slot(tensor)
-            if slot is None:
-                unowned.append(tensor)  # a constant: only the inner graph's compiled step can take a replacement
-            else:
-                slots.append(slot)
-                values.append(tensor)
-        values.extend(unowned)
-    target = _OpaqueCall(function, slots, name, recorded=values, inner=inner)
-    result = _TRACER.create_proxy("call_function", target, (tuple(values), *args), kwargs)
-    if num_outputs is None:
-        return result
-    return tuple(Variable(_TRACER.graph.create_node("call_function", operator.getitem, (result.node, i), {}))
-                 for i in range(num_outputs))
+    return function, kwargs
+
+
+def _add_inner_tensors(inner: Any, slots: list[_Slot], values: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Add the brick tensors only ``inner`` reads to ``slots``/``values``; return those no brick owns."""
+    known = {id(value) for value in values}
+    unowned = []
+    for tensor in inner.tensors:
+        if id(tensor) in known:
+            continue
+        known.add(id(tensor))
+        slot = _owner_slot(tensor)
+        if slot is None:
+            unowned.append(tensor)  # a constant: only the inner graph's compiled step can take a replacement
+        else:
+            slots.append(slot)
+            values.append(tensor)
+    return unowned

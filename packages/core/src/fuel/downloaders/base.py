@@ -501,8 +501,31 @@ def download_file(
     sources = [mirror_url(m, spec.filename) for m in resolve_mirrors(mirrors)] + list(spec.urls)
     if not sources:
         raise DownloadError(f"{spec.filename}: no URL and no mirror; pass --mirror URL or set FUEL_MIRRORS")
-    health = SourceHealth() if health is None else health
     options = {"timeout": timeout, "retries": retries, "retry_wait": retry_wait, "progress": progress}
+    url, actual, reason = _first_good_source(spec, sources, directory, verify,
+                                             SourceHealth() if health is None else health, options)
+    _keep(spec, directory, url, actual, verify, reason)
+    return target
+
+
+def _keep(spec: FileSpec, directory: str, url: str, actual: str, verify: bool, reason: str) -> None:
+    """Put the good copy (``<file>.part``) in place, drop a set-aside bad one, and record the download."""
+    target = os.path.join(directory, spec.filename)
+    os.replace(target + ".part", target)
+    if os.path.exists(target + ".corrupt"):
+        os.remove(target + ".corrupt")
+    _manifest.record(directory, spec.filename, sha256=actual, verified=verify and spec.checksum_known,
+                     reason=reason, url=url)
+
+
+def _first_good_source(spec: FileSpec, sources: list[str], directory: str, verify: bool, health: SourceHealth,
+                       options: dict[str, Any]) -> tuple[str, str, str]:
+    """Try ``sources`` in order until one leaves a good copy in ``<file>.part``: ``(url, sha256, reason)``.
+
+    A source ``health`` knows as down is skipped, one found down is marked
+    there; when every source fails, the error names each one's failure.
+    """
+    target = os.path.join(directory, spec.filename)
     failures: list[tuple[str, Exception]] = []
     for index, url in enumerate(sources):
         earlier = health.failed(url)
@@ -512,7 +535,7 @@ def download_file(
         last = all(health.failed(other) is not None for other in sources[index + 1:])
         logger.info("downloading %s from %s", spec.filename, url)
         try:
-            actual, reason = _from_source(spec, url, part, target, verify, last, options)
+            actual, reason = _from_source(spec, url, target + ".part", target, verify, last, options)
         except SourceUnavailable as err:
             health.mark(url, str(err))
             failures.append((url, err))
@@ -520,12 +543,7 @@ def download_file(
         except (DownloadError, OSError) as err:
             failures.append((url, err))
             continue
-        os.replace(part, target)
-        if os.path.exists(target + ".corrupt"):
-            os.remove(target + ".corrupt")
-        _manifest.record(directory, spec.filename, sha256=actual, verified=verify and spec.checksum_known,
-                         reason=reason, url=url)
-        return target
+        return url, actual, reason
     raise _failure(spec, directory, failures)
 
 

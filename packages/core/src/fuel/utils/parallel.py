@@ -104,37 +104,67 @@ def producer_consumer(
     if own_context:
         context = zmq.Context()
     socket = context.socket(zmq.PULL)
-    process = None
     done = threading.Event()
-    died: list[int] = []
-    watcher = None
+    producer_process = None
     try:
         if port is None:
             port = socket.bind_to_random_port(addr)
         else:
             socket.bind(f"{addr}:{port}")
-        process = multiprocessing.Process(target=_run_producer, args=(producer, f"{addr}:{port}"), daemon=True)
-        process.start()
-        if own_context:
-            watcher = threading.Thread(target=_watch, args=(process, done, died, context), daemon=True)
-            watcher.start()
-        try:
-            return consumer(socket)
-        except zmq.ContextTerminated as err:
-            if died:
-                raise ProducerError(
-                    f"the producer process exited with code {died[0]} before the consumer finished (its "
-                    "traceback is above)"
-                ) from err
-            raise
+        producer_process = _ProducerProcess(producer, f"{addr}:{port}", done, context if own_context else None)
+        return _consume(consumer, socket, producer_process.died)
     finally:
         done.set()
         socket.close(linger=0)
-        if process is not None:
-            if process.is_alive():
-                process.terminate()
-            process.join()
-        if watcher is not None:
-            watcher.join()
-        if own_context and not died:
-            context.term()
+        if producer_process is not None:
+            producer_process.stop()
+        if own_context and not (producer_process is not None and producer_process.died):
+            context.term()  # (a producer that died had it terminated already)
+
+
+class _ProducerProcess:
+    """The producer's child process and, given the consumer's context, a thread that notices it dying.
+
+    The thread terminates ``context`` when the process exits with an error
+    before ``done`` is set, so the consumer's blocked ``recv`` ends with
+    ``zmq.ContextTerminated``; :attr:`died` then holds the exit code.
+    """
+
+    def __init__(self, producer: Callable[[Any], Any], address: str, done: threading.Event,
+                 context: Any = None) -> None:
+        self.died: list[int] = []
+        self.process = multiprocessing.Process(target=_run_producer, args=(producer, address), daemon=True)
+        self.process.start()
+        self.watcher = None
+        if context is not None:
+            try:
+                self.watcher = threading.Thread(target=_watch, args=(self.process, done, self.died, context),
+                                                daemon=True)
+                self.watcher.start()
+            except BaseException:
+                self.watcher = None
+                self.stop()
+                raise
+
+    def stop(self) -> None:
+        """End the process (the consumer is done: whatever it still sends is not wanted) and the thread."""
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+        if self.watcher is not None:
+            self.watcher.join()
+
+
+def _consume(consumer: Callable[[Any], Any], socket: Any, died: list[int]) -> Any:
+    """``consumer(socket)``; a context terminated because the producer died is a :class:`ProducerError`."""
+    import zmq
+
+    try:
+        return consumer(socket)
+    except zmq.ContextTerminated as err:
+        if died:
+            raise ProducerError(
+                f"the producer process exited with code {died[0]} before the consumer finished (its "
+                "traceback is above)"
+            ) from err
+        raise

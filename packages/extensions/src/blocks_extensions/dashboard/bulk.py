@@ -33,6 +33,10 @@ import math
 import sqlite3
 from typing import Any
 
+import numpy
+
+from blocks_extensions.dashboard.store import Channel, _Damaged, _is_number
+
 __all__ = ["read_bulk"]
 
 _NUMBER = "is_json = 0 AND typeof(value) IN ('integer', 'real')"
@@ -67,17 +71,35 @@ def read_bulk(connection: sqlite3.Connection, segment: Any, start: int, prior: t
     ``signature`` (count and rowid sum of the rows before ``last_time``;
     ``prior`` is that of the rows before ``start``).
     """
-    import numpy
+    keys = _keys(connection, segment.uuid, start)
+    data = _rows(connection, segment.uuid, start, keys)
+    for channel in segment.channels.values():
+        channel.drop_from(start)
+    values, numeric_codes, raws = _values(connection, data)
+    order = numpy.argsort(data["k"], kind="stable")  # by channel, each in iteration order
+    bounds = numpy.searchsorted(data["k"][order], numpy.arange(len(keys) + 1))
+    for code, key in enumerate(keys):
+        picked = order[bounds[code] : bounds[code + 1]]
+        if len(picked):
+            _fill_channel(connection, segment, key, data, values, picked, code in numeric_codes, raws.get(code, []))
+    for name in [name for name, channel in segment.channels.items() if not channel.times]:
+        del segment.channels[name]
+    _set_tail(connection, segment, data, start, prior)
 
-    from blocks_extensions.dashboard.store import Channel, _Damaged, _is_number
 
-    uuid = segment.uuid
+def _keys(connection: sqlite3.Connection, uuid: str, start: int) -> list[str]:
+    """The channel names of the run's rows at iterations ``>= start``; each channel's code is its index."""
     keys = [row[0] for row in connection.execute(
         "SELECT DISTINCT key FROM entries WHERE uuid = ? AND time >= ?", (uuid, start)
     ).fetchall()]  # fmt: skip
     bad = [key for key in keys if not isinstance(key, str)]
     if bad:
         raise _Damaged(f"an entry has the key {bad[0]!r} (a string)")
+    return keys
+
+
+def _rows(connection: sqlite3.Connection, uuid: str, start: int, keys: list[str]) -> numpy.ndarray:
+    """One structured array of the rows, ordered by iteration: channel code, iteration, number, is-number, rowid."""
     case = "CASE key " + " ".join("WHEN ? THEN ?" for _ in keys) + " ELSE -1 END"
     arguments: list[Any] = [item for code, key in enumerate(keys) for item in (key, code)]
     query = (
@@ -89,8 +111,12 @@ def read_bulk(connection: sqlite3.Connection, segment: Any, start: int, prior: t
     data = numpy.fromiter(connection.execute(query, [*arguments, uuid, start]), dtype=dtype)
     if len(data) and (data["t"] < 0).any():
         raise _Damaged("an entry has an iteration that is not an integer")
-    for channel in segment.channels.values():
-        channel.drop_from(start)
+    return data
+
+
+def _values(connection: sqlite3.Connection, data: numpy.ndarray) -> tuple[numpy.ndarray, set[int], dict[int, list]]:
+    """Every row's value as a float (NaN when not a number), the codes of channels with numbers, and the raw
+    ``(iteration, value)`` pairs of the rows whose value is not a plain number, by channel code."""
     values = data["v"].copy()
     others = numpy.flatnonzero(data["n"] == 0)
     decoded = _others(connection, [int(r) for r in data["r"][others]], _Damaged) if len(others) else {}
@@ -105,29 +131,32 @@ def read_bulk(connection: sqlite3.Connection, segment: Any, start: int, prior: t
         else:
             values[index] = math.nan
         raws.setdefault(code, []).append((int(data["t"][index]), value))
-    order = numpy.argsort(data["k"], kind="stable")  # by channel, each in iteration order
-    codes = data["k"][order]
-    bounds = numpy.searchsorted(codes, numpy.arange(len(keys) + 1))
-    for code, key in enumerate(keys):
-        picked = order[bounds[code] : bounds[code + 1]]
-        if not len(picked):
-            continue
-        channel = segment.channels.get(key)
-        if channel is None:
-            channel = segment.channels[key] = Channel(key)
-        times = data["t"][picked]
-        channel.times.frombytes(numpy.ascontiguousarray(times, dtype=numpy.int64).tobytes())
-        channel.values.frombytes(numpy.ascontiguousarray(values[picked], dtype=numpy.float64).tobytes())
-        channel.numeric = channel.numeric or code in numeric_codes
-        last = connection.execute(
-            "SELECT value, is_json FROM entries WHERE uuid = ? AND time = ? AND key = ?", (uuid, int(times[-1]), key)
-        ).fetchone()
-        channel.last = _decode(key, int(times[-1]), last[0], last[1], _Damaged)
-        if channel.keep:
-            numbers = [(int(t), float(v)) for t, v, n in zip(times, values[picked], data["n"][picked]) if n]
-            channel.raw.extend(sorted(numbers + raws.get(code, []), key=lambda item: item[0]))
-    for name in [name for name, channel in segment.channels.items() if not channel.times]:
-        del segment.channels[name]
+    return values, numeric_codes, raws
+
+
+def _fill_channel(connection: sqlite3.Connection, segment: Any, key: str, data: numpy.ndarray, values: numpy.ndarray,
+                  picked: numpy.ndarray, numeric: bool, raws: list[tuple[int, Any]]) -> None:
+    """Append channel ``key``'s rows (``picked``, in iteration order) with their float ``values``; read its last."""
+    channel = segment.channels.get(key)
+    if channel is None:
+        channel = segment.channels[key] = Channel(key)
+    times = data["t"][picked]
+    channel.times.frombytes(numpy.ascontiguousarray(times, dtype=numpy.int64).tobytes())
+    channel.values.frombytes(numpy.ascontiguousarray(values[picked], dtype=numpy.float64).tobytes())
+    channel.numeric = channel.numeric or numeric
+    last_time = int(times[-1])
+    last = connection.execute(
+        "SELECT value, is_json FROM entries WHERE uuid = ? AND time = ? AND key = ?", (segment.uuid, last_time, key)
+    ).fetchone()
+    channel.last = _decode(key, last_time, last[0], last[1], _Damaged)
+    if channel.keep:
+        numbers = [(int(t), float(v)) for t, v, n in zip(times, values[picked], data["n"][picked]) if n]
+        channel.raw.extend(sorted(numbers + raws, key=lambda item: item[0]))
+
+
+def _set_tail(connection: sqlite3.Connection, segment: Any, data: numpy.ndarray, start: int,
+              prior: tuple[int, float]) -> None:
+    """The segment's ``last_time``, ``tail`` and ``signature`` after reading ``data``."""
     if not len(data):
         segment.signature = (start, *prior)
         segment.tail = []
@@ -138,5 +167,5 @@ def read_bulk(connection: sqlite3.Connection, segment: Any, start: int, prior: t
     segment.last_time = last_time
     segment.tail = connection.execute(
         "SELECT time, key, value, is_json FROM entries WHERE uuid = ? AND time = ? ORDER BY time, key",
-        (uuid, last_time),
+        (segment.uuid, last_time),
     ).fetchall()
