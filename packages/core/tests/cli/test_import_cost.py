@@ -22,6 +22,24 @@ for name in ("blocks.cli.main", "blocks.cli.fuel_download", "blocks.cli.fuel_con
     except SystemExit as exit:
         assert exit.code in (0, None), f"{name} --help exited with {exit.code}"
     print("checked", name)
+
+import argparse
+from blocks.cli.main import build_parser, main as blocks_main
+
+def subcommands(parser, prefix=()):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, subparser in action.choices.items():
+                yield (*prefix, name)
+                yield from subcommands(subparser, (*prefix, name))
+
+for argv in subcommands(build_parser()):    # every subcommand's --help, core's and the plugins'
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            blocks_main([*argv, "--help"])
+    except SystemExit as exit:
+        assert exit.code in (0, None), f"blocks {' '.join(argv)} --help exited with {exit.code}"
+    print("checked blocks", " ".join(argv))
 """
 
 
@@ -41,6 +59,8 @@ def test_cheap_path_imports_neither_torch_nor_h5py():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "checked blocks.cli.main" in result.stdout
+    for command in ("continue", "checkpoint", "checkpoint info", "plugins", "new-plugin", "info", "log"):
+        assert f"checked blocks {command}\n" in result.stdout, result.stdout
     modules = _imported_modules(result.stderr)
     assert "blocks.plugins" in modules and "fuel.config_parser" in modules  # the probe really measured
     heavy = [m for m in modules if m.split(".")[0] in HEAVY]

@@ -16,8 +16,8 @@ sys.path.insert(0, str(HERE))
 from _tamper import rewrite_state_json  # noqa: E402
 from _tiny import build_loop  # noqa: E402
 
-from blocks._builtins import checkpoint_commands  # noqa: E402
-from blocks._builtins.checkpoint_commands import RESUME_VARIABLE, continue_command  # noqa: E402
+from blocks.cli import continue_command as continue_module  # noqa: E402
+from blocks.cli.continue_command import RESUME_VARIABLE, continue_command  # noqa: E402
 from blocks.cli.main import main  # noqa: E402
 from blocks.extensions import Checkpoint, FinishAfter, SimpleExtension  # noqa: E402
 from blocks.serialization import save_checkpoint  # noqa: E402
@@ -155,8 +155,8 @@ def unfinished(tmp_path, monkeypatch):
                                               ("", False)])
 def test_continue_asks_on_a_terminal_before_running(unfinished, monkeypatch, capsys, answer, runs, plugin_host):
     executed = []
-    monkeypatch.setattr(checkpoint_commands.os, "execve", _fake_execve(executed))
-    monkeypatch.setattr(checkpoint_commands.os, "chdir", lambda cwd: None)
+    monkeypatch.setattr(continue_module.os, "execve", _fake_execve(executed))
+    monkeypatch.setattr(continue_module.os, "chdir", lambda cwd: None)
     monkeypatch.setattr(sys, "stdin", _Terminal(answer))
     status = _main_or_exec(["continue", str(unfinished)])
     err = capsys.readouterr().err
@@ -170,8 +170,8 @@ def test_continue_asks_on_a_terminal_before_running(unfinished, monkeypatch, cap
 
 def test_continue_without_a_terminal_refuses_unless_yes(unfinished, monkeypatch, capsys, plugin_host):
     executed = []
-    monkeypatch.setattr(checkpoint_commands.os, "execve", _fake_execve(executed))
-    monkeypatch.setattr(checkpoint_commands.os, "chdir", lambda cwd: None)
+    monkeypatch.setattr(continue_module.os, "execve", _fake_execve(executed))
+    monkeypatch.setattr(continue_module.os, "chdir", lambda cwd: None)
     monkeypatch.setattr(sys, "stdin", None)
     assert main(["continue", str(unfinished)]) == 2
     err = capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""The Examples sections of the checkpoint modules run."""
+"""The Examples sections of the checkpoint modules (and of `blocks continue`) run."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ MODULES = [
     "blocks.serialization.rng",
     "blocks.serialization.safetensors_io",
     "blocks.serialization.writing",
+    "blocks.cli.continue_command",
 ]
 
 

@@ -1,36 +1,30 @@
-"""``blocks continue PATH`` and ``blocks checkpoint info PATH``.
+"""``blocks continue PATH [--dry-run] [--yes] [--force]``: resume the run that wrote a checkpoint.
 
-``continue`` re-executes the command line recorded in the checkpoint, in its
-recorded working directory, with ``BLOCKS_RESUME_FROM=PATH`` in the
-environment; ``MainLoop.run()`` then resumes from that checkpoint. The command
-comes from the file, and the file's hashes prove integrity, not who wrote it:
-so ``continue`` shows the command and runs it only after a "yes" at the
-terminal, or with ``--yes``; without a terminal and without ``--yes`` it
-refuses. ``checkpoint info`` verifies every member's sha256 and shows what the
-file holds.
+It re-executes the command line recorded in the checkpoint, in its recorded
+working directory, with ``BLOCKS_RESUME_FROM=PATH`` in the environment;
+``MainLoop.run()`` then resumes from that checkpoint. The command comes from
+the file, and the file's hashes prove integrity, not who wrote it: so the
+command is shown and run only after a "yes" at the terminal, or with
+``--yes``; without a terminal and without ``--yes`` it refuses.
 
-Nothing here imports torch until a command runs.
+Nothing here imports torch until the command runs.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import sys
 from typing import Any
 
-from blocks.hookspecs import hookimpl
-
-__all__ = ["confirm_command", "continue_command", "describe_command", "format_info", "register_commands"]
+__all__ = ["RESUME_VARIABLE", "add_parser", "confirm_command", "continue_command", "describe_command", "run"]
 
 RESUME_VARIABLE = "BLOCKS_RESUME_FROM"
 
 
-@hookimpl
-def register_commands(subparsers: Any) -> None:
-    """Add ``blocks continue`` and ``blocks checkpoint info``."""
-    cont = subparsers.add_parser(
+def add_parser(subparsers: Any) -> None:
+    """Add ``blocks continue``."""
+    parser = subparsers.add_parser(
         "continue",
         help="resume the run that wrote a checkpoint",
         description="Re-run the command line recorded in the checkpoint, in its recorded working directory, "
@@ -38,27 +32,12 @@ def register_commands(subparsers: Any) -> None:
         "it is shown and run only after you confirm it (or with --yes). Continue only checkpoints you trust: "
         "their hashes detect damage, not tampering.",
     )
-    cont.add_argument("path", metavar="PATH", help="checkpoint file")
-    cont.add_argument("--dry-run", action="store_true", help="print the command and directory, run nothing")
-    cont.add_argument("--yes", "-y", action="store_true",
-                      help="run the recorded command without asking (scripts; only for checkpoints you trust)")
-    cont.add_argument("--force", action="store_true", help="continue even a run that had finished training")
-    cont.set_defaults(func=_run_continue)
-
-    checkpoint = subparsers.add_parser(
-        "checkpoint", help="inspect checkpoints", description="Inspect Blocks checkpoint files."
-    )
-    sub = checkpoint.add_subparsers(dest="checkpoint_command", metavar="SUBCOMMAND")
-    info = sub.add_parser(
-        "info",
-        help="what a checkpoint holds (hashes verified)",
-        description="Verify every member's size and sha256, then show the format, versions, run, counters "
-        "and parameters of a checkpoint (old Blocks checkpoints: their parameters).",
-    )
-    info.add_argument("path", metavar="PATH", help="checkpoint file")
-    info.add_argument("--json", action="store_true", help="print JSON")
-    info.set_defaults(func=_run_info)
-    checkpoint.set_defaults(func=lambda args: checkpoint.print_help() or 0)
+    parser.add_argument("path", metavar="PATH", help="checkpoint file")
+    parser.add_argument("--dry-run", action="store_true", help="print the command and directory, run nothing")
+    parser.add_argument("--yes", "-y", action="store_true",
+                        help="run the recorded command without asking (scripts; only for checkpoints you trust)")
+    parser.add_argument("--force", action="store_true", help="continue even a run that had finished training")
+    parser.set_defaults(func=run)
 
 
 def continue_command(path: str, force: bool = False) -> tuple[list[str], str, dict[str, str]]:
@@ -141,7 +120,8 @@ def confirm_command(path: str, description: str, yes: bool = False) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _run_continue(args: Any) -> int:
+def run(args: Any) -> int:
+    """Run ``blocks continue`` (it replaces this process with the recorded command)."""
     argv, cwd, env = continue_command(args.path, force=args.force)
     description = describe_command(argv, cwd, env)
     if args.dry_run:
@@ -158,41 +138,3 @@ def _run_continue(args: Any) -> int:
     import subprocess  # pragma: no cover - platforms without exec
 
     return subprocess.call(argv, cwd=cwd, env=env)  # pragma: no cover
-
-
-def format_info(info: dict[str, Any]) -> str:
-    """Human-readable text for :func:`blocks.serialization.checkpoint_info`'s result."""
-    lines = [f"checkpoint {info['path']} ({info['size']:,} bytes): format {info['format_version']}, {info['kind']}"]
-    run = info.get("run") or {}
-    if run:
-        lines.append(f"saved {run.get('saved_at')} on {run.get('host')} (pid {run.get('pid')}), run started "
-                     f"{run.get('start_time')}")
-        lines.append(f"command: {' '.join(run.get('orig_argv') or run.get('argv') or [])}")
-        lines.append(f"cwd: {run.get('cwd')}")
-    if info.get("history"):
-        lines.append(f"continues {len(info['history'])} earlier run(s), first started "
-                     f"{info['history'][0].get('start_time')}")
-    if info.get("status"):
-        lines.append(", ".join(f"{k} {v}" for k, v in info["status"].items())
-                     + (", training finished" if info.get("training_finished") else ""))
-    if info.get("versions"):
-        lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
-    if info.get("members"):
-        lines.append("members (size and sha256 verified):")
-        width = max(len(n) for n in info["members"])
-        for name, entry in info["members"].items():
-            lines.append(f"  {name:<{width}}  {entry['size']:>12,} bytes  sha256 {entry['sha256']}")
-    params = info.get("parameters") or {}
-    lines.append(f"parameters: {len(params)} tensors, {info.get('num_parameters', 0):,} values")
-    width = max((len(n) for n in params), default=0)
-    for name, entry in params.items():
-        lines.append(f"  {name:<{width}}  {entry['dtype']:<8} {entry['shape']}")
-    return "\n".join(lines)
-
-
-def _run_info(args: Any) -> int:
-    from blocks.serialization import checkpoint_info
-
-    info = checkpoint_info(args.path)
-    print(json.dumps(info, indent=1) if args.json else format_info(info))
-    return 0
