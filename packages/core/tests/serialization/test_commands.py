@@ -188,3 +188,28 @@ def test_a_malformed_recorded_command_is_refused(unfinished, run, plugin_host):
     rewrite_state_json(unfinished, lambda doc: doc.__setitem__("run", run))
     with pytest.raises(ValueError, match=r"state.json is malformed: /run/(orig_argv|executable|cwd)"):
         continue_command(str(unfinished))
+
+
+HOSTILE_WORDS = [
+    "train.py\r# looks harmless",  # a carriage return hides what came before it on the terminal
+    "x\x1b[2K\x1b[1Ainnocent",  # erase the line, move the cursor up
+    "\u202etxt.exe",  # right-to-left override
+    "tab\there",
+    "quote ' and \\ backslash",
+    "nul-free \x7f delete",
+    "wide \U0001f600 emoji",  # printable: stays as it is
+]
+
+
+@pytest.mark.parametrize("word", HOSTILE_WORDS)
+def test_the_command_shown_escapes_what_a_terminal_would_hide_and_the_shell_reads_back(word):
+    description = continue_module.describe_command(["/usr/bin/python3", word], f"/runs/{word}",
+                                                   {RESUME_VARIABLE: "/runs/c.tar"})
+    assert all(char.isprintable() or char == "\n" for char in description)  # the two lines, nothing hidden
+    assert "\x1b" not in description and "\r" not in description and "\u202e" not in description
+    shown = continue_module.shell_word(word)
+    if not word.isprintable():
+        assert shown.startswith("$'")
+    # the shown word is the word: bash reads it back exactly (copy-paste runs what the checkpoint holds)
+    echoed = subprocess.run(["bash", "-c", f"printf %s {shown}"], capture_output=True, check=True).stdout
+    assert echoed.decode("utf-8", "surrogateescape") == word

@@ -17,7 +17,7 @@ import shlex
 import sys
 from typing import Any
 
-__all__ = ["RESUME_VARIABLE", "add_parser", "confirm_command", "continue_command", "describe_command", "run"]
+__all__ = ["RESUME_VARIABLE", "add_parser", "confirm_command", "continue_command", "describe_command", "run", "shell_word"]
 
 RESUME_VARIABLE = "BLOCKS_RESUME_FROM"
 
@@ -85,7 +85,40 @@ def describe_command(argv: list[str], cwd: str, env: dict[str, str]) -> str:
     cd /runs/a
     BLOCKS_RESUME_FROM=/runs/a/c.tar /usr/bin/python3 train.py --lr '0.1 0.2'
     """
-    return f"cd {shlex.quote(cwd)}\n{RESUME_VARIABLE}={shlex.quote(env[RESUME_VARIABLE])} {shlex.join(argv)}"
+    words = " ".join(shell_word(word) for word in argv)
+    return f"cd {shell_word(cwd)}\n{RESUME_VARIABLE}={shell_word(env[RESUME_VARIABLE])} {words}"
+
+
+def shell_word(text: str) -> str:
+    """``text`` as one shell word that shows every character it holds.
+
+    ``shlex.quote`` keeps control characters as they are, so a recorded
+    command holding an escape sequence, a carriage return or a right-to-left
+    override would be printed raw and could hide what runs. A word with any
+    character that is not printable is written in bash's ``$'...'`` form with
+    those characters escaped (``\\x1b``, ``\\r``, ``\\u202e``), which the shell
+    reads back as the same word.
+
+    Examples
+    --------
+    >>> shell_word("a b"), shell_word("x\\x1b[2Ky"), shell_word("\\u202eexe.txt")
+    ("'a b'", "$'x\\\\x1b[2Ky'", "$'\\\\u202eexe.txt'")
+    """
+    if text.isprintable():
+        return shlex.quote(text)
+    out = []
+    for char in text:
+        if char == "\\" or char == "'":
+            out.append("\\" + char)
+        elif char.isprintable():
+            out.append(char)
+        elif ord(char) < 0x100:
+            out.append(f"\\x{ord(char):02x}")
+        elif ord(char) < 0x10000:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    return "$'" + "".join(out) + "'"
 
 
 def confirm_command(path: str, description: str, yes: bool = False) -> bool:
