@@ -17,7 +17,9 @@ import shlex
 import sys
 from typing import Any
 
-__all__ = ["RESUME_VARIABLE", "add_parser", "confirm_command", "continue_command", "describe_command", "run", "shell_word"]
+__all__ = [
+    "RESUME_VARIABLE", "add_parser", "confirm_command", "continue_command", "describe_command", "run", "shell_word",
+]
 
 RESUME_VARIABLE = "BLOCKS_RESUME_FROM"
 
