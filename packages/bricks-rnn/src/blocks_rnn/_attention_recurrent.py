@@ -162,7 +162,9 @@ class AttentionRecurrent(AbstractAttentionRecurrent, Initializable):
                                               **{self.attended_name: attended,
                                                  self.attended_mask_name: attended_mask,
                                                  self.preprocessed_attended_name: preprocessed_attended})
-        rest = {k: v for k, v in kwargs.items() if k not in (self.attended_name, self.attended_mask_name)}
+        # with add_contexts=False the attended sequence and its mask are the transition's own contexts too
+        rest = {k: v for k, v in kwargs.items() if k not in (self.attended_name, self.attended_mask_name)
+                or k in self.transition.apply.contexts}
         current_states = self.compute_states(as_list=True, **sequences, **states, **current_glimpses, **rest)
         return current_states + list(current_glimpses.values())
 

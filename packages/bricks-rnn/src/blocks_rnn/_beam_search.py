@@ -92,7 +92,8 @@ class BeamSearch:
         self.compiled = True
 
     def compute_contexts(self, input_values: Mapping[str, Any]) -> dict[str, Tensor]:
-        """The contexts of generation for a batch of input values (by input name)."""
+        """The contexts of generation for a batch of input values (by input name or input variable)."""
+        input_values = {key.name if isinstance(key, Variable) else key: value for key, value in input_values.items()}
         if not self.compiled:
             self.compile()
         if self._contexts_function is None:
@@ -106,7 +107,7 @@ class BeamSearch:
 
         Parameters
         ----------
-        input_values : mapping of str to array
+        input_values : mapping of str (or input variable, as in Blocks) to array
             The inputs of the contexts' graph, duplicated to the beam size along the batch axis.
         eol_symbol : int
             The end-of-sequence output.
@@ -115,7 +116,7 @@ class BeamSearch:
         ignore_first_eol : bool
             Do not end a hypothesis that emits ``eol_symbol`` first.
         as_arrays : bool
-            Return ``(outputs, masks, costs)`` tensors ``(time, beam)`` instead of lists.
+            Return ``(outputs, masks, costs)``, NumPy arrays ``(time, beam)`` as in Blocks, instead of lists.
         beam_size : int, optional
             Needed when the generator has no contexts (the batch size of the contexts otherwise).
 
@@ -141,11 +142,11 @@ class BeamSearch:
             result = run_beam_search(states, lambda s: generator.search_log_probs(s, contexts),
                                      lambda s, o: generator.search_next_states(s, o, contexts),
                                      eol_symbol, max_length, ignore_first_eol)
-        if as_arrays:
-            return result
+        if as_arrays:  # NumPy arrays, as Blocks returned
+            return tuple(array.cpu().numpy() for array in result)
         return result_to_lists(result)
 
     @staticmethod
-    def result_to_lists(result: tuple[Tensor, Tensor, Tensor]) -> tuple[list[list[int]], list[float]]:
-        """``(outputs, masks, costs)`` arrays to lists of outputs and total costs."""
-        return result_to_lists(result)
+    def result_to_lists(result: tuple[Any, Any, Any]) -> tuple[list[list[int]], list[float]]:
+        """``(outputs, masks, costs)`` arrays (NumPy or torch) to lists of outputs and total costs."""
+        return result_to_lists(tuple(torch.as_tensor(array) for array in result))

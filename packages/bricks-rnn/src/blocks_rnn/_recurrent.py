@@ -174,7 +174,8 @@ class RecurrentApplication(Application):
         if instance is None:
             return self
         bound = _BoundRecurrentApplication(self, instance)
-        instance.__dict__[self.name] = bound
+        if inspect.getattr_static(type(instance), self.name, None) is self:  # not ``super().apply`` of an override
+            instance.__dict__[self.name] = bound
         return bound
 
 

@@ -81,8 +81,8 @@ class RecurrentStack(BaseRecurrent, Initializable):
 
     @staticmethod
     def suffix(name: str, level: int) -> str:
-        """``name`` at ``level`` (``name`` itself at level 0)."""
-        return name if level == 0 else f"{name}{RECURRENTSTACK_SEPARATOR}{level}"
+        """``name`` at ``level`` (``name`` itself at level 0; ``mask`` is shared by all levels, as in Blocks)."""
+        return name if level == 0 or name == "mask" else f"{name}{RECURRENTSTACK_SEPARATOR}{level}"
 
     @staticmethod
     def split_suffix(name: str) -> tuple[str, int]:

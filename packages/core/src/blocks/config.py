@@ -21,9 +21,29 @@ from collections.abc import Mapping
 from typing import Any
 
 from blocks.stability import parse_rewrites
-from fuel.config_parser import Configuration, ConfigurationError, float_dtype_name
+from fuel.config_parser import Configuration as _Configuration
+from fuel.config_parser import ConfigurationError, float_dtype_name
 
-__all__ = ["ConfigurationError", "config", "step_rule_entry"]
+__all__ = ["Configuration", "ConfigurationError", "config", "step_rule_entry"]
+
+
+class Configuration(_Configuration):
+    """Blocks' configuration class: its YAML file is ``$BLOCKS_CONFIG``, else ``~/.blocksrc``.
+
+    Fuel's :class:`fuel.config_parser.Configuration` with Blocks' defaults, so
+    ``Configuration()`` reads the file Blocks' did.
+
+    Examples
+    --------
+    >>> cfg = Configuration()
+    >>> cfg.add_config("batch_size", int, default="128")
+    >>> cfg.batch_size
+    128
+    """
+
+    def __init__(self, name: str = "blocks", file_env_var: str = "BLOCKS_CONFIG",
+                 default_file: str = "~/.blocksrc") -> None:
+        super().__init__(name, file_env_var, default_file)
 
 
 def step_rule_entry(value: Any) -> str | dict[str, Any]:
@@ -57,7 +77,7 @@ def step_rule_entry(value: Any) -> str | dict[str, Any]:
         f"({{name: adam, learning_rate: 0.001}}), got {value!r}"
     )
 
-config = Configuration("blocks", "BLOCKS_CONFIG", "~/.blocksrc")
+config = Configuration()
 config.add_option(
     "default_seed",
     type=int,

@@ -39,6 +39,7 @@ __all__ = [
     "Brick",
     "NoneAllocation",
     "NoneInitialization",
+    "ParameterAccessor",
     "application",
     "get_brick",
     "lazy",
@@ -293,7 +294,8 @@ class Application:
         if instance is None:
             return self
         bound = BoundApplication(self, instance)
-        instance.__dict__[self.name] = bound
+        if inspect.getattr_static(type(instance), self.name, None) is self:  # not ``super().apply`` of an override
+            instance.__dict__[self.name] = bound
         return bound
 
     def property(self, name: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
@@ -672,6 +674,35 @@ class _ParameterList(list):
         return self
 
 
+class ParameterAccessor(property):
+    """A class attribute reading the brick's parameter ``name`` (``LinearLike.W``), so subclasses can override it.
+
+    Examples
+    --------
+    >>> from blocks.bricks import Linear
+    >>> class Normalized(Linear):
+    ...     @property
+    ...     def W(self):
+    ...         return super().W / 2
+    >>> brick = Normalized(input_dim=1, output_dim=1)
+    >>> brick.allocate()
+    >>> brick.W is brick.parameters[0], Linear.W.name
+    (False, 'W')
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+        def get(brick: Any) -> Any:
+            try:
+                return brick._parameters[name]
+            except KeyError:
+                raise AttributeError(f"brick {brick.get_unique_path()} has no parameter {name!r}: it is created "
+                                     f"by allocate()") from None
+
+        super().__init__(get, doc=f"The parameter ``{name}`` (``None`` when the brick has none).")
+
+
 class Brick(nn.Module):
     """Base class of bricks: an ``nn.Module`` with Blocks' lifecycle, names and applications.
 
@@ -795,7 +826,8 @@ class Brick(nn.Module):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"brick {self.name!r}: several parameters are named {repeated}; name them apart")
-        taken = [n for n in names if n not in self._parameters and (n in self.__dict__ or hasattr(type(self), n)
+        taken = [n for n in names if n not in self._parameters and (n in self.__dict__ or (
+            hasattr(type(self), n) and not isinstance(getattr(type(self), n), ParameterAccessor))
                                                                     or n in self._buffers or n in self._modules)]
         if taken:
             raise ValueError(f"brick {self.name!r}: parameter name(s) {taken} are attributes of the brick already")
@@ -974,15 +1006,35 @@ class Brick(nn.Module):
                 child.initialize(strict)
             elif child.allocated and not child.initialized:
                 child.initialize(strict)
-        missing = self._missing(self.initialization_args, NoneInitialization)
-        if missing:
-            raise InitializationError(f"brick {self.get_unique_path()} ({self.__class__.__name__}) cannot be "
-                                      f"initialized: "
-                             f"missing setting(s) {', '.join(missing)}. Pass them to the constructor or to a "
-                             f"parent (which pushes them down), or set them as attributes.")
-        self._initialize()
+        written = {} if strict else self._written_parameters()
+        if not written or len(written) < len(self._live_parameters()):  # something is left to draw
+            missing = self._missing(self.initialization_args, NoneInitialization)
+            if missing:
+                raise InitializationError(f"brick {self.get_unique_path()} ({self.__class__.__name__}) cannot be "
+                                          f"initialized: missing setting(s) {', '.join(missing)}. Pass them to "
+                                          f"the constructor or to a parent (which pushes them down), or set them "
+                                          f"as attributes.")
+            self._initialize()
+            with torch.no_grad():  # an automatic initialization keeps the values written since allocation
+                for name, value in written.items():
+                    self._parameters[name].copy_(value)
         self.initialized = True
         self._ready = True
+
+    def _live_parameters(self) -> dict[str, nn.Parameter]:
+        return {name: p for name, p in self._parameters.items() if p is not None}
+
+    def _written_parameters(self) -> dict[str, torch.Tensor]:
+        """Copies of this brick's own parameters holding no NaN: written (``W.data[...] = ...``) since allocation.
+
+        Allocation fills parameters with NaN; an automatic initialization (first application, compilation)
+        draws only those still NaN, so values a user set after ``allocate()`` are never overwritten (Blocks
+        used the values set with ``set_value``). ``initialize()`` called explicitly draws all again.
+        """
+        if self.initialized:
+            return {}
+        return {name: p.detach().clone() for name, p in self._live_parameters().items()
+                if p.is_floating_point() and p.numel() and not torch.isnan(p).any()}
 
     def _initialize(self) -> None:
         """Fill the brick's parameters (override)."""

@@ -141,6 +141,18 @@ class BatchNormalization(RNGMixin, Feedforward):
     def image_size(self) -> Any:
         return self._dims[1:] if len(self._dims) > 1 else None
 
+    @image_size.setter
+    def image_size(self, value: Any) -> None:
+        """Set the axes after the first of ``input_dim`` (the first stays, ``None`` if unknown), as Blocks did."""
+        current = self.input_dim
+        if isinstance(current, int):
+            channels = current
+        elif isinstance(current, Sequence) and len(current):
+            channels = tuple(current)[0]
+        else:
+            channels = None
+        self.input_dim = (channels, *value)
+
     @property
     def num_channels(self) -> Any:
         return self._dims[0]
@@ -272,6 +284,13 @@ class SpatialBatchNormalization(BatchNormalization):
     def _broadcastable(self) -> tuple[bool, ...]:
         return (False,) + (True,) * (len(self._dims) - 1)
 
+    def _allocate(self) -> None:
+        if isinstance(self.input_dim, int) or len(self._dims) < 2:
+            raise ValueError(f"brick {self.get_unique_path()}: spatial batch normalization needs input_dim "
+                             f"(channels, height, ...) with at least one spatial axis, got {self.input_dim!r}; "
+                             f"use BatchNormalization for vectors")
+        super()._allocate()
+
     def _parameter_shape(self) -> tuple[int, ...]:
         return (self._dims[0],) + (1,) * (len(self._dims) - 1)
 
@@ -309,18 +328,34 @@ class BatchNormalizedMLP(MLP):
     def __init__(self, activations: Sequence[Any], dims: Sequence[int], conserve_memory: bool = True,
                  mean_only: bool = False, learn_scale: bool = True, learn_shift: bool = True,
                  **kwargs: Any) -> None:
-        self._bn_settings = dict(conserve_memory=conserve_memory, mean_only=mean_only, learn_scale=learn_scale,
-                                 learn_shift=learn_shift)
+        self.__dict__["_conserve_memory"] = conserve_memory
+        self.mean_only = mean_only
+        self.learn_scale = learn_scale
+        self.learn_shift = learn_shift
         wrapped = []
         for i, activation in enumerate(activations):
-            bn = BatchNormalization(name=f"batch_norm_{i}", **self._bn_settings)
+            bn = BatchNormalization(name=f"batch_norm_{i}", conserve_memory=conserve_memory)
             members = [bn.apply] + ([activation.apply] if activation is not None else [])
             wrapped.append(BrickSequence(members, name=f"batch_normalized_{i}"))
         kwargs.setdefault("use_bias", False)
         kwargs.setdefault("prototype", Linear())
         super().__init__(wrapped, dims, **kwargs)
 
+    @property
+    def conserve_memory(self) -> bool:
+        """Set on the batch-normalization bricks at once (it only changes how they apply)."""
+        return self._conserve_memory
+
+    @conserve_memory.setter
+    def conserve_memory(self, value: bool) -> None:
+        self.__dict__["_conserve_memory"] = value
+        for sequence in self.activations:
+            sequence.application_methods[0].brick.conserve_memory = value
+
     def _push_allocation_config(self) -> None:
+        """Push each batch normalization's ``input_dim`` and ``mean_only``, ``learn_scale``, ``learn_shift``."""
         super()._push_allocation_config()
         for output_dim, sequence in zip(self.dims[1:], self.activations):
-            sequence.application_methods[0].brick.input_dim = output_dim
+            bn = sequence.application_methods[0].brick
+            bn.input_dim = output_dim
+            bn.mean_only, bn.learn_scale, bn.learn_shift = self.mean_only, self.learn_scale, self.learn_shift

@@ -93,8 +93,17 @@ def convolve(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None, step: tup
     else:
         out = F.conv2d(F.pad(x, (left, right, top, bottom)), W, b if tied_biases else None, stride=step)
     if b is not None and not tied_biases:
-        out = out + b
+        out = out + _untied(b, out)
     return out
+
+
+def _untied(b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """Untied biases ``b`` for the outputs ``out``, or an error saying that they were made for another image size."""
+    if tuple(out.shape[-2:]) != tuple(b.shape[-2:]):
+        raise ValueError(f"Input dimension mis-match: the untied biases are for outputs of {tuple(b.shape[-2:])} "
+                         f"pixels, these images give {tuple(out.shape[-2:])}; untied biases fix the image size "
+                         f"(use tied_biases=True for images of any size)")
+    return b
 
 
 class Convolutional(LinearLike):
@@ -206,8 +215,9 @@ class Convolutional(LinearLike):
         else:
             out = self.get_output_shape(self._image_size(), filter_size, step, border_mode)
             if None in out:
-                raise ValueError(f"brick {self.get_unique_path()}: untied biases need image_size (got "
-                                 f"{self._image_size()}); set image_size or apply the brick to an image first")
+                raise ValueError(f"Cannot infer bias size without image_size: brick {self.get_unique_path()} has "
+                                 f"untied biases (tied_biases=False) and image_size {self._image_size()}; set "
+                                 f"image_size or apply the brick to an image first")
             self.new_parameter("b", (self.num_filters, *out), BIAS)
 
     @application(inputs=["input_"], outputs=["output"])
@@ -225,7 +235,7 @@ def convolve_transpose(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor | None,
     out = F.conv_transpose2d(x, W, b if tied_biases else None, stride=step, padding=padding,
                              output_padding=output_padding)
     if b is not None and not tied_biases:
-        out = out + b
+        out = out + _untied(b, out)
     return out
 
 
@@ -300,6 +310,8 @@ class ConvolutionalTranspose(Convolutional):
 
     def _allocate(self) -> None:
         filter_size, _, _ = self._settings()
+        if self.original_image_size is None and None not in self._output_image_size(self._image_size()):
+            self.original_image_size = self._output_image_size(self._image_size())  # Blocks infers it here
         self.new_parameter("W", (self.num_channels, self.num_filters, *filter_size), FILTER)
         if not self.use_bias:
             self.register_parameter("b", None)
@@ -308,7 +320,8 @@ class ConvolutionalTranspose(Convolutional):
         else:
             out = self._output_image_size(self._image_size())
             if None in out:
-                raise ValueError(f"brick {self.get_unique_path()}: untied biases need image_size")
+                raise ValueError(f"Cannot infer bias size without image_size: brick {self.get_unique_path()} has "
+                                 f"untied biases (tied_biases=False); set image_size or original_image_size")
             self.new_parameter("b", (self.num_filters, *out), BIAS)
 
     @application(inputs=["input_"], outputs=["output"])
@@ -317,8 +330,8 @@ class ConvolutionalTranspose(Convolutional):
         _, step, _ = self._settings()
         padding = self._transpose_padding()
         image_size = shape_of(input_)
-        output_padding = self._output_padding(image_size[2:] if image_size and len(image_size) == 4 else
-                                              self._image_size())
+        known = image_size and len(image_size) == 4 and None not in image_size[2:]
+        output_padding = self._output_padding(image_size[2:] if known else self._image_size())
         args = (input_, self.W, self.b, step, padding, output_padding, self.tied_biases)
         if isinstance(input_, Variable):
             return call(convolve_transpose, *args)
@@ -379,9 +392,11 @@ class Pooling(Initializable, Feedforward):
         if name in ("input_", "input"):
             return self.input_dim
         if name == "output":
-            if not self.input_dim:
-                raise ValueError(f"brick {self.get_unique_path()}: output dimension needs input_dim")
-            channels, *image = self.input_dim
+            if not self.input_dim or len(self.input_dim) < 2:
+                raise ValueError(f"brick {self.get_unique_path()}: output dimension needs input_dim (channels, "
+                                 f"height, width), got {self.input_dim!r}")
+            *leading, height, width = self.input_dim  # (channels, height, width) or Blocks' (height, width)
+            image = (height, width)
             size, step, padding = self._settings()
             out = []
             for axis in range(2):
@@ -397,7 +412,7 @@ class Pooling(Initializable, Feedforward):
                     if (count - 1) * step[axis] >= length + padding[axis]:
                         count -= 1
                     out.append(count)
-            return (channels, *out)
+            return (*leading, *out)
         return super().get_dim(name)
 
     def _infer_allocation_config(self, application: Any, args: tuple, kwargs: dict) -> None:
@@ -577,6 +592,14 @@ class ConvolutionalSequence(BrickSequence, Initializable, Feedforward):
     def output_dim(self) -> Any:
         return self.get_dim("output")
 
+    @staticmethod
+    def _output_dims(layer: Any) -> tuple[Any, ...]:
+        """A layer's output dims; unknown (``None``) while it lacks settings of its own (``filter_size``), as in
+        Blocks, so settings are still pushed to every layer."""
+        if [name for name in layer._missing_allocation() if name not in ("num_channels", "input_dim")]:
+            return (None, None, None)
+        return layer.get_dim("output")
+
     def _push_allocation_config(self) -> None:
         from blocks.bricks.bn import BatchNormalization
 
@@ -593,10 +616,10 @@ class ConvolutionalSequence(BrickSequence, Initializable, Feedforward):
                 layer.num_channels = channels
                 layer.image_size = image_size
                 layer.batch_size = self.batch_size
-                channels, *size = layer.get_dim("output")
+                channels, *size = self._output_dims(layer)
             elif isinstance(layer, Pooling):
                 layer.input_dim = (channels, *image_size)
-                channels, *size = layer.get_dim("output")
+                channels, *size = self._output_dims(layer)
             elif isinstance(layer, BatchNormalization):
                 layer.input_dim = (channels, *image_size)
                 continue

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy
 
-from blocks.bricks.base import Brick, InitializationError, shape_of
+from blocks.bricks.base import Brick, InitializationError, ParameterAccessor, shape_of
 from blocks.config import config
 
 __all__ = ["Activation", "Feedforward", "Initializable", "LinearLike", "RNGMixin", "Random"]
@@ -141,12 +141,18 @@ class LinearLike(Initializable):
     (True, [[2.0], [2.0]], [1.0])
     """
 
+    # ``W`` and ``b`` are class attributes (as Blocks' properties were), so a subclass can override them and
+    # reach the parameter with ``super().W``; initialization fills the parameters themselves.
+    W = ParameterAccessor("W")
+    b = ParameterAccessor("b")
+
     def _initialize(self) -> None:
-        if self.use_bias and self._parameters.get("b") is not None:
+        bias = self._parameters.get("b")
+        if self.use_bias and bias is not None:
             self.require_init("biases_init")
-            self.biases_init.initialize(self.b, self.rng)
+            self.biases_init.initialize(bias, self.rng)
         self.require_init("weights_init")
-        self.weights_init.initialize(self.W, self.rng)
+        self.weights_init.initialize(self._parameters["W"], self.rng)
 
 
 class Feedforward(Brick):
@@ -204,6 +210,8 @@ class Activation(Brick):
 class Random(Brick):
     """A stochastic brick: ``seed`` (int) and a lazily created ``torch.Generator`` ``generator``.
 
+    ``theano_seed`` (Blocks' name) is accepted for ``seed``.
+
     Examples
     --------
     >>> from blocks.bricks import Random
@@ -211,10 +219,20 @@ class Random(Brick):
     5
     """
 
-    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, seed: int | None = None, theano_seed: int | None = None, **kwargs: Any) -> None:
+        if theano_seed is not None:  # Blocks' name of the seed of a brick's random draws
+            if seed is not None and seed != theano_seed:
+                raise ValueError(f"Random brick: seed={seed!r} and theano_seed={theano_seed!r} name the same seed; "
+                                 "give one")
+            seed = theano_seed
         super().__init__(**kwargs)
         self.__dict__["_seed"] = seed
         self.__dict__["_generators"] = {}
+
+    @property
+    def theano_seed(self) -> int:
+        """Blocks' name of :attr:`seed`."""
+        return self.seed
 
     @property
     def seed(self) -> int:

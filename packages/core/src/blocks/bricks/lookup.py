@@ -50,8 +50,24 @@ class LookupTable(Initializable, Feedforward):
         return super().get_dim(name)
 
     @property
+    def input_dim(self) -> int:
+        """0: the inputs are integer indices (Blocks' feedforward interface); only 0 may be assigned."""
+        return 0
+
+    @input_dim.setter
+    def input_dim(self, value: Any) -> None:
+        if value != 0:
+            raise ValueError(f"brick {self.get_unique_path()}: a LookupTable's input is integer indices, so its "
+                             f"input_dim is 0; got {value!r} (set length for the number of rows)")
+
+    @property
     def output_dim(self) -> Any:
+        """``dim`` (assigning it sets ``dim``)."""
         return self.dim
+
+    @output_dim.setter
+    def output_dim(self, value: Any) -> None:
+        self.dim = value
 
     @application(inputs=["indices"], outputs=["output"])
     def apply(self, indices: Any) -> Any:

@@ -107,6 +107,8 @@ class CompiledGraph:
                     value = torch.from_numpy(value)
                 except TypeError:  # a dtype torch has no counterpart for: let as_tensor say which
                     value = torch.as_tensor(value)
+                except ValueError:  # negative strides (a reversed view, ``x[::-1]``): torch needs a copy
+                    value = torch.from_numpy(numpy.ascontiguousarray(value))
             elif not isinstance(value, torch.Tensor):
                 value = torch.as_tensor(numpy.asarray(value))
             if dtype is not None and value.dtype is not dtype:

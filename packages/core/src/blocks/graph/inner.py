@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 import torch
 import torch.fx as fx
 
-from blocks.graph.variables import _TRACER, Variable, _annotated, _OpaqueCall, _swap_in, _swap_out
+from blocks.graph.variables import _TRACER, Variable, _annotated, _OpaqueCall, _swap_in, _swap_out, _unpack_kwargs
 
 if TYPE_CHECKING:
     from blocks.graph.computation_graph import ComputationGraph
@@ -270,7 +270,7 @@ class _InnerCall(_OpaqueCall):
         function = inner.runner(step, len(inner.extra_outputs))
         swapped = _swap_in(self.slots, tensors)
         try:
-            return function(*args, **kwargs)
+            return function(*args, **_unpack_kwargs(kwargs))
         finally:
             _swap_out(swapped)
 

@@ -39,6 +39,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import keyword
 import operator
 import weakref
 from typing import Any, Callable, Sequence
@@ -455,6 +456,44 @@ def neq(a: Any, b: Any) -> Any:
     return torch.ne(a, b)
 
 
+_PACKED_KWARGS = "blocks_packed_kwargs"
+"""Node keyword holding the keyword arguments whose names are not identifiers (``inputs#1`` of a RecurrentStack).
+
+torch.fx writes a node's keyword arguments as ``name=value`` in generated code, so such names go in one dict.
+"""
+
+
+def _pack_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` with the names that are not identifiers moved into one ``blocks_packed_kwargs`` dict."""
+    odd = {k: v for k, v in kwargs.items() if not k.isidentifier() or keyword.iskeyword(k)}
+    if not odd:
+        return kwargs
+    packed = {k: v for k, v in kwargs.items() if k not in odd}
+    packed[_PACKED_KWARGS] = odd
+    return packed
+
+
+def _unpack_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of :func:`_pack_kwargs`."""
+    if _PACKED_KWARGS not in kwargs:
+        return kwargs
+    kwargs = dict(kwargs)
+    kwargs.update(kwargs.pop(_PACKED_KWARGS))
+    return kwargs
+
+
+class _KeywordCall:
+    """Node target calling ``function`` with packed keyword arguments unpacked (see :func:`_pack_kwargs`)."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+        self.__name__ = self.__qualname__ = _identifier(getattr(function, "__name__", "call"))
+        self.__module__ = __name__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.function(*args, **_unpack_kwargs(kwargs))
+
+
 def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Variable:
     """Record ``function(*args, **kwargs)`` as ONE node of the tape.
 
@@ -472,7 +511,10 @@ def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Variable:
     >>> ComputationGraph([y]).compile()({"x": torch.zeros(1, 2)})[0].shape
     torch.Size([1, 2])
     """
-    return _TRACER.create_proxy("call_function", function, args, kwargs)
+    packed = _pack_kwargs(kwargs)
+    if packed is not kwargs:
+        function = _KeywordCall(function)
+    return _TRACER.create_proxy("call_function", function, args, packed)
 
 
 def annotate(value: Any, name: str | None = None, roles: Sequence[Any] = (), brick: Any = None,
@@ -523,7 +565,7 @@ class _OpaqueCall:
     def __call__(self, tensors: Sequence[torch.Tensor], *args: Any, **kwargs: Any) -> Any:
         swapped = _swap_in(self.slots, tensors)
         try:
-            return self.function(*args, **kwargs)
+            return self.function(*args, **_unpack_kwargs(kwargs))
         finally:
             _swap_out(swapped)
 
@@ -636,7 +678,7 @@ def opaque_call(function: Callable[..., Any], *args: Any, modules: Sequence[torc
     if inner is not None:  # tensors read only by the step (e.g. of a brick outside ``modules``): inputs too
         values.extend(_add_inner_tensors(inner, slots, values))
     target = _OpaqueCall(function, slots, name, recorded=values, inner=inner)
-    result = _TRACER.create_proxy("call_function", target, (tuple(values), *args), kwargs)
+    result = _TRACER.create_proxy("call_function", target, (tuple(values), *args), _pack_kwargs(kwargs))
     if num_outputs is None:
         return result
     return tuple(Variable(_TRACER.graph.create_node("call_function", operator.getitem, (result.node, i), {}))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections import OrderedDict, deque
+from collections.abc import MutableSequence
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 __all__ = [
+    "AnnotatingList",
     "change_recursion_limit",
     "dict_subset",
     "dict_union",
@@ -237,3 +239,64 @@ def find_bricks(top_bricks: Iterable[Any], predicate: Callable[[Any], bool]) -> 
             found.append(brick)
         queue.extend(brick.children)
     return found
+
+
+class AnnotatingList(MutableSequence):
+    """A list that calls ``_setitem(key, value)`` before each assignment and ``_delitem(key)`` before each deletion.
+
+    Subclasses override the two hooks to annotate (or refuse) what enters
+    and leaves the list; ``insert`` counts as an assignment at its index.
+    It compares equal to a list with the same items.
+
+    Examples
+    --------
+    >>> class Logged(AnnotatingList):
+    ...     def _setitem(self, key, value):
+    ...         print("set", key, value)
+    >>> items = Logged([1])
+    set 0 1
+    >>> items.append(2)
+    set 1 2
+    >>> items == [1, 2], items
+    (True, [1, 2])
+    """
+
+    def __init__(self, items: Iterable[Any] | None = None) -> None:
+        self._items: list[Any] = []
+        for item in items or ():
+            self.append(item)
+
+    def __repr__(self) -> str:
+        return repr(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        return self._items == (other._items if isinstance(other, AnnotatingList) else other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._items[key]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._setitem(key, value)
+        self._items[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        self._delitem(key)
+        del self._items[key]
+
+    def insert(self, key: int, value: Any) -> None:
+        self._setitem(key, value)
+        self._items.insert(key, value)
+
+    def _setitem(self, key: Any, value: Any) -> None:
+        """Called before ``value`` is put at ``key`` (override)."""
+
+    def _delitem(self, key: Any) -> None:
+        """Called before the item at ``key`` is removed (override)."""
