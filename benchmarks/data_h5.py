@@ -11,7 +11,10 @@ the median and the range of the paired ratios are printed.
    with a true random permutation (indices in random order in each batch);
    and the same random order read through the opt-in file mapping
    (``H5PYDataset(memory_map=True)``). 1b: the pread reader on rows of
-   12 KiB and 48 KiB (3 x 64 x 64 and 3 x 128 x 128 uint8), random order.
+   12 KiB and 48 KiB (3 x 64 x 64 and 3 x 128 x 128 uint8), random order. 1c: what bounds
+   figure 1: ``H5PYDataset(load_in_memory=True)`` vs numpy (the dataset's own cost per
+   batch) and a bare loop of one ``preadv`` per row, features only (the floor of any
+   reader making one system call per scattered row); no targets.
 2. Sequential out-of-core epoch vs raw h5py slice reads (target >= 0.9).
 3. Overhead per batch of each one-to-one transformer (and of a transformer
    written for Fuel, overriding ``get_data``), measured as the extra
@@ -130,6 +133,49 @@ def shuffled_figure(path: str, batch_size: int, repeats: int, sorted_indices: bo
     how = "memory_map" if memory_map else "pread"
     ratios = [b / c for b, c in timings]
     report(f"shuffled epoch ({order}, {how}): out-of-core / in-memory numpy", ratios, "x", ">= 0.9")
+
+
+def ceiling_figures(path: str, batch_size: int, repeats: int) -> None:
+    """Figure 1c: what bounds figure 1, random order: the dataset in memory, and a bare preadv loop.
+
+    ``H5PYDataset(load_in_memory=True).get_data`` / numpy is the cost of the dataset's own work per batch
+    (subset mapping, checks); a bare loop of one ``os.preadv`` per row into a new array, no checks, is the
+    floor of any reader that makes one system call per scattered row.
+    """
+    memory = H5PYDataset(path, which_sets=("train",), load_in_memory=True)
+    with h5py.File(path, "r") as f:
+        features, targets = f["features"][...], f["targets"][...]
+        offset, shape = f["features"].id.get_offset(), f["features"].shape
+    requests = list(ShuffledScheme(shape[0], batch_size, rng=0, sorted_indices=False).get_request_iterator(0))
+    row = int(np.prod(shape[1:]))
+    fd = os.open(path, os.O_RDONLY)
+
+    def in_memory() -> None:
+        for request in requests:
+            features[request], targets[request]
+
+    def dataset_in_memory() -> None:
+        for request in requests:
+            memory.get_data(None, request)
+
+    def features_in_memory() -> None:
+        for request in requests:
+            features[request]
+
+    def bare_preadv() -> None:
+        for request in requests:
+            out = np.empty((len(request), *shape[1:]), dtype=np.uint8)
+            view = memoryview(out.reshape(-1))
+            for i, r in enumerate(request):
+                os.preadv(fd, [view[i * row:(i + 1) * row]], offset + int(r) * row)
+
+    try:
+        timings = paired(in_memory, dataset_in_memory, repeats)
+        report("shuffled epoch: H5PYDataset(load_in_memory) / numpy", [b / c for b, c in timings], "x", "none")
+        timings = paired(features_in_memory, bare_preadv, repeats)
+        report("shuffled epoch: bare preadv loop / numpy (features only)", [b / c for b, c in timings], "x", "none")
+    finally:
+        os.close(fd)
 
 
 def row_size_figure(directory: str, side: int, batch_size: int, repeats: int, quick: bool) -> None:
@@ -344,6 +390,7 @@ def main() -> None:
         shuffled_figure(path, batch_size, repeats, sorted_indices=True)
         shuffled_figure(path, batch_size, repeats, sorted_indices=False)
         shuffled_figure(path, batch_size, repeats, sorted_indices=False, memory_map=True)
+        ceiling_figures(path, batch_size, repeats)
         for side in (64, 128) if not args.quick else (64,):
             row_size_figure(directory, side, batch_size, repeats, quick=args.quick)
         sequential_figure(path, batch_size, repeats)
