@@ -38,14 +38,17 @@ SCRIPT = textwrap.dedent(
 
     stream = DataStream(IndexableDataset({"x": numpy.zeros(1000)}), iteration_scheme=SequentialScheme(1000, 1))
     loop = MainLoop(Slow(), stream, log=TrainingLog(), extensions=[Report()])
+    # what run() must put back: the handlers in force before it (SIG_IGN for SIGINT when this process was started
+    # in the background by a non-interactive shell, Python's default_int_handler otherwise)
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     loop.run()
     status = loop.status
     print("RESULT", json.dumps({
         "iterations_done": status["iterations_done"], "epochs_done": status["epochs_done"],
         "epoch_interrupt": status["epoch_interrupt_received"], "batch_interrupt": status["batch_interrupt_received"],
         "interrupts": Report.interrupts, "finished": loop.log.current_row.get("training_finished", False),
-        "sigint_restored": signal.getsignal(signal.SIGINT) is signal.default_int_handler,
-        "sigterm_restored": signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
+        "sigint_restored": signal.getsignal(signal.SIGINT) == before[0],
+        "sigterm_restored": signal.getsignal(signal.SIGTERM) == before[1],
     }), flush=True)
     """
 )
