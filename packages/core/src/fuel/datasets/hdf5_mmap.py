@@ -37,12 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from fuel.datasets.hdf5_pread import FileChangedError, check_unchanged, file_stamp, locate_contiguous
+from fuel.datasets.hdf5_pread import FileChangedError, FileReader, check_unchanged, file_stamp, locate_contiguous
 
 __all__ = ["MappedRows"]
 
 
-class MappedRows:
+class MappedRows(FileReader):
     """Read rows of one contiguous, uncompressed dataset through a read-only ``mmap``.
 
     Parameters
@@ -70,7 +70,7 @@ class MappedRows:
     True
     """
 
-    __slots__ = ("fd", "name", "shape", "stamp", "_map", "_array")
+    __slots__ = ("name", "shape", "stamp", "_map", "_array")
 
     def __init__(self, fd: int, offset: int, dtype: np.dtype, shape: tuple[int, ...], name: str):
         self.fd = fd
@@ -102,27 +102,13 @@ class MappedRows:
     def close(self) -> None:
         """Drop the mapping and close the file descriptor."""
         self._array = None
-        mapping, self._map = self._map, None
+        mapping, self._map = getattr(self, "_map", None), None
         if mapping is not None:
             try:
                 mapping.close()
             except (BufferError, ValueError):  # a view still exported: the mapping goes with it
                 pass
-        fd, self.fd = self.fd, -1
-        if fd >= 0:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - never raise from a finaliser
-            pass
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a MappedRows reader holds a file mapping and cannot be pickled")
+        super().close()
 
     def read(self, rows: Any) -> np.ndarray:
         """Rows ``rows`` (an int, a slice or a 1-D integer array) as a new array (a copy, never a view)."""

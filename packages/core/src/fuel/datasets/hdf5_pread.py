@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ContiguousRows", "FileChangedError", "check_unchanged", "file_stamp", "locate_contiguous"]
+__all__ = ["ContiguousRows", "FileChangedError", "FileReader", "check_unchanged", "file_stamp", "locate_contiguous"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,40 @@ def locate_contiguous(dataset: Any) -> tuple[int, int] | None:
         return None
 
 
-class ContiguousRows:
+class FileReader:
+    """Base of the direct readers: owns a file descriptor ``fd``, closes it once, is never pickled.
+
+    Examples
+    --------
+    >>> import os
+    >>> reader = FileReader()
+    >>> reader.fd = os.open(os.devnull, os.O_RDONLY)
+    >>> reader.close(); reader.fd
+    -1
+    """
+
+    __slots__ = ("fd",)
+
+    def close(self) -> None:
+        """Close the file descriptor (a forked process closes its own copy)."""
+        fd, self.fd = getattr(self, "fd", -1), -1
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
+            pass
+
+    def __reduce__(self) -> Any:
+        raise TypeError(f"a {type(self).__name__} reader holds an open file and cannot be pickled")
+
+
+class ContiguousRows(FileReader):
     """Read rows of one contiguous, uncompressed dataset with ``preadv``.
 
     Parameters
@@ -121,7 +154,7 @@ class ContiguousRows:
     True
     """
 
-    __slots__ = ("fd", "offset", "dtype", "shape", "name", "row_bytes", "stamp", "_scratch")
+    __slots__ = ("offset", "dtype", "shape", "name", "row_bytes", "stamp", "_scratch")
 
     def __init__(self, fd: int, offset: int, dtype: np.dtype, shape: tuple[int, ...], name: str):
         self.fd = fd
@@ -145,24 +178,6 @@ class ContiguousRows:
             return None
         fd, offset = found
         return cls(fd, offset, dataset.dtype, dataset.shape, f"{dataset.file.filename!r}, dataset {dataset.name!r}")
-
-    def close(self) -> None:
-        """Close the file descriptor (a forked process closes its own copy)."""
-        fd, self.fd = self.fd, -1
-        if fd >= 0:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - never raise from a finaliser
-            pass
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a ContiguousRows reader holds a file descriptor and cannot be pickled")
 
     # -- reads ---------------------------------------------------------------------------
     def read(self, rows: Any) -> np.ndarray:
