@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _ranks import run_ranks  # noqa: E402
 
 N_EXAMPLES, GLOBAL_BATCH, EPOCHS, WORLD = 43, 14, 2, 3
 
@@ -69,14 +71,7 @@ def _rank(rank: int, init_file: str, out_dir: str) -> None:
 
 @pytest.mark.slow
 def test_ranks_without_examples_train_like_one_process(tmp_path):
-    ranks = [
-        subprocess.Popen([sys.executable, __file__, str(r), str(tmp_path / "rendezvous"), str(tmp_path)],
-                         stderr=subprocess.PIPE, text=True)
-        for r in range(WORLD)
-    ]
-    errors = [p.communicate(timeout=120)[1] for p in ranks]
-    assert [p.returncode for p in ranks] == [0] * WORLD, errors
-    results = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(WORLD)]
+    results = run_ranks(__file__, WORLD, tmp_path)
     assert results[1] == results[0] and results[2] == results[0]  # every rank holds the same parameters
     single = _train(1, 0)
     for got, want in zip(results[0], single):

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _ranks import run_ranks  # noqa: E402
 
 BATCHES_PER_EPOCH, SIGNAL_AT = 8, 5
 
@@ -76,14 +78,7 @@ def _worker(rank: int, scenario: str, init_file: str, out_dir: str) -> None:
     ("sigint", BATCHES_PER_EPOCH, False, True),  # a first Ctrl-C: both finish the epoch
 ])
 def test_a_signal_to_one_rank_stops_every_rank_on_the_same_batch(tmp_path, scenario, stops_at, batch, epoch):
-    ranks = [
-        subprocess.Popen([sys.executable, __file__, str(r), scenario, str(tmp_path / "rendezvous"), str(tmp_path)],
-                         stderr=subprocess.PIPE, text=True)
-        for r in range(2)
-    ]
-    errors = [p.communicate(timeout=120)[1] for p in ranks]
-    assert [p.returncode for p in ranks] == [0, 0], errors
-    results = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    results = run_ranks(__file__, 2, tmp_path, scenario)
     for result in results:
         assert result == {"gathered": [stops_at, stops_at], "batch": batch, "epoch": epoch}
 

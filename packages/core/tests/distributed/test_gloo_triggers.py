@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _ranks import run_ranks  # noqa: E402
 
 BATCHES = 30
 
@@ -73,14 +75,7 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
 
 @pytest.mark.slow
 def test_every_n_seconds_fires_on_the_same_batches_on_every_rank(tmp_path):
-    ranks = [
-        subprocess.Popen([sys.executable, __file__, str(r), str(tmp_path / "rendezvous"), str(tmp_path)],
-                         stderr=subprocess.PIPE, text=True)
-        for r in range(2)
-    ]
-    errors = [p.communicate(timeout=120)[1] for p in ranks]
-    assert [p.returncode for p in ranks] == [0, 0], errors
-    results = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    results = run_ranks(__file__, 2, tmp_path)
     # rank 0's clock decides: 1 s a batch, every 5 s from the first batch -> batches 6, 11, 16, 21, 26
     fired = [6, 11, 16, 21, 26]
     assert results[0]["shared"] == results[1]["shared"] == [[b, b] for b in fired]
