@@ -13,7 +13,7 @@ import torch.fx as fx
 
 from blocks.graph.inner import lift_inner_replacements, recurrences, refuse_step_values, scan_variables
 from blocks.graph.rewrites import apply_rewrites, resolve_rewrites
-from blocks.graph.variables import _TRACER, Variable, _annotated, as_variable, current_tensor
+from blocks.graph.variables import _TRACER, Variable, _ancestors, _annotated, as_variable, current_tensor
 from blocks.roles import AUXILIARY, has_roles
 
 __all__ = ["CompiledGraph", "ComputationGraph"]
@@ -443,13 +443,7 @@ class ComputationGraph:
 
 def _parameters_reached(outputs: list[fx.Node]) -> list[torch.nn.Parameter]:
     """The parameters ``outputs`` depend on (not those only auxiliary variables or updates read), in node order."""
-    reached: set[fx.Node] = set()
-    stack = list(outputs)
-    while stack:
-        node = stack.pop()
-        if node not in reached:
-            reached.add(node)
-            stack.extend(node.all_input_nodes)
+    reached = _ancestors(outputs)
     parameters: list[torch.nn.Parameter] = []
     seen: set[int] = set()
     for node in sorted((n for n in reached if n.op == "get_attr"), key=_sort_key):
@@ -516,13 +510,7 @@ def _check_initialized(wanted: list[fx.Node]) -> None:
 
 def _compile(wanted: list[fx.Node], num_outputs: int, buffers: list[torch.Tensor],
              use_torch_compile: bool, rewrites: tuple[str, ...] = ()) -> CompiledGraph:
-    needed: set[fx.Node] = set()
-    stack = list(wanted)
-    while stack:
-        node = stack.pop()
-        if node not in needed:
-            needed.add(node)
-            stack.extend(node.all_input_nodes)
+    needed = _ancestors(wanted)
     graph = fx.Graph()
     env: dict[fx.Node, Any] = {}
     root: dict[str, Any] = {}

@@ -58,7 +58,16 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 import torch
 import torch.fx as fx
 
-from blocks.graph.variables import _TRACER, Variable, _annotated, _OpaqueCall, _swap_in, _swap_out, _unpack_kwargs
+from blocks.graph.variables import (
+    _TRACER,
+    Variable,
+    _ancestors,
+    _annotated,
+    _OpaqueCall,
+    _swap_in,
+    _swap_out,
+    _unpack_kwargs,
+)
 
 if TYPE_CHECKING:
     from blocks.graph.computation_graph import ComputationGraph
@@ -198,13 +207,7 @@ class _CompiledStep:
 
     def __init__(self, inner: InnerGraph) -> None:
         wanted = [v.node for v in inner.outputs + inner.extra_outputs]
-        needed: set[fx.Node] = set()
-        stack = list(wanted)
-        while stack:
-            node = stack.pop()
-            if node not in needed:
-                needed.add(node)
-                stack.extend(node.all_input_nodes)
+        needed = _ancestors(wanted)
         allowed = {v.node for v in inner.inputs}
         stray = [n.target for n in needed if n.op == "placeholder" and n not in allowed]
         if stray:

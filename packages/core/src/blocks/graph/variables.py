@@ -80,6 +80,18 @@ _IDENTITY_COMPARISONS = {torch.Tensor.__eq__: True, torch.Tensor.eq: True, torch
 """``tensor == variable`` compares identity, as ``variable == tensor`` does (``torch.eq`` stays element-wise)."""
 
 
+def _ancestors(nodes: Any) -> set[fx.Node]:
+    """``nodes`` and every node they are computed from (the closure over ``all_input_nodes``)."""
+    reached: set[fx.Node] = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if node not in reached:
+            reached.add(node)
+            stack.extend(node.all_input_nodes)
+    return reached
+
+
 def _annotated(x: Any) -> Any:
     """Identity: the target of annotation nodes (removed by compilation)."""
     return x
