@@ -9,8 +9,8 @@ Containers and arguments: :func:`pack`, :func:`unpack`, :func:`dict_subset`,
 :func:`is_shared_variable`, :func:`is_graph_input`. Test helpers are in
 :mod:`blocks.utils.testing`.
 
-Importing this package is cheap (no torch): the tensor helpers are imported on
-first use. What Blocks had for Theano's graph only (``check_theano_variable``,
+Importing this package is cheap (no torch): every helper is imported on first
+use. What Blocks had for Theano's graph only (``check_theano_variable``,
 ``put_hook``, ``print_sum``, ``print_shape``, ``ipdb_breakpoint``) is not
 provided; ``docs/migration.md`` says what replaces it.
 
@@ -26,59 +26,29 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from blocks.utils.containers import (
-    change_recursion_limit,
-    dict_subset,
-    dict_union,
-    extract_args,
-    find_bricks,
-    pack,
-    repr_attrs,
-    reraise_as,
-    unpack,
-)
-
-__all__ = [
-    "change_recursion_limit",
-    "dict_subset",
-    "dict_union",
-    "extract_args",
-    "find_bricks",
-    "is_graph_input",
-    "is_shared_variable",
-    "pack",
-    "repr_attrs",
-    "reraise_as",
-    "shared_floatx",
-    "shared_floatx_nans",
-    "shared_floatx_zeros",
-    "shared_floatx_zeros_matching",
-    "shared_like",
-    "unpack",
-]
-
-_TENSOR_HELPERS = frozenset(
-    {
-        "is_graph_input",
-        "is_shared_variable",
-        "shared_floatx",
-        "shared_floatx_nans",
-        "shared_floatx_zeros",
-        "shared_floatx_zeros_matching",
-        "shared_like",
-    }
-)
+from fuel.utils.lazy import Exports
 
 
-def __getattr__(name: str) -> Any:
-    if name in _TENSOR_HELPERS:
-        value = getattr(importlib.import_module("blocks.utils.tensors"), name)
-        globals()[name] = value
-        return value
+def _submodule(name: str) -> Any:
     if name == "testing":
         return importlib.import_module("blocks.utils.testing")
     raise AttributeError(f"module 'blocks.utils' has no attribute {name!r}")
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | _TENSOR_HELPERS)
+EXPORTS = Exports(
+    __name__,
+    [
+        *((name, ".containers") for name in (
+            "change_recursion_limit", "dict_subset", "dict_union", "extract_args", "find_bricks", "pack",
+            "repr_attrs", "reraise_as", "unpack",
+        )),
+        *((name, ".tensors") for name in (
+            "is_graph_input", "is_shared_variable", "shared_floatx", "shared_floatx_nans", "shared_floatx_zeros",
+            "shared_floatx_zeros_matching", "shared_like",
+        )),
+    ],
+    fallback=_submodule,
+)
+"""The public names of :mod:`blocks.utils`, each imported on first use (:mod:`fuel.utils.lazy`)."""
+
+__getattr__, __dir__, __all__ = EXPORTS.module_attributes()
