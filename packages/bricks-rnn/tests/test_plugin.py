@@ -7,13 +7,15 @@ import sys
 
 from blocks.plugins import get_registry
 from blocks.registry import load_object
-from blocks_rnn import plugin
+from blocks_rnn import EXPORTS, plugin
 
 
 def test_every_brick_is_registered_and_resolves(register_plugin):
     register_plugin(plugin, name="blocks-bricks-rnn", distribution="blocks-bricks-rnn")
     registry = get_registry("bricks")
-    for name, target in plugin.BRICKS.items():
+    exports = EXPORTS.registered("bricks")
+    assert len(exports) == 18
+    for name, target in ((export.name, export.reference) for export in exports):
         assert name in registry
         assert registry.get(name) is load_object(target)
         assert name == name.lower() and " " not in name

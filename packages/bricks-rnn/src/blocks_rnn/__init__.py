@@ -10,59 +10,49 @@ first access.
 
 from __future__ import annotations
 
-import importlib
 from importlib import metadata as _metadata
-from typing import Any
 
-#: Public name -> defining module (lazy imports).
-_EXPORTS = {
-    "BaseRecurrent": "_recurrent",
-    "recurrent": "_recurrent",
-    "SimpleRecurrent": "_simple",
-    "TorchRNN": "_simple",
-    "LSTM": "_lstm",
-    "TorchLSTM": "_lstm",
-    "GatedRecurrent": "_gru",
-    "TorchGRU": "_gru",
-    "Bidirectional": "_bidirectional",
-    "RecurrentStack": "_stack",
-    "RECURRENTSTACK_SEPARATOR": "_stack",
-    "AbstractAttention": "_attention",
-    "GenericSequenceAttention": "_attention",
-    "SequenceContentAttention": "_attention",
-    "ShallowEnergyComputer": "_attention",
-    "AbstractAttentionRecurrent": "_attention_recurrent",
-    "AttentionRecurrent": "_attention_recurrent",
-    "FakeAttentionRecurrent": "_attention_recurrent",
-    "AbstractReadout": "_readout",
-    "Readout": "_readout",
-    "AbstractEmitter": "_readout",
-    "TrivialEmitter": "_readout",
-    "SoftmaxEmitter": "_readout",
-    "AbstractFeedback": "_readout",
-    "TrivialFeedback": "_readout",
-    "LookupFeedback": "_readout",
-    "BaseSequenceGenerator": "_sequence_generators",
-    "SequenceGenerator": "_sequence_generators",
-    "BeamSearch": "_beam_search",
-}
+from fuel.utils.lazy import Exports
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+EXPORTS = Exports(__name__, [
+    # attribute, module[, registry, registry name]
+    ("BaseRecurrent",               "._recurrent"),
+    ("recurrent",                   "._recurrent"),
+    ("SimpleRecurrent",             "._simple",              "bricks", "simple_recurrent"),
+    ("TorchRNN",                    "._simple",              "bricks", "torch_rnn"),
+    ("LSTM",                        "._lstm",                "bricks", "lstm"),
+    ("TorchLSTM",                   "._lstm",                "bricks", "torch_lstm"),
+    ("GatedRecurrent",              "._gru",                 "bricks", "gated_recurrent"),
+    ("TorchGRU",                    "._gru",                 "bricks", "torch_gru"),
+    ("Bidirectional",               "._bidirectional",       "bricks", "bidirectional"),
+    ("RecurrentStack",              "._stack",               "bricks", "recurrent_stack"),
+    ("RECURRENTSTACK_SEPARATOR",    "._stack"),
+    ("AbstractAttention",           "._attention"),
+    ("GenericSequenceAttention",    "._attention"),
+    ("SequenceContentAttention",    "._attention",           "bricks", "sequence_content_attention"),
+    ("ShallowEnergyComputer",       "._attention",           "bricks", "shallow_energy_computer"),
+    ("AbstractAttentionRecurrent",  "._attention_recurrent"),
+    ("AttentionRecurrent",          "._attention_recurrent", "bricks", "attention_recurrent"),
+    ("FakeAttentionRecurrent",      "._attention_recurrent", "bricks", "fake_attention_recurrent"),
+    ("AbstractReadout",             "._readout"),
+    ("Readout",                     "._readout",             "bricks", "readout"),
+    ("AbstractEmitter",             "._readout"),
+    ("TrivialEmitter",              "._readout",             "bricks", "trivial_emitter"),
+    ("SoftmaxEmitter",              "._readout",             "bricks", "softmax_emitter"),
+    ("AbstractFeedback",            "._readout"),
+    ("TrivialFeedback",             "._readout",             "bricks", "trivial_feedback"),
+    ("LookupFeedback",              "._readout",             "bricks", "lookup_feedback"),
+    ("BaseSequenceGenerator",       "._sequence_generators"),
+    ("SequenceGenerator",           "._sequence_generators", "bricks", "sequence_generator"),
+    ("BeamSearch",                  "._beam_search"),
+], eager=["__version__"])
+"""The package's one table: its public names, imported on first use, and the registry name of each brick
+(:mod:`fuel.utils.lazy`); the plugin registers from it."""
+
+__getattr__, __dir__, __all__ = EXPORTS.module_attributes()
 
 try:
     __version__ = _metadata.version("blocks-bricks-rnn")
 except _metadata.PackageNotFoundError:  # pragma: no cover
     __version__ = "0.0.0+unknown"
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'blocks_rnn' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"blocks_rnn.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
