@@ -282,10 +282,10 @@ def test_plot_writes_png_atomically_every_n_epochs(setup, tmp_path, monkeypatch)
 
 def test_every_extension_is_registered(plugin_host, register_plugin):
     from blocks.plugins import resolve
-    from blocks_extensions import plugin
+    from blocks_extensions import EXPORTS, plugin
 
     register_plugin(plugin, distribution="blocks-extensions")
-    names = list(plugin._EXTENSIONS)
+    names = [export.name for export in EXPORTS.registered("extensions")]
     assert len(names) == 13
     for name in names:
         cls = resolve("extensions", name)

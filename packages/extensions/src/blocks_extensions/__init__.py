@@ -13,93 +13,53 @@ Examples
 from __future__ import annotations
 
 from importlib import metadata as _metadata
-from typing import Any
+
+from fuel.utils.lazy import Exports
 
 # Lazy exports: the plugin host imports ``blocks_extensions.plugin`` (and so this package) at discovery time,
 # which must not import torch.
-_EXPORTS = {
-    "blocks_extensions.aggregation": [
-        "AggregationScheme",
-        "Aggregator",
-        "Concatenate",
-        "Maximum",
-        "Mean",
-        "Minimum",
-        "MonitoredQuantity",
-        "Perplexity",
-        "TakeLast",
-        "WeightedMean",
-        "concatenate",
-        "maximum",
-        "mean",
-        "minimum",
-        "perplexity",
-        "take_last",
-    ],
-    "blocks_extensions.evaluators": ["DatasetEvaluator"],
-    "blocks_extensions.monitoring": ["DataStreamMonitoring", "MonitoringExtension", "TrainingDataMonitoring"],
-    "blocks_extensions.numerics": ["CheckNumerics", "NonFiniteError"],
-    "blocks_extensions.plot": ["Plot"],
-    "blocks_extensions.printing": ["Printing", "ProgressBar"],
-    "blocks_extensions.schedules": ["SharedVariableModifier"],
-    "blocks_extensions.stopping": ["EarlyStopping", "FinishIfNoImprovementAfter", "TrackTheBest"],
-    "blocks_extensions.tensorboard": ["TensorBoard"],
-    "blocks_extensions.timing": ["Timestamp", "Timing"],
-}
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+EXPORTS = Exports(__name__, [
+    # attribute, module[, registry, registry name]
+    ("AggregationScheme",         ".aggregation"),
+    ("Aggregator",                ".aggregation"),
+    ("Concatenate",               ".aggregation"),
+    ("Maximum",                   ".aggregation"),
+    ("Mean",                      ".aggregation"),
+    ("Minimum",                   ".aggregation"),
+    ("MonitoredQuantity",         ".aggregation"),
+    ("Perplexity",                ".aggregation"),
+    ("TakeLast",                  ".aggregation"),
+    ("WeightedMean",              ".aggregation"),
+    ("concatenate",               ".aggregation"),
+    ("maximum",                   ".aggregation"),
+    ("mean",                      ".aggregation"),
+    ("minimum",                   ".aggregation"),
+    ("perplexity",                ".aggregation"),
+    ("take_last",                 ".aggregation"),
+    ("DatasetEvaluator",          ".evaluators"),
+    ("DataStreamMonitoring",      ".monitoring",   "extensions", "data_stream_monitoring"),
+    ("MonitoringExtension",       ".monitoring"),
+    ("TrainingDataMonitoring",    ".monitoring",   "extensions", "training_data_monitoring"),
+    ("CheckNumerics",             ".numerics",     "extensions", "check_numerics"),
+    ("NonFiniteError",            ".numerics"),
+    ("Plot",                      ".plot",         "extensions", "plot"),
+    ("Printing",                  ".printing",     "extensions", "printing"),
+    ("ProgressBar",               ".printing",     "extensions", "progress_bar"),
+    ("SharedVariableModifier",    ".schedules",    "extensions", "shared_variable_modifier"),
+    ("EarlyStopping",             ".stopping",     "extensions", "early_stopping"),
+    ("FinishIfNoImprovementAfter", ".stopping",     "extensions", "finish_if_no_improvement_after"),
+    ("TrackTheBest",              ".stopping",     "extensions", "track_the_best"),
+    ("TensorBoard",               ".tensorboard",  "extensions", "tensor_board"),
+    ("Timestamp",                 ".timing",       "extensions", "timestamp"),
+    ("Timing",                    ".timing",       "extensions", "timing"),
+], eager=["__version__"])
+"""The package's one table: its public names, imported on first use, and the registry name of each extension
+(:mod:`fuel.utils.lazy`); the plugin registers from it."""
 
-__all__ = [
-    "AggregationScheme",
-    "Aggregator",
-    "CheckNumerics",
-    "Concatenate",
-    "DataStreamMonitoring",
-    "DatasetEvaluator",
-    "EarlyStopping",
-    "FinishIfNoImprovementAfter",
-    "Maximum",
-    "Mean",
-    "Minimum",
-    "MonitoredQuantity",
-    "MonitoringExtension",
-    "NonFiniteError",
-    "Perplexity",
-    "Plot",
-    "Printing",
-    "ProgressBar",
-    "SharedVariableModifier",
-    "TakeLast",
-    "TensorBoard",
-    "Timestamp",
-    "Timing",
-    "TrackTheBest",
-    "TrainingDataMonitoring",
-    "WeightedMean",
-    "__version__",
-    "concatenate",
-    "maximum",
-    "mean",
-    "minimum",
-    "perplexity",
-    "take_last",
-]
+__getattr__, __dir__, __all__ = EXPORTS.module_attributes()
 
 try:
     __version__ = _metadata.version("blocks-extensions")
 except _metadata.PackageNotFoundError:  # pragma: no cover
     __version__ = "0.0.0+unknown"
 
-
-def __getattr__(name: str) -> Any:
-    module_name = _WHERE.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'blocks_extensions' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
