@@ -21,6 +21,9 @@ import os
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+from quickstart import build_model, prepare_digits  # noqa: E402 - the quickstart's own model and data
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -33,42 +36,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def prepare_digits(data_dir: str) -> None:
-    """``fuel-download digits`` and ``fuel-convert digits`` once (offline: from scikit-learn's copy)."""
-    from blocks.cli import fuel_convert, fuel_download
-
-    if os.path.isfile(os.path.join(data_dir, "digits.hdf5")):
-        return
-    os.makedirs(data_dir, exist_ok=True)
-    if fuel_download.main(["digits", "-d", data_dir]) != 0 or \
-            fuel_convert.main(["digits", "-d", data_dir, "-o", data_dir]) != 0:
-        raise SystemExit("preparing digits failed (fuel-download/fuel-convert digits)")
-
-
 def build(args: argparse.Namespace):
-    """The quickstart's model, cost and Adam, as ``examples/quickstart.py`` builds them."""
+    """The quickstart's model and cost (``examples/quickstart.py``'s ``build_model``) with Adam."""
     import torch
 
     from blocks.algorithms import GradientDescent
-    from blocks.bricks import MLP, Rectifier, Softmax
-    from blocks.bricks.cost import CategoricalCrossEntropy, MisclassificationRate
-    from blocks.filter import VariableFilter
-    from blocks.graph import ComputationGraph, lmatrix, matrix
-    from blocks.initialization import Constant, IsotropicGaussian
-    from blocks.roles import WEIGHT
+    from blocks.graph import ComputationGraph
     from blocks_step_rules import Adam
 
     torch.manual_seed(args.seed)
-    x, y = matrix("features"), lmatrix("targets").flatten()
-    mlp = MLP([Rectifier(), Softmax()], [64, 100, 10], weights_init=IsotropicGaussian(0.1),
-              biases_init=Constant(0), seed=args.seed)
-    probs = mlp.apply(x)
-    cost = CategoricalCrossEntropy().apply(y, probs)
-    weights = VariableFilter(roles=[WEIGHT])(ComputationGraph([cost]).variables)
-    cost = cost + 1e-4 * sum((w**2).sum() for w in weights)
-    cost.name = "cost"
-    error_rate = MisclassificationRate().apply(y, probs)
-    error_rate.name = "error_rate"
+    cost, error_rate = build_model(100, args.seed)
     algorithm = GradientDescent(cost=cost, step_rule=Adam(learning_rate=args.learning_rate),
                                 rewrites=args.rewrites, backend="cpu")
     algorithm.add_monitored([cost])  # its value after every batch: algorithm.monitored_values["cost"]
