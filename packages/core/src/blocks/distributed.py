@@ -31,6 +31,18 @@ or several machines). In the script:
 
 Everything degrades to the single-process behaviour when no process group is
 initialized, so the same script runs with and without torchrun.
+
+Every collective here returns only once the process group has let go of the
+tensors it was given (``_let_go``). A gloo collective runs on a worker
+thread of the group, which drops its references a moment *after* the caller
+is woken. A temporary tensor the caller drops first is kept alive for the
+worker, which then frees it under the GIL; if that happens while the
+interpreter shuts down, the worker thread is stopped inside a C++ destructor
+and the whole process aborts (``terminate called without an active
+exception``, exit status 134) after a run that succeeded. The worker threads
+outlive :func:`destroy_distributed` whenever
+:class:`~torch.nn.parallel.DistributedDataParallel` was used (PyTorch keeps
+its process group alive), so every data-parallel run was exposed.
 """
 
 from __future__ import annotations
@@ -41,7 +53,8 @@ import json
 import logging
 import os
 import threading
-from typing import Any, Iterator, Mapping
+import time
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy
 import torch
@@ -70,6 +83,42 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+_LET_GO_TIMEOUT = 2.0  # seconds; a worker thread normally lets go within microseconds
+
+
+def _holders(tensors: Sequence[torch.Tensor]) -> list[int]:
+    """How many references hold each tensor now (``_use_count``; 0 where unknown)."""
+    return [tensor._use_count() if hasattr(tensor, "_use_count") else 0 for tensor in tensors]
+
+
+def _let_go(tensors: Sequence[torch.Tensor], holders: Sequence[int]) -> None:
+    """Wait until no worker thread of the process group holds ``tensors`` beyond ``holders`` (see the module notes).
+
+    Only CPU tensors are waited for (gloo's worker threads); a CUDA collective's
+    tensors are released by the NCCL watchdog, which takes no GIL to do so.
+    Gives up, with a debug message, after ``_LET_GO_TIMEOUT`` seconds.
+    """
+    pending = [(t, n) for t, n in zip(tensors, holders) if n and t.device.type == "cpu"]
+    deadline = None
+    while pending:
+        pending = [(t, n) for t, n in pending if t._use_count() > n]
+        if not pending:
+            return
+        if deadline is None:
+            deadline = time.monotonic() + _LET_GO_TIMEOUT
+        elif time.monotonic() > deadline:
+            logger.debug("a collective's tensors are still held by the process group after %.1f s", _LET_GO_TIMEOUT)
+            return
+        time.sleep(0)  # let the worker thread run (it needs no GIL to let go: the tensors are alive here)
+
+
+def _collective(operation: Any, tensors: Sequence[torch.Tensor], *args: Any, **kwargs: Any) -> None:
+    """Run the blocking collective ``operation(*args, **kwargs)`` over ``tensors``; return once they are let go."""
+    holders = _holders(tensors)
+    operation(*args, **kwargs)
+    _let_go(tensors, holders)
 
 
 def is_distributed() -> bool:
@@ -207,7 +256,8 @@ def broadcast_parameters(module: torch.nn.Module, src: int = 0) -> None:
         return
     with torch.no_grad():
         for tensor in list(module.parameters()) + list(module.buffers()):
-            dist.broadcast(tensor.data, src)
+            data = tensor.data
+            _collective(dist.broadcast, [data], data, src)
 
 
 def wrap_module(module: torch.nn.Module, **ddp_options: Any) -> torch.nn.Module:
@@ -258,7 +308,7 @@ def all_reduce_mean(values: Mapping[str, torch.Tensor]) -> dict[str, torch.Tenso
     names = list(values)
     device = _collective_device()
     flat = torch.cat([values[n].detach().reshape(-1).to(device=device, dtype=torch.float64) for n in names])
-    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    _collective(dist.all_reduce, [flat], flat, op=dist.ReduceOp.SUM)
     flat /= world_size()
     out, offset = {}, 0
     for name in names:
@@ -286,7 +336,7 @@ def ranks_where(flag: bool) -> list[int]:
     flags = torch.zeros(world_size(), dtype=torch.int32, device=_collective_device())
     if flag:
         flags[rank()] = 1
-    dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+    _collective(dist.all_reduce, [flags], flags, op=dist.ReduceOp.MAX)
     return [index for index, value in enumerate(flags.tolist()) if value]
 
 
@@ -297,12 +347,12 @@ def _all_gather_bytes(data: bytes) -> list[bytes]:
         0, dtype=torch.uint8, device=device)
     size = torch.tensor([payload.numel()], device=device)
     sizes = [torch.zeros_like(size) for _ in range(world_size())]
-    dist.all_gather(sizes, size)
+    _collective(dist.all_gather, [size, *sizes], sizes, size)
     lengths = [int(s.item()) for s in sizes]
     padded = torch.zeros(max(max(lengths), 1), dtype=torch.uint8, device=device)
     padded[: payload.numel()] = payload
     gathered = [torch.zeros_like(padded) for _ in range(world_size())]
-    dist.all_gather(gathered, padded)
+    _collective(dist.all_gather, [padded, *gathered], gathered, padded)
     return [bytes(g[:length].cpu().numpy().tobytes()) for g, length in zip(gathered, lengths)]
 
 
@@ -502,7 +552,7 @@ def example_share(count: int | float | torch.Tensor) -> torch.Tensor:
     else:
         local = torch.full((1,), float(count), dtype=torch.float64, device=device)
     total = local.clone()
-    dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    _collective(dist.all_reduce, [total], total, op=dist.ReduceOp.SUM)
     return (local * world_size() / total).reshape(())
 
 
@@ -541,11 +591,12 @@ class InterruptVote:
     False
     """
 
-    __slots__ = ("_group", "_tensor", "_work")
+    __slots__ = ("_group", "_holders", "_tensor", "_work")
 
     def __init__(self) -> None:
         self._group = _control_group()
         self._tensor = torch.zeros(1, dtype=torch.int32)
+        self._holders = _holders([self._tensor])
         self._work: Any = None
 
     @staticmethod
@@ -557,14 +608,22 @@ class InterruptVote:
         """Post this rank's ``code``; return the ranks' maximum of the previous post (0 at the first)."""
         agreed = 0
         if self._work is not None:
-            self._work.wait()
+            self._complete()
             agreed = int(self._tensor[0])
         self._tensor = torch.tensor([code], dtype=torch.int32)
+        self._holders = _holders([self._tensor])
         self._work = dist.all_reduce(self._tensor, op=dist.ReduceOp.MAX, group=self._group, async_op=True)
         return agreed
 
     def close(self, wait: bool = True) -> None:
         """Complete the last post (every rank posted it too); ``wait=False`` abandons it (after an error)."""
+        if self._work is not None and wait:
+            self._complete()
+        self._work = None
+
+    def _complete(self) -> None:
+        """Wait for the pending post, then until the group's worker thread let go of its tensor."""
         work, self._work = self._work, None
-        if work is not None and wait:
-            work.wait()
+        work.wait()
+        del work  # the work's result holds the tensor too
+        _let_go([self._tensor], self._holders)

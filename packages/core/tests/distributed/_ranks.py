@@ -13,11 +13,12 @@ def run_ranks(script: str, world: int, directory: Path, *arguments: str, timeout
     """Start ``python script RANK *arguments RENDEZVOUS DIRECTORY`` for every rank; return each ``rankN.json``.
 
     Every rank must exit 0 (the assertion carries their standard errors); a rank that hangs in a collective
-    fails the test when ``timeout`` passes.
+    fails the test when ``timeout`` passes. The ranks run with ``faulthandler`` on, so a rank that aborts
+    (SIGABRT, SIGSEGV) leaves the Python stack of every thread in its standard error.
     """
     ranks = [
-        subprocess.Popen([sys.executable, script, str(rank), *arguments, str(directory / "rendezvous"),
-                          str(directory)], stderr=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-X", "faulthandler", script, str(rank), *arguments,
+                          str(directory / "rendezvous"), str(directory)], stderr=subprocess.PIPE, text=True)
         for rank in range(world)
     ]
     errors = [process.communicate(timeout=timeout)[1] for process in ranks]

@@ -1,0 +1,171 @@
+"""Collectives return only once the process group has let go of their tensors.
+
+A gloo collective runs on a worker thread, which wakes the caller and drops its
+references a moment later. When the caller had dropped a temporary tensor
+first, the worker freed it under the GIL; at interpreter shutdown that aborted
+the process (``terminate called without an active exception``) after a run
+that succeeded. ``scripts/gloo_exit.py`` reproduces the abort with real gloo
+ranks (it is a race: minutes, under load). These tests stand in a worker that
+completes at once and lets go 50 ms later, so they are deterministic: each
+failed on the code before the fix, where the collectives returned while the
+worker still held their tensors.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+import torch
+
+from blocks import distributed
+
+WORLD = 2
+
+
+def _reference(tensor: torch.Tensor) -> torch.Tensor:
+    """A reference that counts in ``tensor._use_count()``, as the C++ worker's does (a view holds its base)."""
+    return tensor.view(tensor.shape)
+
+
+class LateWorker:
+    """A stand-in for gloo's worker thread: the result is ready at once, the tensors are let go later."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.finished = 0
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def hold(self, tensors: list[torch.Tensor]) -> None:
+        references = [_reference(tensor) for tensor in tensors]
+        with self._lock:
+            self.started += 1
+
+        def let_go() -> None:
+            time.sleep(0.05)
+            with self._lock:
+                self.finished += 1
+            references.clear()
+
+        thread = threading.Thread(target=let_go, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def all_reduce(self, tensor, op=None, group=None, async_op=False):
+        if op == torch.distributed.ReduceOp.SUM:
+            tensor.mul_(WORLD)  # every rank posted the same value
+        self.hold([tensor])
+        return LateWork(tensor) if async_op else None
+
+    def all_gather(self, outputs, tensor, group=None, async_op=False):
+        for output in outputs:
+            output.copy_(tensor)
+        self.hold([tensor, *outputs])
+
+    def broadcast(self, tensor, src, group=None, async_op=False):
+        self.hold([tensor])
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join()
+
+
+class LateWork:
+    """An asynchronous collective's handle: like torch's, its result holds the tensor."""
+
+    def __init__(self, tensor: torch.Tensor) -> None:
+        self.result = _reference(tensor)
+
+    def wait(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def worker(monkeypatch):
+    late = LateWorker()
+    monkeypatch.setattr(distributed, "is_distributed", lambda: True)
+    monkeypatch.setattr(distributed, "world_size", lambda: WORLD)
+    monkeypatch.setattr(distributed, "rank", lambda: 0)
+    monkeypatch.setattr(distributed, "_collective_device", lambda: torch.device("cpu"))
+    monkeypatch.setattr(distributed, "_control_group", lambda: None)
+    for name in ("all_reduce", "all_gather", "broadcast"):
+        monkeypatch.setattr(distributed.dist, name, getattr(late, name))
+    yield late
+    late.join()
+
+
+def _let_go(worker: LateWorker) -> bool:
+    return worker.started > 0 and worker.finished == worker.started
+
+
+def test_example_share_returns_after_the_worker_let_go(worker):
+    assert float(distributed.example_share(3)) == pytest.approx(1.0)  # 3 * 2 ranks / (3 + 3)
+    assert _let_go(worker)
+
+
+def test_all_reduce_mean_returns_after_the_worker_let_go(worker):
+    assert distributed.all_reduce_mean({"cost": torch.tensor(4.0)})["cost"] == 4.0
+    assert _let_go(worker)
+
+
+def test_ranks_where_returns_after_the_worker_let_go(worker):
+    assert distributed.ranks_where(True) == [0]
+    assert _let_go(worker)
+
+
+def test_all_gather_state_returns_after_the_worker_let_go(worker):
+    gathered = distributed.all_gather_state({"examples": 7, "total": torch.tensor(2.5, dtype=torch.float64)})
+    assert [g["examples"] for g in gathered] == [7, 7]
+    assert _let_go(worker)
+
+
+def test_broadcast_parameters_returns_after_the_worker_let_go(worker):
+    distributed.broadcast_parameters(torch.nn.Linear(2, 1))
+    assert worker.started == 2 and _let_go(worker)
+
+
+def test_interrupt_vote_completes_only_once_the_worker_let_go(worker):
+    vote = distributed.InterruptVote()
+    assert vote.exchange(2) == 0
+    assert vote.exchange(0) == 2  # the previous post's result
+    assert _let_go(worker) is False  # the last post is still out
+    vote.close()
+    assert _let_go(worker)
+
+
+def test_let_go_waits_for_the_other_holder_to_drop_its_reference():
+    tensor = torch.zeros(3)
+    holders = distributed._holders([tensor])
+    view = [tensor[:1]]  # another reference to the tensor (as a worker's would be)
+    dropped = threading.Event()
+
+    def drop() -> None:
+        time.sleep(0.05)
+        dropped.set()
+        view.clear()
+
+    threading.Thread(target=drop).start()
+    distributed._let_go([tensor], holders)
+    assert dropped.is_set() and tensor._use_count() == holders[0]
+
+
+def test_let_go_gives_up_after_its_timeout_with_a_debug_message(monkeypatch, caplog):
+    monkeypatch.setattr(distributed, "_LET_GO_TIMEOUT", 0.05)
+    tensor = torch.zeros(3)
+    holders = distributed._holders([tensor])
+    kept = tensor[:1]  # never dropped
+    with caplog.at_level(logging.DEBUG, logger="blocks.distributed"):
+        distributed._let_go([tensor], holders)
+    assert kept.numel() == 1
+    assert "still held by the process group" in caplog.text
+
+
+def test_let_go_does_not_wait_for_tensors_it_cannot_count(monkeypatch):
+    tensor = torch.zeros(3)
+    kept = tensor[:1]
+    started = time.monotonic()
+    distributed._let_go([tensor], [0])  # 0: the count was unknown before the collective
+    assert kept.numel() == 1 and time.monotonic() - started < distributed._LET_GO_TIMEOUT
