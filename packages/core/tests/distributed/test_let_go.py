@@ -14,8 +14,11 @@ worker still held their tensors.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -169,3 +172,13 @@ def test_let_go_does_not_wait_for_tensors_it_cannot_count(monkeypatch):
     started = time.monotonic()
     distributed._let_go([tensor], [0])  # 0: the count was unknown before the collective
     assert kept.numel() == 1 and time.monotonic() - started < distributed._LET_GO_TIMEOUT
+
+
+@pytest.mark.slow
+def test_gloo_exit_script_ends_every_rank_with_status_zero():
+    """``scripts/gloo_exit.py``, the reproduction of the abort, runs (one short run here; minutes by hand)."""
+    script = Path(__file__).resolve().parents[4] / "scripts" / "gloo_exit.py"
+    done = subprocess.run([sys.executable, str(script), "--runs", "1", "--world", "2", "--steps", "3"],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "gloo_exit: 0 of 2 ranks failed" in done.stdout
