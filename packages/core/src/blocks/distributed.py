@@ -32,8 +32,8 @@ or several machines). In the script:
 Everything degrades to the single-process behaviour when no process group is
 initialized, so the same script runs with and without torchrun.
 
-Every collective here returns only once the process group has let go of the
-tensors it was given (``_let_go``). A gloo collective runs on a worker
+Every collective here keeps the tensors it gave the process group alive until
+the group has let go of them (``_keep``). A gloo collective runs on a worker
 thread of the group, which drops its references a moment *after* the caller
 is woken. A temporary tensor the caller drops first is kept alive for the
 worker, which then frees it under the GIL; if that happens while the
@@ -42,11 +42,14 @@ and the whole process aborts (``terminate called without an active
 exception``, exit status 134) after a run that succeeded. The worker threads
 outlive :func:`destroy_distributed` whenever
 :class:`~torch.nn.parallel.DistributedDataParallel` was used (PyTorch keeps
-its process group alive), so every data-parallel run was exposed.
+its process group alive), so every data-parallel run was exposed. Kept
+tensors are dropped on the calling thread, by the next collective, by
+:func:`destroy_distributed` or at exit, which wait for the workers to let go.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime
 import json
@@ -86,39 +89,53 @@ logger = logging.getLogger(__name__)
 
 
 _LET_GO_TIMEOUT = 2.0  # seconds; a worker thread normally lets go within microseconds
+_HELD: list[tuple[torch.Tensor, int]] = []  # tensors a worker thread may still hold, with their own count
+_HELD_LOCK = threading.Lock()
 
 
 def _holders(tensors: Sequence[torch.Tensor]) -> list[int]:
-    """How many references hold each tensor now (``_use_count``; 0 where unknown)."""
+    """How many references hold each tensor now (``Tensor._use_count``; 0 where unknown)."""
     return [tensor._use_count() if hasattr(tensor, "_use_count") else 0 for tensor in tensors]
 
 
-def _let_go(tensors: Sequence[torch.Tensor], holders: Sequence[int]) -> None:
-    """Wait until no worker thread of the process group holds ``tensors`` beyond ``holders`` (see the module notes).
+def _keep(tensors: Sequence[torch.Tensor], holders: Sequence[int]) -> None:
+    """Keep ``tensors`` alive here while a worker thread still holds them beyond ``holders`` (see the module notes).
 
-    Only CPU tensors are waited for (gloo's worker threads); a CUDA collective's
-    tensors are released by the NCCL watchdog, which takes no GIL to do so.
-    Gives up, with a debug message, after ``_LET_GO_TIMEOUT`` seconds.
+    Tensors kept by earlier collectives and since let go are dropped now, on
+    this thread; nothing waits.
     """
-    pending = [(t, n) for t, n in zip(tensors, holders) if n and t.device.type == "cpu"]
-    deadline = None
-    while pending:
-        pending = [(t, n) for t, n in pending if t._use_count() > n]
-        if not pending:
+    with _HELD_LOCK:
+        _HELD[:] = [(t, n) for t, n in _HELD if t._use_count() > n]
+        _HELD.extend((t, n) for t, n in zip(tensors, holders) if n and t._use_count() > n)
+
+
+def _release_held(timeout: float | None = None) -> None:
+    """Wait until the worker threads let go of every kept tensor, and drop them here.
+
+    :func:`destroy_distributed` calls it, and so does the interpreter at exit
+    (``atexit``, while threads may still take the GIL). Gives up, with a debug
+    message, after ``timeout`` (``_LET_GO_TIMEOUT``) seconds.
+    """
+    deadline = time.monotonic() + (_LET_GO_TIMEOUT if timeout is None else timeout)
+    while True:
+        with _HELD_LOCK:
+            _HELD[:] = [(t, n) for t, n in _HELD if t._use_count() > n]
+            if not _HELD:
+                return
+        if time.monotonic() > deadline:
+            logger.debug("%d tensor(s) of collectives are still held by the process group", len(_HELD))
             return
-        if deadline is None:
-            deadline = time.monotonic() + _LET_GO_TIMEOUT
-        elif time.monotonic() > deadline:
-            logger.debug("a collective's tensors are still held by the process group after %.1f s", _LET_GO_TIMEOUT)
-            return
-        time.sleep(0)  # let the worker thread run (it needs no GIL to let go: the tensors are alive here)
+        time.sleep(0.001)  # the worker thread needs no GIL to let go: the tensors are alive here
+
+
+atexit.register(_release_held)
 
 
 def _collective(operation: Any, tensors: Sequence[torch.Tensor], *args: Any, **kwargs: Any) -> None:
-    """Run the blocking collective ``operation(*args, **kwargs)`` over ``tensors``; return once they are let go."""
+    """Run the blocking collective ``operation(*args, **kwargs)`` over ``tensors``; keep them while still held."""
     holders = _holders(tensors)
     operation(*args, **kwargs)
-    _let_go(tensors, holders)
+    _keep(tensors, holders)
 
 
 def is_distributed() -> bool:
@@ -214,8 +231,10 @@ def destroy_distributed() -> None:
     The ranks meet at a barrier first: a rank that tears its connections down
     while a peer is still finishing its last collective can make the peer's
     Gloo worker thread abort the process (``terminate called without an
-    active exception``).
+    active exception``). The tensors earlier collectives kept (see the module
+    notes) are dropped first, once the group's worker threads let go of them.
     """
+    _release_held()
     if dist.is_available() and dist.is_initialized():
         try:
             dist.barrier()
@@ -622,8 +641,8 @@ class InterruptVote:
         self._work = None
 
     def _complete(self) -> None:
-        """Wait for the pending post, then until the group's worker thread let go of its tensor."""
+        """Wait for the pending post; keep its tensor while the group's worker thread still holds it."""
         work, self._work = self._work, None
         work.wait()
         del work  # the work's result holds the tensor too
-        _let_go([self._tensor], self._holders)
+        _keep([self._tensor], self._holders)
