@@ -57,7 +57,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy
 import torch
@@ -98,6 +98,11 @@ def _holders(tensors: Sequence[torch.Tensor]) -> list[int]:
     return [tensor._use_count() if hasattr(tensor, "_use_count") else 0 for tensor in tensors]
 
 
+def _still_held(pairs: Iterable[tuple[torch.Tensor, int]]) -> list[tuple[torch.Tensor, int]]:
+    """The ``(tensor, count)`` pairs whose tensor is held by more references than its counted ones (0: unknown)."""
+    return [(tensor, count) for tensor, count in pairs if count and tensor._use_count() > count]
+
+
 def _keep(tensors: Sequence[torch.Tensor], holders: Sequence[int]) -> None:
     """Keep ``tensors`` alive here while a worker thread still holds them beyond ``holders`` (see the module notes).
 
@@ -105,8 +110,7 @@ def _keep(tensors: Sequence[torch.Tensor], holders: Sequence[int]) -> None:
     this thread; nothing waits.
     """
     with _HELD_LOCK:
-        _HELD[:] = [(t, n) for t, n in _HELD if t._use_count() > n]
-        _HELD.extend((t, n) for t, n in zip(tensors, holders) if n and t._use_count() > n)
+        _HELD[:] = _still_held(_HELD) + _still_held(zip(tensors, holders))
 
 
 def _release_held(timeout: float | None = None) -> None:
@@ -119,7 +123,7 @@ def _release_held(timeout: float | None = None) -> None:
     deadline = time.monotonic() + (_LET_GO_TIMEOUT if timeout is None else timeout)
     while True:
         with _HELD_LOCK:
-            _HELD[:] = [(t, n) for t, n in _HELD if t._use_count() > n]
+            _HELD[:] = _still_held(_HELD)
             if not _HELD:
                 return
         if time.monotonic() > deadline:
