@@ -69,7 +69,8 @@ def run_once(world: int, steps: int, destroy: bool = True) -> list[tuple[int, st
                                    "--steps", str(steps), "--rendezvous", rendezvous]
                                   + ([] if destroy else ["--no-destroy"]),
                                   stderr=subprocess.PIPE, text=True) for rank in range(world)]
-        return [(process.wait(timeout=300), process.stderr.read()) for process in ranks]
+        errors = [process.communicate(timeout=300)[1] for process in ranks]  # read while they run: no full pipe
+        return [(process.returncode, error) for process, error in zip(ranks, errors)]
 
 
 def main(argv: list[str] | None = None) -> int:
